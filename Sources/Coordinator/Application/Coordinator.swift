@@ -1,0 +1,84 @@
+import DCDNCore
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+
+/// The coordinator's long-lived parts, built once and shared by every controller.
+public final class Coordinator: Sendable {
+    public let settings: DCDNSettings
+    public let store: DatabaseStore
+    public let accounts: AccountService
+    public let planLimits: PlanLimits
+    public let secrets: Secrets
+    public let oidc: OIDCLogin?
+    public let metrics: PrometheusCollectorRegistry
+    public let rateLimits: RateLimits
+    public let dashboard: DashboardRenderer
+    /// The URL people and links use to reach the coordinator (no trailing slash).
+    public let publicURL: String
+    let logger: Logger
+
+    public struct RateLimits: Sendable {
+        public let login: RateLimiter
+        public let register: RateLimiter
+        public let api: RateLimiter
+    }
+
+    /// - Parameters:
+    ///   - publicURL: the configured public URL, or the one derived from the bound address.
+    ///   - mailer: replaces the mailer the settings choose (tests).
+    public init(settings: DCDNSettings, publicURL: String, mailer: (any OutboundMailer)? = nil, logger: Logger) async throws {
+        self.settings = settings
+        self.publicURL = publicURL
+        self.logger = logger
+        let store = try DatabaseStore(settings: settings, logger: logger)
+        self.store = store
+        let secrets = Secrets(master: try Self.masterSecret(settings: settings, logger: logger))
+        self.secrets = secrets
+        let chosenMailer: any OutboundMailer =
+            if let mailer { mailer } else if settings.isDev { OutboxMailer(database: store) } else if let host = settings.mail.relayHost {
+                SMTPMailer(settings: settings.mail, relayHost: host)
+            } else { UnconfiguredMailer(logger: logger) }
+        accounts = AccountService(
+            store: store, mailer: chosenMailer, signer: await AccessTokenSigner(secrets: secrets), settings: settings,
+            publicURL: publicURL, logger: logger)
+        planLimits = PlanLimits(store: store)
+        oidc = settings.oidc.map { OIDCLogin(settings: $0, publicURL: publicURL, secrets: secrets) }
+        metrics = PrometheusCollectorRegistry()
+        rateLimits = RateLimits(
+            login: RateLimiter(capacity: settings.loginRateLimit.count, per: Double(settings.loginRateLimit.seconds)),
+            register: RateLimiter(capacity: settings.registerRateLimit.count, per: Double(settings.registerRateLimit.seconds)),
+            api: RateLimiter(burst: settings.apiBurst, refillPerSecond: settings.apiRatePerSecond))
+        dashboard = try DashboardRenderer(isDev: settings.isDev, oidcLabel: settings.oidc?.buttonLabel)
+    }
+
+    /// Throws 429 with Retry-After when `limiter` has no token left for `key`.
+    func limit(_ limiter: RateLimiter, key: String, what: String) throws {
+        if let retryAfter = limiter.take(key) { throw APIError.rateLimited(retryAfter: retryAfter, what: what) }
+    }
+
+    /// The configured secret, else one generated once into the data directory. Replicas behind
+    /// one load balancer must share it: set DCDN_SECRET_KEY for them.
+    static func masterSecret(settings: DCDNSettings, logger: Logger) throws -> String {
+        if let secret = settings.secretKey {
+            guard secret.utf8.count >= 32 else {
+                throw SettingsError(key: "secret_key", message: "must be at least 32 characters (try: openssl rand -hex 32)")
+            }
+            return secret
+        }
+        let path = settings.dataDirectory + "/secret.key"
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+            existing.count >= 32
+        {
+            return existing
+        }
+        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        let secret = Secrets.randomToken()
+        FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+        if !settings.isDev {
+            logger.warning("generated a master secret in \(path); set DCDN_SECRET_KEY to share it between replicas")
+        }
+        return secret
+    }
+}

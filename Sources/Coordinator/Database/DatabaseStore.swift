@@ -1,0 +1,104 @@
+import DCDNCore
+import FluentKit
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Logging
+import NIOPosix
+import SQLKit
+
+/// The coordinator's database: embedded SQLite by default, PostgreSQL with a URL; the same
+/// migrations for both.
+public final class DatabaseStore: Sendable {
+    public enum Engine: String, Sendable { case sqlite, postgres }
+
+    public let databases: Databases
+    public let engine: Engine
+    let logger: Logger
+    let migrations: Migrations
+
+    public init(settings: DCDNSettings, logger: Logger) throws {
+        self.logger = logger
+        databases = Databases(threadPool: NIOThreadPool.singleton, on: MultiThreadedEventLoopGroup.singleton)
+        if let url = settings.databaseURL {
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                throw SettingsError(key: "database_url", message: "must be a postgres:// URL (SQLite is used when it is not set)")
+            }
+            databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 4), as: .psql)
+            engine = .postgres
+        } else {
+            try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+            databases.use(.sqlite(.file(settings.sqlitePath)), as: .sqlite)
+            engine = .sqlite
+        }
+        migrations = Migrations()
+        migrations.add(FoundationMigrations.all)
+    }
+
+    public var db: any Database {
+        databases.database(logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())!
+    }
+
+    /// Brings the schema up to date. On PostgreSQL an advisory lock makes concurrent replicas
+    /// take turns, so starting N coordinators at once migrates once.
+    public func migrate() async throws {
+        if engine == .sqlite, let sql = db as? any SQLDatabase {
+            // WAL lets readers proceed during a write; it is a property of the file and persists.
+            try await sql.raw("PRAGMA journal_mode=WAL").run()
+        }
+        try await withMigrationLock { [self] in
+            let migrator = Migrator(
+                databases: databases, migrations: migrations, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
+            try await migrator.setupIfNeeded().get()
+            try await migrator.prepareBatch().get()
+        }
+    }
+
+    /// Undoes every migration (tests and `dcdn db revert`).
+    public func revertAll() async throws {
+        let migrator = Migrator(
+            databases: databases, migrations: migrations, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
+        try await migrator.setupIfNeeded().get()
+        try await migrator.revertAllBatches().get()
+    }
+
+    /// Names of the migrations that have not run yet.
+    public func pendingMigrations() async throws -> [String] {
+        let migrator = Migrator(
+            databases: databases, migrations: migrations, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
+        try await migrator.setupIfNeeded().get()
+        return try await migrator.previewPrepareBatch().get().map { $0.0.name }
+    }
+
+    /// A cheap round trip, for `/readyz`.
+    public func ping() async throws {
+        guard let sql = db as? any SQLDatabase else { return }
+        try await sql.raw("SELECT 1").run()
+    }
+
+    public func shutdown() async {
+        await databases.shutdownAsync()
+    }
+
+    private func withMigrationLock(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        guard engine == .postgres, let postgres = db as? any PostgresDatabase else {
+            try await body()
+            return
+        }
+        // One connection holds the session-level lock for the whole run while the migrator works
+        // on other pooled connections.
+        let key = 0x4443_444E  // "DCDN"
+        try await postgres.withConnection { connection in
+            connection.eventLoop.makeFutureWithTask {
+                try await connection.sql().raw("SELECT pg_advisory_lock(\(literal: key))").run()
+                do {
+                    try await body()
+                } catch {
+                    try? await connection.sql().raw("SELECT pg_advisory_unlock(\(literal: key))").run()
+                    throw error
+                }
+                try await connection.sql().raw("SELECT pg_advisory_unlock(\(literal: key))").run()
+            }
+        }.get()
+    }
+}

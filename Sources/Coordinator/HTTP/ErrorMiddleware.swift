@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+
+/// Turns every error into the API's error shape (or an HTML page outside the API), so that no
+/// client ever sees a stack trace or an empty 500, and outer middleware sees the real status.
+struct ErrorMiddleware: RouterMiddleware {
+    let dashboard: DashboardRenderer
+
+    func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = Self.apiError(for: error, context: context)
+            if request.uri.path.hasPrefix("/api/") || request.uri.path.hasPrefix("/metrics") {
+                return try apiError.response(from: request, context: context)
+            }
+            var response = dashboard.errorPage(status: apiError.status, message: apiError.detail, signedIn: context.identity != nil)
+            for field in apiError.headers { response.headers.append(field) }
+            return response
+        }
+    }
+
+    static func apiError(for error: any Error, context: AppRequestContext) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as HTTPError:
+            let code: String =
+                switch error.status {
+                case .notFound: "not_found"
+                case .methodNotAllowed: "method_not_allowed"
+                case .contentTooLarge: "body_too_large"
+                case .unauthorized: "unauthorized"
+                case .forbidden: "forbidden"
+                default: error.status.code < 500 ? "bad_request" : "internal_error"
+                }
+            let detail = error.body ?? (error.status == .notFound ? "No such page or endpoint." : error.status.reasonPhrase)
+            var apiError = APIError(error.status, code: code, detail: detail)
+            apiError.headers = error.headers
+            return apiError
+        default:
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            return APIError(
+                .internalServerError, code: "internal_error",
+                detail:
+                    "Something went wrong on our side; quote request ID \(context.logger[metadataKey: "request_id"] ?? "\(context.id)") to the operator."
+            )
+        }
+    }
+}

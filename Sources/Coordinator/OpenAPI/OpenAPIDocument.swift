@@ -1,0 +1,274 @@
+import DCDNCore
+import Foundation
+
+/// The OpenAPI 3.1 description of every API and operability route, served at
+/// `/api/v1/openapi.json`. Written by hand next to the routes; a test compares it with the
+/// router so that neither can gain a route the other lacks.
+public enum OpenAPIDocument {
+    enum Access { case publicRoute, user, admin }
+
+    struct Operation {
+        var method: String
+        var path: String
+        var summary: String
+        var tag: String
+        var access: Access
+        var body: String? = nil
+        var responses: [(Int, String?)]
+        var query: [(name: String, schema: [String: Any], description: String)] = []
+    }
+
+    static var page: [(name: String, schema: [String: Any], description: String)] {
+        [
+            ("limit", ["type": "integer", "minimum": 1, "maximum": 500, "default": 50], "Items per page"),
+            ("offset", ["type": "integer", "minimum": 0, "default": 0], "Items to skip"),
+        ]
+    }
+
+    static func operations(isDev: Bool) -> [Operation] {
+        var operations: [Operation] = [
+            Operation(
+                method: "get", path: "/healthz", summary: "Liveness: the process answers", tag: "Operations", access: .publicRoute,
+                responses: [(200, "Status")]),
+            Operation(
+                method: "get", path: "/readyz", summary: "Readiness: the database answers", tag: "Operations", access: .publicRoute,
+                responses: [(200, "Status"), (503, "Status")]),
+            Operation(
+                method: "get", path: "/metrics", summary: "Prometheus metrics (text exposition format)", tag: "Operations",
+                access: .publicRoute, responses: [(200, nil)]),
+            Operation(
+                method: "get", path: "/api/v1/openapi.json", summary: "This document", tag: "Operations", access: .publicRoute,
+                responses: [(200, nil)]),
+            Operation(
+                method: "post", path: "/api/v1/auth/register", summary: "Register with email and password (3 per 10 min per IP)",
+                tag: "Auth", access: .publicRoute, body: "RegisterRequest",
+                responses: [(201, "RegisterResponse"), (409, "Error"), (422, "Error"), (429, "Error")]),
+            Operation(
+                method: "post", path: "/api/v1/auth/login", summary: "Sign in: returns a JWT (3 per 10 min per IP)", tag: "Auth",
+                access: .publicRoute, body: "LoginRequest",
+                responses: [(200, "LoginResponse"), (401, "Error"), (403, "Error"), (429, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/auth/verify-email", summary: "Verify an email address with the mailed token", tag: "Auth",
+                access: .publicRoute, responses: [(200, "VerifyResponse"), (400, "Error")],
+                query: [("token", ["type": "string"], "Token from the verification mail")]),
+            Operation(
+                method: "post", path: "/api/v1/auth/resend-verification", summary: "Mail a new verification link", tag: "Auth",
+                access: .publicRoute, body: "EmailRequest", responses: [(202, "Detail"), (429, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/auth/providers", summary: "Sign-in methods this installation offers", tag: "Auth",
+                access: .publicRoute, responses: [(200, "Providers")]),
+            Operation(
+                method: "get", path: "/api/v1/auth/oidc/start", summary: "Start OpenID Connect sign-in (redirects to the provider)",
+                tag: "Auth", access: .publicRoute, responses: [(302, nil), (404, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/auth/oidc/callback",
+                summary: "Provider redirect target: finishes sign-in, sets the session cookie", tag: "Auth", access: .publicRoute,
+                responses: [(303, nil)],
+                query: [("code", ["type": "string"], "Authorization code"), ("state", ["type": "string"], "State from the start")]),
+            Operation(
+                method: "get", path: "/api/v1/auth/me", summary: "The signed-in user", tag: "Auth", access: .user,
+                responses: [(200, "User")]),
+            Operation(
+                method: "post", path: "/api/v1/auth/password",
+                summary: "Change password (signs out other sessions, invalidates older JWTs)", tag: "Auth", access: .user,
+                body: "PasswordChange", responses: [(200, "LoginResponse"), (403, "Error"), (422, "Error")]),
+            Operation(
+                method: "post", path: "/api/v1/auth/tokens", summary: "Create a named API token (shown once)", tag: "Auth", access: .user,
+                body: "TokenRequest", responses: [(201, "Token"), (422, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/auth/tokens", summary: "List your API tokens", tag: "Auth", access: .user,
+                responses: [(200, "TokenList")]),
+            Operation(
+                method: "delete", path: "/api/v1/auth/tokens/{id}", summary: "Revoke an API token", tag: "Auth", access: .user,
+                responses: [(204, nil), (404, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/plans", summary: "Plans and their limits (null = unlimited)", tag: "Plans",
+                access: .publicRoute, responses: [(200, "PlanList")]),
+            Operation(
+                method: "get", path: "/api/v1/account/limits", summary: "Your plan, its limits and your usage", tag: "Plans", access: .user,
+                responses: [(200, "LimitsResponse")]),
+            Operation(
+                method: "get", path: "/api/v1/admin/users", summary: "List users (admin)", tag: "Admin", access: .admin,
+                responses: [(200, "UserList")], query: page + [("q", ["type": "string"], "Email contains")]),
+            Operation(
+                method: "patch", path: "/api/v1/admin/users/{id}", summary: "Change a user's role or plan (admin)", tag: "Admin",
+                access: .admin, body: "UserChange", responses: [(200, "User"), (404, "Error"), (422, "Error")]),
+            Operation(
+                method: "patch", path: "/api/v1/admin/plans/{id}", summary: "Edit a plan's name, price and limits (admin)", tag: "Admin",
+                access: .admin, body: "PlanChange", responses: [(200, "Plan"), (404, "Error"), (422, "Error")]),
+        ]
+        if isDev {
+            operations.append(
+                Operation(
+                    method: "get", path: "/api/v1/dev/outbox", summary: "Mail kept by dcdn dev instead of sent (dev mode only)",
+                    tag: "Development", access: .publicRoute, responses: [(200, "OutboxList")],
+                    query: page + [("to", ["type": "string"], "Only mail to this address")]))
+        }
+        return operations
+    }
+
+    static func object(_ properties: [String: Any], required: [String] = []) -> [String: Any] {
+        ["type": "object", "properties": properties, "required": required]
+    }
+    static var string: [String: Any] { ["type": "string"] }
+    static var uuid: [String: Any] { ["type": "string", "format": "uuid"] }
+    static var time: [String: Any] { ["type": "string", "format": "date-time"] }
+    static var boolean: [String: Any] { ["type": "boolean"] }
+    static func ref(_ name: String) -> [String: Any] { ["$ref": "#/components/schemas/\(name)"] }
+    static func list(_ key: String, of item: String) -> [String: Any] {
+        object([key: ["type": "array", "items": ref(item)], "total": ["type": "integer"]], required: [key, "total"])
+    }
+
+    static var schemas: [String: Any] {
+        let limits: [String: Any] = [
+            "type": "object",
+            "properties": Dictionary(
+                uniqueKeysWithValues: PlanLimit.allCases.map {
+                    ($0.rawValue, ["type": ["integer", "null"], "description": $0.title] as [String: Any])
+                }),
+        ]
+        return [
+            "Error": object(["detail": string, "code": string, "field": string], required: ["detail", "code"]),
+            "Status": object(["status": string, "database": string, "detail": string], required: ["status"]),
+            "Detail": object(["detail": string], required: ["detail"]),
+            "RegisterRequest": object(
+                [
+                    "email": ["type": "string", "format": "email"], "password": ["type": "string", "minLength": 10],
+                    "referral_code": string,
+                ], required: ["email", "password"]),
+            "RegisterResponse": object(
+                ["user": ref("User"), "verification_sent": boolean, "detail": string], required: ["user", "verification_sent"]),
+            "LoginRequest": object(["email": string, "password": string], required: ["email", "password"]),
+            "LoginResponse": object(
+                ["access_token": string, "token_type": string, "expires_in": ["type": "integer"], "user": ref("User")],
+                required: ["access_token", "token_type", "expires_in", "user"]),
+            "VerifyResponse": object(["verified": boolean, "user": ref("User")], required: ["verified", "user"]),
+            "EmailRequest": object(["email": string], required: ["email"]),
+            "Providers": object(
+                ["password": boolean, "oidc": object(["issuer": string, "label": string, "start_url": string])], required: ["password"]),
+            "User": object(
+                [
+                    "id": uuid, "email": string, "role": ["type": "string", "enum": User.Role.allCases.map(\.rawValue)], "plan": string,
+                    "email_verified": boolean, "has_password": boolean, "sign_in_with_provider": boolean, "created_at": time,
+                ],
+                required: ["id", "email", "role", "plan", "email_verified"]),
+            "PasswordChange": object(["current_password": string, "new_password": string], required: ["new_password"]),
+            "TokenRequest": object(["name": ["type": "string", "minLength": 1, "maxLength": 64]], required: ["name"]),
+            "Token": object(
+                [
+                    "id": uuid, "name": string, "prefix": string, "created_at": time, "last_used_at": time,
+                    "token": ["type": "string", "description": "Only in the creating response"],
+                ], required: ["id", "name", "prefix"]),
+            "TokenList": list("tokens", of: "Token"),
+            "Plan": object(
+                [
+                    "id": string, "name": string,
+                    "monthly_price": ["type": ["number", "null"], "description": "Credits per month; null is custom"],
+                    "byok_required": boolean, "limits": limits,
+                ], required: ["id", "name", "limits"]),
+            "PlanList": list("plans", of: "Plan"),
+            "PlanChange": object([
+                "name": string, "monthly_price": ["type": ["number", "null"]], "byok_required": boolean, "limits": limits,
+            ]),
+            "LimitsResponse": object(
+                [
+                    "plan": ref("Plan"),
+                    "usage": [
+                        "type": "array",
+                        "items": object([
+                            "limit": string, "title": string, "maximum": ["type": ["integer", "null"]],
+                            "used": ["type": ["integer", "null"]],
+                        ]),
+                    ],
+                ],
+                required: ["plan", "usage"]),
+            "UserList": list("users", of: "User"),
+            "UserChange": object(["role": ["type": "string", "enum": User.Role.allCases.map(\.rawValue)], "plan_id": string]),
+            "OutboxMessage": object([
+                "id": uuid, "from": string, "to": ["type": "array", "items": string], "subject": string, "body": string, "created_at": time,
+            ]),
+            "OutboxList": list("messages", of: "OutboxMessage"),
+        ]
+    }
+
+    /// The document as JSON.
+    public static func json(isDev: Bool, publicURL: String) throws -> Data {
+        var paths: [String: [String: Any]] = [:]
+        for operation in operations(isDev: isDev) {
+            var parameters: [[String: Any]] = operation.query.map {
+                ["name": $0.name, "in": "query", "required": false, "schema": $0.schema, "description": $0.description]
+            }
+            if operation.path.contains("{id}") {
+                parameters.append(["name": "id", "in": "path", "required": true, "schema": string])
+            }
+            var responses: [String: Any] = [:]
+            for (status, schema) in operation.responses {
+                var response: [String: Any] = ["description": HTTPStatusText.text(status)]
+                if let schema { response["content"] = ["application/json": ["schema": ref(schema)]] }
+                responses[String(status)] = response
+            }
+            if operation.access != .publicRoute {
+                responses["401"] = ["description": "Not signed in", "content": ["application/json": ["schema": ref("Error")]]]
+                responses["429"] = [
+                    "description": "API burst exceeded (Retry-After)", "content": ["application/json": ["schema": ref("Error")]],
+                ]
+            }
+            var entry: [String: Any] = [
+                "summary": operation.summary, "tags": [operation.tag], "responses": responses,
+                "operationId": operation.method
+                    + operation.path.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "{", with: "").replacingOccurrences(
+                        of: "}", with: ""),
+            ]
+            if !parameters.isEmpty { entry["parameters"] = parameters }
+            if let body = operation.body {
+                entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": ref(body)]]]
+            }
+            entry["security"] = operation.access == .publicRoute ? [] : [["bearer": []]]
+            if operation.access == .admin { entry["description"] = "Requires the admin role." }
+            paths[operation.path, default: [:]][operation.method] = entry
+        }
+        let document: [String: Any] = [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "DCDN API", "version": "1",
+                "description": "The DCDN coordinator API. Errors are {\"detail\", \"code\", \"field\"}; lists take limit and offset.",
+            ],
+            "servers": [["url": publicURL]],
+            "paths": paths,
+            "components": [
+                "schemas": schemas,
+                "securitySchemes": [
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "A JWT from /auth/login or an API token (dcdn_…)"]
+                ],
+            ],
+        ]
+        return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+    }
+
+    /// Every route as "METHOD /path/{param}", for the completeness test.
+    public static func routeKeys(isDev: Bool) -> Set<String> {
+        Set(operations(isDev: isDev).map { "\($0.method.uppercased()) \($0.path)" })
+    }
+}
+
+enum HTTPStatusText {
+    static func text(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 302: "Redirect"
+        case 303: "See Other"
+        case 400: "Bad request"
+        case 401: "Not signed in"
+        case 403: "Forbidden"
+        case 404: "Not found"
+        case 409: "Conflict"
+        case 422: "Validation error (names the field)"
+        case 429: "Rate limited (Retry-After)"
+        case 503: "Unavailable"
+        default: "Status \(status)"
+        }
+    }
+}

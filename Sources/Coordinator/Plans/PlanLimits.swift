@@ -1,0 +1,57 @@
+import DCDNCore
+import FluentKit
+import Foundation
+
+/// The one place plan limits are enforced. Every capability that creates a limited resource
+/// registers how to count a user's usage of it and calls `check` before creating one.
+public struct PlanLimits: Sendable {
+    public typealias UsageCounter = @Sendable (_ userID: UUID, _ database: any Database) async throws -> Int64
+
+    let store: DatabaseStore
+    var counters: [PlanLimit: UsageCounter] = [:]
+
+    public init(store: DatabaseStore) { self.store = store }
+
+    public mutating func register(_ limit: PlanLimit, counter: @escaping UsageCounter) {
+        counters[limit] = counter
+    }
+
+    /// Throws 403 `plan_limit_reached`, naming the limit, when `adding` more would exceed it.
+    public func check(_ limit: PlanLimit, for user: User, adding: Int64 = 1) async throws {
+        let plan = try await self.plan(of: user)
+        guard let maximum = plan.limit(limit) else { return }
+        let used = try await counters[limit]?(user.id!, store.db) ?? 0
+        guard used + adding <= maximum else {
+            throw APIError(
+                .forbidden, code: "plan_limit_reached",
+                detail:
+                    "Your \(plan.name) plan allows \(maximum) \(limit.title.lowercased()) (limit: \(limit.rawValue)); you have \(used). Upgrade your plan for more.",
+                field: limit.rawValue)
+        }
+    }
+
+    public func plan(of user: User) async throws -> Plan {
+        if let plan = try await Plan.find(user.planID, on: store.db) { return plan }
+        throw APIError(
+            .internalServerError, code: "plan_missing", detail: "Your plan \(user.planID) no longer exists; contact the operator.")
+    }
+
+    public struct Usage: Codable, Sendable {
+        public var limit: String
+        public var title: String
+        /// nil is unlimited.
+        public var maximum: Int64?
+        /// nil when this installation does not measure it yet.
+        public var used: Int64?
+    }
+
+    public func usage(of user: User) async throws -> (Plan, [Usage]) {
+        let plan = try await self.plan(of: user)
+        var rows: [Usage] = []
+        for limit in PlanLimit.allCases {
+            let used = try await counters[limit]?(user.id!, store.db)
+            rows.append(Usage(limit: limit.rawValue, title: limit.title, maximum: plan.limit(limit), used: used))
+        }
+        return (plan, rows)
+    }
+}

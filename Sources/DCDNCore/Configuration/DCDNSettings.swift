@@ -1,0 +1,222 @@
+import Configuration
+import Foundation
+import Logging
+import SystemPackage
+
+/// Everything an operator can configure, read in one place with the precedence
+/// flags > `DCDN_*` environment variables > JSON config file > defaults.
+/// `docs/configuration.md` documents each key; its `key` is the JSON key, `DCDN_<KEY>` the
+/// environment variable and `--<key-with-dashes>` the flag.
+public struct DCDNSettings: Sendable {
+    /// Which command is running: defaults differ (dev binds loopback and keeps mail in an outbox).
+    public enum Role: String, Sendable { case coordinator, dev, tool }
+
+    public var role: Role
+    public var dataDirectory: String
+    public var databaseURL: String?
+    public var host: String
+    public var apiPort: Int
+    public var httpPort: Int
+    public var httpsPort: Int
+    public var dnsPort: Int
+    public var smtpPort: Int
+    public var publicURL: String?
+    public var secretKey: String?
+    public var logFormat: LogFormat
+    public var logLevel: Logger.Level
+    public var corsOrigins: [String]
+    public var trustedProxies: [CIDR]
+    public var loginRateLimit: RateLimitSetting
+    public var registerRateLimit: RateLimitSetting
+    public var apiBurst: Int
+    public var apiRatePerSecond: Double
+    public var bcryptCost: Int
+    public var sessionLifetimeSeconds: Int
+    public var mail: MailSettings
+    public var oidc: OIDCSettings?
+    public var adminEmail: String?
+    public var adminPassword: String?
+
+    public var isDev: Bool { role == .dev }
+    /// The SQLite file used when no database URL is configured.
+    public var sqlitePath: String { dataDirectory + "/dcdn.sqlite" }
+
+    /// Reads settings. `flags` holds the values given on the command line, by key.
+    public static func load(
+        role: Role, flags: [String: String], environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> DCDNSettings {
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(
+                name: "flags",
+                values: Dictionary(
+                    uniqueKeysWithValues: flags.map { (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: false)) })),
+            EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "dcdn"),
+        ]
+        // The database URL may also come from the conventional DATABASE_URL.
+        providers.append(
+            EnvironmentVariablesProvider(
+                environmentVariables: environment.filter { $0.key == "DATABASE_URL" }))
+        if let path = flags["config"] ?? environment["DCDN_CONFIG"] {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw SettingsError(key: "config", message: "config file \(path) does not exist")
+            }
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
+            } catch {
+                throw SettingsError(key: "config", message: "config file \(path) is not valid JSON: \(error)")
+            }
+        }
+        return try DCDNSettings(role: role, reader: ConfigReader(providers: providers))
+    }
+
+    init(role: Role, reader config: ConfigReader) throws {
+        self.role = role
+        let dev = role == .dev
+        func string(_ key: String, secret: Bool = false) -> String? {
+            // Values come as strings from flags and the environment, but as numbers or booleans
+            // from a JSON file: accept either.
+            if let value = config.string(forKey: ConfigKey(key), isSecret: secret), !value.isEmpty { return value }
+            if let value = config.int(forKey: ConfigKey(key)) { return String(value) }
+            if let value = config.bool(forKey: ConfigKey(key)) { return String(value) }
+            if let value = config.double(forKey: ConfigKey(key)) { return String(value) }
+            return nil
+        }
+        func int(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
+            guard let text = string(key) else { return fallback }
+            guard let value = Int(text), range.contains(value) else {
+                throw SettingsError(key: key, message: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+        func list(_ key: String) -> [String] {
+            (string(key) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+
+        dataDirectory = string("data_dir") ?? (dev ? "./.dcdn" : "/var/lib/dcdn")
+        databaseURL = string("database_url", secret: true)
+        host = string("host") ?? (dev ? "127.0.0.1" : "0.0.0.0")
+        apiPort = try int("api_port", 8080, 0...65535)
+        httpPort = try int("http_port", dev ? 8081 : 80, 0...65535)
+        httpsPort = try int("https_port", dev ? 8443 : 443, 0...65535)
+        dnsPort = try int("dns_port", dev ? 5353 : 53, 0...65535)
+        smtpPort = try int("smtp_port", dev ? 2525 : 25, 0...65535)
+        publicURL = try string("public_url").map { url in
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme), parsed.host != nil else {
+                throw SettingsError(key: "public_url", message: "must be an http(s) URL such as https://cdn.example.com")
+            }
+            return url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        secretKey = string("secret_key", secret: true)
+        guard let format = LogFormat(rawValue: string("log_format") ?? "text") else {
+            throw SettingsError(key: "log_format", message: "must be text or json")
+        }
+        logFormat = format
+        guard let level = Logger.Level(rawValue: string("log_level") ?? "info") else {
+            throw SettingsError(key: "log_level", message: "must be trace, debug, info, notice, warning, error or critical")
+        }
+        logLevel = level
+        corsOrigins = list("cors_origins")
+        trustedProxies = try list("trusted_proxies").map { text in
+            guard let cidr = CIDR(text) else {
+                throw SettingsError(key: "trusted_proxies", message: "\(text) is not an IP address or CIDR")
+            }
+            return cidr
+        }
+        loginRateLimit = try RateLimitSetting(parsing: string("rate_limit_login") ?? "3/600", key: "rate_limit_login")
+        registerRateLimit = try RateLimitSetting(parsing: string("rate_limit_register") ?? "3/600", key: "rate_limit_register")
+        apiBurst = try int("rate_limit_api_burst", 20, 1...100_000)
+        guard let rate = Double(string("rate_limit_api_rate") ?? "10"), rate > 0 else {
+            throw SettingsError(key: "rate_limit_api_rate", message: "must be a positive number of requests per second")
+        }
+        apiRatePerSecond = rate
+        bcryptCost = try int("bcrypt_cost", 12, 4...16)
+        sessionLifetimeSeconds = try int("session_lifetime", 7 * 86_400, 300...(90 * 86_400))
+        mail = try MailSettings(
+            relayHost: string("smtp_relay_host"),
+            relayPort: try int("smtp_relay_port", 587, 1...65535),
+            username: string("smtp_relay_username"),
+            password: string("smtp_relay_password", secret: true),
+            tls: {
+                guard let mode = MailSettings.TLSMode(rawValue: string("smtp_relay_tls") ?? "starttls") else {
+                    throw SettingsError(key: "smtp_relay_tls", message: "must be starttls, opportunistic or off")
+                }
+                return mode
+            }(),
+            from: string("mail_from") ?? "DCDN <no-reply@dcdn.localhost>")
+        if let clientID = string("oidc_client_id") {
+            guard let secret = string("oidc_client_secret", secret: true) else {
+                throw SettingsError(key: "oidc_client_secret", message: "is required when oidc_client_id is set")
+            }
+            let issuer = string("oidc_issuer") ?? "https://accounts.google.com"
+            guard let url = URL(string: issuer), url.scheme == "https" || url.scheme == "http" else {
+                throw SettingsError(key: "oidc_issuer", message: "must be an http(s) URL")
+            }
+            oidc = OIDCSettings(
+                issuer: issuer, clientID: clientID, clientSecret: secret,
+                buttonLabel: string("oidc_button_label") ?? "Sign in with Google")
+        } else {
+            oidc = nil
+        }
+        adminEmail = string("admin_email")
+        adminPassword = string("admin_password", secret: true)
+    }
+
+    /// Settings for tests and embedding: defaults of a role with overrides by key.
+    public static func make(role: Role, _ values: [String: String] = [:]) throws -> DCDNSettings {
+        try DCDNSettings(
+            role: role,
+            reader: ConfigReader(
+                provider: InMemoryProvider(
+                    values: Dictionary(
+                        uniqueKeysWithValues: values.map { (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: false)) })
+                )))
+    }
+}
+
+/// "N/S": at most N events per S seconds, refilled evenly (a token bucket of N).
+public struct RateLimitSetting: Sendable, Equatable {
+    public var count: Int
+    public var seconds: Int
+
+    public init(count: Int, seconds: Int) {
+        self.count = count
+        self.seconds = seconds
+    }
+
+    public init(parsing text: String, key: String) throws {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let count = Int(parts[0]), let seconds = Int(parts[1]), count > 0, seconds > 0 else {
+            throw SettingsError(key: key, message: "must look like 3/600 (3 requests per 600 seconds)")
+        }
+        self.init(count: count, seconds: seconds)
+    }
+}
+
+public struct MailSettings: Sendable {
+    public enum TLSMode: String, Sendable { case starttls, opportunistic, off }
+    /// Without a relay host, production mail cannot leave; dev keeps every mail in the outbox.
+    public var relayHost: String?
+    public var relayPort: Int
+    public var username: String?
+    public var password: String?
+    public var tls: TLSMode
+    public var from: String
+}
+
+public struct OIDCSettings: Sendable {
+    public var issuer: String
+    public var clientID: String
+    public var clientSecret: String
+    public var buttonLabel: String
+}
+
+public struct SettingsError: Error, CustomStringConvertible {
+    public var key: String
+    public var message: String
+    public var description: String { "configuration \(key): \(message)" }
+
+    public init(key: String, message: String) {
+        self.key = key
+        self.message = message
+    }
+}
