@@ -81,7 +81,10 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator",
+                "SMTPKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
             ]
         ),
     ]

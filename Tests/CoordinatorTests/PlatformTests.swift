@@ -1,0 +1,174 @@
+import DCDNCore
+import FluentKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import Coordinator
+
+@Suite("Rate limits")
+struct RateLimitTests {
+    @Test("login: 3 per 10 minutes per client IP, then 429 with Retry-After")
+    func login() async throws {
+        try await TestApp.run(.coordinator, ["rate_limit_login": "3/600"]) { _, client in
+            for _ in 0..<3 {
+                let attempt = try await client.json(.post, "/api/v1/auth/login", ["email": "x@example.com", "password": "whatever it is"])
+                #expect(attempt.status == .unauthorized)
+            }
+            let limited = try await client.json(.post, "/api/v1/auth/login", ["email": "x@example.com", "password": "whatever it is"])
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.code == "rate_limited")
+            let retryAfter = try #require(limited.headers[.retryAfter].flatMap(Int.init))
+            #expect((1...200).contains(retryAfter), "one token comes back after 600/3 s")
+        }
+    }
+
+    @Test("register: 3 per 10 minutes per client IP")
+    func register() async throws {
+        try await TestApp.run(.coordinator, ["rate_limit_register": "3/600"]) { _, client in
+            for index in 0..<3 {
+                let attempt = try await client.json(
+                    .post, "/api/v1/auth/register", ["email": "r\(index)@example.com", "password": "a long enough password"])
+                #expect(attempt.status == .created)
+            }
+            let limited = try await client.json(
+                .post, "/api/v1/auth/register", ["email": "r9@example.com", "password": "a long enough password"])
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.headers[.retryAfter] != nil)
+        }
+    }
+
+    @Test("API: a burst of 20 per user, then 429")
+    func apiBurst() async throws {
+        try await TestApp.run(.coordinator, ["rate_limit_api_burst": "20", "rate_limit_api_rate": "0.01"]) { app, client in
+            let (jwt, _) = try await client.signUp(app, email: "burst@example.com")
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<21 { statuses.append(try await client.json(.get, "/api/v1/auth/me", token: jwt).status) }
+            #expect(statuses.prefix(20).allSatisfy { $0 == .ok })
+            #expect(statuses.last == .tooManyRequests)
+            // Another user has a bucket of their own.
+            let (other, _) = try await client.signUp(app, email: "other@example.com")
+            #expect(try await client.json(.get, "/api/v1/auth/me", token: other).status == .ok)
+        }
+    }
+
+    @Test("trusted proxies: X-Forwarded-For counts only behind one")
+    func forwardedFor() {
+        let middleware = ClientAddressMiddleware(trustedProxies: [CIDR("10.0.0.0/8")!])
+        let proxy = IPAddress("10.1.2.3")
+        #expect(middleware.clientIP(peer: proxy, forwardedFor: ["203.0.113.9, 10.0.0.7"])?.description == "203.0.113.9")
+        #expect(middleware.clientIP(peer: IPAddress("198.51.100.1"), forwardedFor: ["203.0.113.9"])?.description == "198.51.100.1")
+        #expect(middleware.clientIP(peer: proxy, forwardedFor: ["garbage"])?.description == "10.1.2.3")
+    }
+}
+
+@Suite("Plans and limits")
+struct PlanTests {
+    @Test("the guide's plans are seeded and public")
+    func catalog() async throws {
+        try await TestApp.run { _, client in
+            let response = try await client.json(.get, "/api/v1/plans")
+            #expect(response.status == .ok)
+            let plans = try #require(response["plans"] as? [[String: Any]])
+            #expect(plans.map { $0["id"] as? String } == ["free", "standard", "pro", "business", "enterprise"])
+            let free = try #require(plans.first?["limits"] as? [String: Any])
+            #expect(free["domains"] as? Int == 3)
+            #expect(free["monitors"] as? Int == 2)
+            #expect(free["email_routes"] as? Int == 5)
+            #expect(free["agent_runs_per_day"] as? Int == 100)
+            let pro = try #require(plans[2]["limits"] as? [String: Any])
+            #expect(pro["domains"] is NSNull, "Pro has unlimited domains")
+            #expect(pro["included_tokens"] as? Int == 1_000_000)
+            #expect(plans[1]["monthly_price"] as? Double == 5)
+            #expect(plans[4]["monthly_price"] is NSNull)
+        }
+    }
+
+    @Test("over the limit is 403 plan_limit_reached naming the limit")
+    func limitRefusal() async throws {
+        try await TestApp.run { app, client in
+            let (_, id) = try await client.signUp(app, email: "limited@example.com")
+            let user = try #require(try await User.find(UUID(uuidString: id), on: app.coordinator.store.db))
+            var limits = app.coordinator.planLimits
+            limits.register(.domains) { userID, _ in userID == user.id ? 3 : 0 }
+            let refusal = await #expect(throws: APIError.self) { try await limits.check(.domains, for: user) }
+            #expect(refusal?.code == "plan_limit_reached")
+            #expect(refusal?.status == .forbidden)
+            #expect(refusal?.field == "domains")
+            #expect(refusal?.detail.contains("domains") == true)
+            // Pro has no domain limit.
+            user.planID = "pro"
+            try await limits.check(.domains, for: user)
+            // Monitors are limited on Pro too, but no counter is registered: usage 0 < 15.
+            try await limits.check(.monitors, for: user)
+            await #expect(throws: APIError.self) { try await limits.check(.monitors, for: user, adding: 16) }
+        }
+    }
+
+    @Test("admins edit plans and users; others may not")
+    func adminEdits() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (user, userID) = try await client.signUp(app, email: "customer@example.com")
+
+            let forbidden = try await client.json(.patch, "/api/v1/admin/plans/free", ["limits": ["domains": 1]], token: user)
+            #expect(forbidden.status == .forbidden)
+            #expect(try await client.json(.get, "/api/v1/admin/users", token: user).status == .forbidden)
+
+            let edited = try await client.json(
+                .patch, "/api/v1/admin/plans/free", ["limits": ["domains": 5, "monitors": NSNull()], "monthly_price": 1.5], token: admin)
+            #expect(edited.status == .ok, "\(edited.text)")
+            let limits = try #require(edited["limits"] as? [String: Any])
+            #expect(limits["domains"] as? Int == 5)
+            #expect(limits["monitors"] is NSNull)
+            #expect(edited["monthly_price"] as? Double == 1.5)
+            let unknown = try await client.json(.patch, "/api/v1/admin/plans/free", ["limits": ["rockets": 1]], token: admin)
+            #expect(unknown["field"] as? String == "limits.rockets")
+            let negative = try await client.json(.patch, "/api/v1/admin/plans/free", ["limits": ["domains": -1]], token: admin)
+            #expect(negative.status == .unprocessableContent)
+
+            let moved = try await client.json(
+                .patch, "/api/v1/admin/users/\(userID)", ["plan_id": "business", "role": "reseller"], token: admin)
+            #expect(moved["plan"] as? String == "business")
+            #expect(moved["role"] as? String == "reseller")
+            let mine = try await client.json(.get, "/api/v1/account/limits", token: user)
+            #expect((mine["plan"] as? [String: Any])?["id"] as? String == "business")
+            let badPlan = try await client.json(.patch, "/api/v1/admin/users/\(userID)", ["plan_id": "platinum"], token: admin)
+            #expect(badPlan["field"] as? String == "plan_id")
+            let list = try await client.json(.get, "/api/v1/admin/users?limit=1", token: admin)
+            #expect(list["total"] as? Int == 2)
+            #expect((list["users"] as? [Any])?.count == 1)
+            #expect(try await client.json(.get, "/api/v1/admin/users?limit=501", token: admin).status == .unprocessableContent)
+        }
+    }
+}
+
+@Suite("Persistence")
+struct MigrationTests {
+    @Test("migrations apply, revert completely and apply again")
+    func roundTrip() async throws {
+        try await TestApp.run { app, _ in
+            let store = app.coordinator.store
+            #expect(try await store.pendingMigrations().isEmpty)
+            #expect(try await Plan.query(on: store.db).count() == 5)
+            try await store.revertAll()
+            #expect(try await store.pendingMigrations().count == 6)
+            try await store.migrate()
+            #expect(try await store.pendingMigrations().isEmpty)
+            #expect(try await Plan.query(on: store.db).count() == 5)
+            // Running again is a no-op.
+            try await store.migrate()
+        }
+    }
+
+    @Test("money is stored as whole micro-credits")
+    func microCredits() async throws {
+        try await TestApp.run { app, _ in
+            let plan = try #require(try await Plan.find("business", on: app.coordinator.store.db))
+            #expect(plan.monthlyPriceMicro == 59_000_000)
+        }
+    }
+}

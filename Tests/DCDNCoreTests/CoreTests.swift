@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+@testable import DCDNCore
+
+@Suite("Credits")
+struct CreditsTests {
+    @Test("decimal amounts convert exactly to micro-credits")
+    func exact() throws {
+        #expect(Credits(decimal: Decimal(string: "12.5")!)?.micro == 12_500_000)
+        #expect(Credits(decimal: Decimal(string: "0.000001")!)?.micro == 1)
+        #expect(Credits(decimal: Decimal(string: "0.0000001")!) == nil, "more than six decimals is refused, not rounded")
+        #expect(Credits(5) + Credits(micro: 1) == Credits(micro: 5_000_001))
+    }
+
+    @Test("JSON carries credits as plain numbers")
+    func json() throws {
+        struct Box: Codable { var amount: Credits }
+        let data = try JSONEncoder().encode(Box(amount: Credits(micro: 1_004_000_000)))
+        #expect(String(decoding: data, as: UTF8.self) == #"{"amount":1004}"#)
+        let decoded = try JSONDecoder().decode(Box.self, from: Data(#"{"amount":0.25}"#.utf8))
+        #expect(decoded.amount.micro == 250_000)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Box.self, from: Data(#"{"amount":1e30}"#.utf8)) }
+    }
+}
+
+@Suite("IP addresses and networks")
+struct NetworkTests {
+    @Test("parsing is strict")
+    func strict() {
+        #expect(IPAddress("127.0.0.1") != nil)
+        #expect(IPAddress("::1") != nil)
+        #expect(IPAddress("127.1") == nil)
+        #expect(IPAddress("2130706433") == nil)
+        #expect(IPAddress("0x7f.0.0.1") == nil)
+        #expect(IPAddress("::ffff:10.0.0.1")?.unmapped.description == "10.0.0.1")
+    }
+
+    @Test("CIDR membership, IPv4-mapped addresses included")
+    func cidr() {
+        let private10 = CIDR("10.0.0.0/8")!
+        #expect(private10.contains(IPAddress("10.200.1.1")!))
+        #expect(!private10.contains(IPAddress("11.0.0.1")!))
+        #expect(private10.contains(IPAddress("::ffff:10.0.0.1")!))
+        #expect(CIDR("2001:db8::/32")!.contains(IPAddress("2001:db8:1::5")!))
+        #expect(CIDR("10.0.0.0/33") == nil)
+        #expect(CIDR("192.168.1.7")!.prefixLength == 32)
+    }
+}
+
+@Suite("Settings")
+struct SettingsTests {
+    @Test("flags beat the environment, which beats the config file, which beats defaults")
+    func precedence() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dcdn-\(UUID()).json")
+        try Data(#"{"api_port": 9000, "host": "10.0.0.1", "log_level": "debug", "bcrypt_cost": 5}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let settings = try await DCDNSettings.load(
+            role: .coordinator, flags: ["config": file.path, "api_port": "7000"],
+            environment: ["DCDN_API_PORT": "8000", "DCDN_HOST": "10.0.0.2", "DATABASE_URL": "postgres://u@h/db"])
+        #expect(settings.apiPort == 7000)
+        #expect(settings.host == "10.0.0.2")
+        #expect(settings.logLevel == .debug)
+        #expect(settings.bcryptCost == 5)
+        #expect(settings.databaseURL == "postgres://u@h/db")
+        #expect(settings.dnsPort == 53)
+        let dev = try await DCDNSettings.load(role: .dev, flags: [:], environment: [:])
+        #expect(dev.host == "127.0.0.1")
+        #expect(dev.apiPort == 8080)
+        #expect(dev.httpPort == 8081)
+        #expect(dev.dnsPort == 5353)
+        #expect(dev.dataDirectory == "./.dcdn")
+        #expect(dev.loginRateLimit == RateLimitSetting(count: 3, seconds: 600))
+    }
+
+    @Test("bad values name the setting")
+    func errors() async throws {
+        let port = await #expect(throws: SettingsError.self) {
+            try await DCDNSettings.load(role: .dev, flags: ["api_port": "99999"], environment: [:])
+        }
+        #expect(port?.key == "api_port")
+        let limit = await #expect(throws: SettingsError.self) {
+            try await DCDNSettings.load(role: .dev, flags: [:], environment: ["DCDN_RATE_LIMIT_LOGIN": "lots"])
+        }
+        #expect(limit?.key == "rate_limit_login")
+        let oidc = await #expect(throws: SettingsError.self) {
+            try await DCDNSettings.load(role: .dev, flags: [:], environment: ["DCDN_OIDC_CLIENT_ID": "x"])
+        }
+        #expect(oidc?.key == "oidc_client_secret")
+        let missing = await #expect(throws: SettingsError.self) {
+            try await DCDNSettings.load(role: .dev, flags: ["config": "/nonexistent.json"], environment: [:])
+        }
+        #expect(missing?.key == "config")
+    }
+}
