@@ -30,25 +30,25 @@ struct Dev: AsyncParsableCommand {
         let logger = Logger(label: "dcdn.dev")
         let publicURL = settings.publicURL ?? "http://\(settings.host):\(settings.apiPort)"
         let dataDirectory = settings.dataDirectory
-        let coordinator = try await Coordinator(settings: settings, publicURL: publicURL, logger: logger)
-        try await coordinator.store.migrate()
-        let admin = try await DevAdmin.ensure(settings: settings, accounts: coordinator.accounts)
-        let app = buildApplication(coordinator, host: settings.host, port: settings.apiPort) { _ in
-            // Written unbuffered: scripts wait for the "listening" line on a pipe.
-            let banner = """
+        try await withCoordinator(settings: settings, publicURL: publicURL, logger: logger) { coordinator in
+            let admin = try await DevAdmin.ensure(settings: settings, accounts: coordinator.accounts)
+            let app = buildApplication(coordinator, host: settings.host, port: settings.apiPort) { _ in
+                // Written unbuffered: scripts wait for the "listening" line on a pipe.
+                let banner = """
 
-                DCDN dev is running.
-                  Dashboard    \(publicURL)/dashboard
-                  API          \(publicURL)/api/v1  (OpenAPI: \(publicURL)/api/v1/openapi.json)
-                  Dev outbox   \(publicURL)/dashboard/outbox  (verification mail lands here)
-                  Admin login  \(admin.email)  password: \(admin.password)
-                  Data         \(dataDirectory)
-                coordinator listening on \(publicURL)
+                    DCDN dev is running.
+                      Dashboard    \(publicURL)/dashboard
+                      API          \(publicURL)/api/v1  (OpenAPI: \(publicURL)/api/v1/openapi.json)
+                      Dev outbox   \(publicURL)/dashboard/outbox  (verification mail lands here)
+                      Admin login  \(admin.email)  password: \(admin.password)
+                      Data         \(dataDirectory)
+                    coordinator listening on \(publicURL)
 
-                """
-            FileHandle.standardOutput.write(Data((banner + "\n").utf8))
+                    """
+                FileHandle.standardOutput.write(Data((banner + "\n").utf8))
+            }
+            try await runUntilSignalled([app], logger: logger)
         }
-        try await runUntilSignalled([app], coordinator: coordinator, logger: logger)
     }
 }
 
@@ -66,27 +66,40 @@ struct CoordinatorCommand: AsyncParsableCommand {
         if settings.publicURL == nil {
             logger.warning("no public URL configured; links in mail will use \(publicURL) (set DCDN_PUBLIC_URL)")
         }
-        let coordinator = try await Coordinator(settings: settings, publicURL: publicURL, logger: logger)
-        try await coordinator.store.migrate()
-        let (host, port) = (settings.host, settings.apiPort)
-        let app = buildApplication(coordinator, host: host, port: port) { _ in
-            logger.info("coordinator listening on \(host):\(port), public URL \(publicURL)")
+        try await withCoordinator(settings: settings, publicURL: publicURL, logger: logger) { coordinator in
+            let (host, port) = (settings.host, settings.apiPort)
+            let app = buildApplication(coordinator, host: host, port: port) { _ in
+                logger.info("coordinator listening on \(host):\(port), public URL \(publicURL)")
+            }
+            try await runUntilSignalled([app], logger: logger)
         }
-        try await runUntilSignalled([app], coordinator: coordinator, logger: logger)
     }
 }
 
-/// Runs the role's services until SIGTERM or SIGINT, lets them drain, then closes the database.
-func runUntilSignalled(_ services: [any Service], coordinator: Coordinator, logger: Logger) async throws {
-    let group = ServiceGroup(
-        configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+/// Builds the coordinator, migrates, runs `body`, and always closes the database — also when
+/// start-up fails, so the error is reported instead of a crash in a pool's deinit.
+func withCoordinator(
+    settings: DCDNSettings, publicURL: String, logger: Logger, _ body: (Coordinator) async throws -> Void
+) async throws {
+    let coordinator = try await Coordinator(settings: settings, publicURL: publicURL, logger: logger)
     do {
-        try await group.run()
+        try await coordinator.store.migrate()
+        try await body(coordinator)
+    } catch let error as APIError {
+        await coordinator.store.shutdown()
+        throw ValidationError(error.detail)
     } catch {
         await coordinator.store.shutdown()
         throw error
     }
     await coordinator.store.shutdown()
+}
+
+/// Runs the role's services until SIGTERM or SIGINT and lets them drain.
+func runUntilSignalled(_ services: [any Service], logger: Logger) async throws {
+    let group = ServiceGroup(
+        configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
     logger.info("stopped cleanly")
 }
 
@@ -139,19 +152,11 @@ struct Admin: AsyncParsableCommand {
             guard let role = User.Role(rawValue: role) else { throw ValidationError("--role must be user, reseller or admin") }
             let settings = try await options.load(role: .tool)
             let logger = Logger(label: "dcdn.admin")
-            let coordinator = try await Coordinator(settings: settings, publicURL: settings.publicURL ?? "http://localhost", logger: logger)
-            do {
-                try await coordinator.store.migrate()
+            try await withCoordinator(settings: settings, publicURL: settings.publicURL ?? "http://localhost", logger: logger) {
+                coordinator in
                 let user = try await coordinator.accounts.upsertUser(email: email, password: password, role: role)
                 print("\(user.email) is a verified \(role.rawValue) (id \(user.id!)).")
-            } catch let error as APIError {
-                await coordinator.store.shutdown()
-                throw ValidationError(error.detail)
-            } catch {
-                await coordinator.store.shutdown()
-                throw error
             }
-            await coordinator.store.shutdown()
         }
     }
 }
@@ -177,7 +182,7 @@ enum DevAdmin {
         do {
             try await accounts.upsertUser(email: email, password: password, role: .admin)
         } catch let error as APIError {
-            throw ValidationError("admin account: \(error.detail)")
+            throw ValidationError("admin account \(email): \(error.detail)")
         }
         return (email, password)
     }

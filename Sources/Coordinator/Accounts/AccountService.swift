@@ -240,10 +240,14 @@ public struct AccountService: Sendable {
         let user =
             try await User.query(on: db).filter(\.$email == email).first()
             ?? User(email: email, passwordHash: nil, role: role, planID: PlanCatalog.defaultPlanID)
-        user.passwordHash = try await hashPassword(password)
+        // Re-running with the same password (every `dcdn dev` start) keeps sessions and JWTs valid.
+        let unchanged = try await user.passwordHash.asyncMap { try await verifyPassword(password, hash: $0) } ?? false
+        if !unchanged {
+            user.passwordHash = try await hashPassword(password)
+            if user.id != nil { user.authEpoch += 1 }
+        }
         user.role = role
         user.emailVerifiedAt = user.emailVerifiedAt ?? Date()
-        if user.id != nil { user.authEpoch += 1 }
         try await user.save(on: db)
         return user
     }
@@ -261,5 +265,12 @@ public struct AccountService: Sendable {
         user.emailVerifiedAt = user.emailVerifiedAt ?? Date()
         try await user.save(on: db)
         return user
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }

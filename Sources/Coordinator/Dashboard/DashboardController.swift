@@ -196,7 +196,7 @@ struct DashboardController {
             return [
                 "title": row.title, "used": row.used.map(String.init) ?? "—",
                 "maximum": row.maximum.map(String.init) ?? "Unlimited", "percent": percent,
-                "percentClass": "w\(percent / 10 * 10)",
+                "metered": row.used != nil && row.maximum != nil,
             ]
         }
     }
