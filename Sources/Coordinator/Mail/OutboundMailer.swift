@@ -18,7 +18,8 @@ public struct SMTPMailer: OutboundMailer {
         client = SMTPClient(
             host: relayHost, port: settings.relayPort,
             tls: SMTPClient.TLSMode(rawValue: settings.tls.rawValue) ?? .starttls,
-            username: settings.username, password: settings.password)
+            username: settings.username, password: settings.password,
+            trustRoots: settings.caFile.map { .file($0) })
     }
 
     public func send(_ message: MailMessage) async throws {

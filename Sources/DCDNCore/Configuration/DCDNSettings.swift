@@ -142,7 +142,8 @@ public struct DCDNSettings: Sendable {
                 }
                 return mode
             }(),
-            from: string("mail_from") ?? "DCDN <no-reply@dcdn.localhost>")
+            from: string("mail_from") ?? "DCDN <no-reply@dcdn.localhost>",
+            caFile: string("smtp_relay_ca_file"))
         if let clientID = string("oidc_client_id") {
             guard let secret = string("oidc_client_secret", secret: true) else {
                 throw SettingsError(key: "oidc_client_secret", message: "is required when oidc_client_id is set")
@@ -201,6 +202,8 @@ public struct MailSettings: Sendable {
     public var password: String?
     public var tls: TLSMode
     public var from: String
+    /// PEM certificates to trust for STARTTLS instead of the system's (a private relay's CA).
+    public var caFile: String?
 }
 
 public struct OIDCSettings: Sendable {

@@ -27,7 +27,7 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         for (key, value) in merged { object[key] = Self.jsonValue(value) }
-        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return }
         line.append(0x0A)
         FileHandle.standardError.write(line)
