@@ -47,7 +47,7 @@ struct Dev: AsyncParsableCommand {
                     """
                 FileHandle.standardOutput.write(Data((banner + "\n").utf8))
             }
-            try await runUntilSignalled([app], logger: logger)
+            try await runUntilSignalled([app, ExpiredCredentialsJob(store: coordinator.store, logger: logger)], logger: logger)
         }
     }
 }
@@ -71,7 +71,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let app = buildApplication(coordinator, host: host, port: port) { _ in
                 logger.info("coordinator listening on \(host):\(port), public URL \(publicURL)")
             }
-            try await runUntilSignalled([app], logger: logger)
+            try await runUntilSignalled([app, ExpiredCredentialsJob(store: coordinator.store, logger: logger)], logger: logger)
         }
     }
 }

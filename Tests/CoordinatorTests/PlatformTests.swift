@@ -172,3 +172,23 @@ struct MigrationTests {
         }
     }
 }
+
+@Suite("Background jobs")
+struct JobTests {
+    @Test("expired sessions and old verification links are removed; live ones stay")
+    func expiredCredentials() async throws {
+        try await TestApp.run { app, client in
+            _ = try await client.signUp(app, email: "sweep@example.com")
+            let user = try #require(try await User.query(on: app.coordinator.store.db).filter(\.$email == "sweep@example.com").first())
+            let live = try await app.coordinator.accounts.createSession(for: user, ip: nil, userAgent: nil)
+            try await Session(userID: user.id!, tokenHash: "expired", expiresAt: Date().addingTimeInterval(-60), ip: nil, userAgent: nil)
+                .create(on: app.coordinator.store.db)
+            try await EmailVerification(userID: user.id!, tokenHash: "old", expiresAt: Date().addingTimeInterval(-8 * 86_400))
+                .create(on: app.coordinator.store.db)
+            let job = ExpiredCredentialsJob(store: app.coordinator.store, logger: .init(label: "test"))
+            #expect(try await job.runOnce() == 2)
+            #expect(try await app.coordinator.accounts.authenticate(sessionToken: live) != nil)
+            #expect(try await EmailVerification.query(on: app.coordinator.store.db).count() == 1, "the recent link stays")
+        }
+    }
+}
