@@ -35,6 +35,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Country of an IP address and where that country is (GeoDNS, WAF country rules).
+        .target(name: "GeoIP", dependencies: ["DCDNCore"]),
+        // Authoritative GeoDNS: wire format, zones, UDP/TCP listeners, AXFR/NOTIFY with TSIG.
+        .target(
+            name: "NameServer",
+            dependencies: [
+                "DCDNCore", "GeoIP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Outbound mail over SMTP: a leaf library so that any role may send mail.
         .target(
             name: "SMTPKit",
@@ -71,12 +86,15 @@ let package = Package(
             dependencies: [
                 "DCDNCore",
                 "Coordinator",
+                "NameServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "DCDNCoreTests", dependencies: ["DCDNCore"]),
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"]),
+        .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
+        .testTarget(name: "NameServerTests", dependencies: ["NameServer"]),
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
