@@ -37,11 +37,32 @@ let package = Package(
         ),
         // Country of an IP address and where that country is (GeoDNS, WAF country rules).
         .target(name: "GeoIP", dependencies: ["DCDNCore"]),
+        // DNS wire format and TSIG: a leaf library for the nameserver and the coordinator's checks.
+        .target(
+            name: "DNSKit",
+            dependencies: [
+                "DCDNCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // A role's client of the node API: register, long-poll configuration, heartbeat.
+        .target(
+            name: "NodeAgent",
+            dependencies: [
+                "DCDNCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Authoritative GeoDNS: wire format, zones, UDP/TCP listeners, AXFR/NOTIFY with TSIG.
         .target(
             name: "NameServer",
             dependencies: [
-                "DCDNCore", "GeoIP",
+                "DCDNCore", "DNSKit", "GeoIP", "NodeAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -65,6 +86,7 @@ let package = Package(
             name: "Coordinator",
             dependencies: [
                 "DCDNCore",
+                "DNSKit",
                 "SMTPKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -94,7 +116,7 @@ let package = Package(
         .testTarget(name: "DCDNCoreTests", dependencies: ["DCDNCore"]),
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
-        .testTarget(name: "NameServerTests", dependencies: ["NameServer"]),
+        .testTarget(name: "NameServerTests", dependencies: ["NameServer", "DNSKit"]),
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Coordinator
 import DCDNCore
+import DNSKit
 import Foundation
 import Logging
+import NameServer
 import ServiceLifecycle
 
 @main
@@ -15,7 +17,7 @@ struct DCDN: AsyncParsableCommand {
             machine with an embedded database. Every flag is also a DCDN_* environment variable and
             a key of the JSON config file; see docs/configuration.md.
             """,
-        subcommands: [Dev.self, CoordinatorCommand.self, Database.self, Admin.self])
+        subcommands: [Dev.self, CoordinatorCommand.self, DNSCommand.self, Database.self, Admin.self])
 }
 
 struct Dev: AsyncParsableCommand {
@@ -30,8 +32,21 @@ struct Dev: AsyncParsableCommand {
         let logger = Logger(label: "dcdn.dev")
         let publicURL = settings.publicURL ?? "http://\(settings.host):\(settings.apiPort)"
         let dataDirectory = settings.dataDirectory
+        if settings.dnsPort == 0 { settings.dnsPort = try FreePort.pick(host: settings.host) }
+        let dnsPort = settings.dnsPort
+        let host = settings.host
         try await withCoordinator(settings: settings, publicURL: publicURL, logger: logger) { coordinator in
             let admin = try await DevAdmin.ensure(settings: settings, accounts: coordinator.accounts)
+            // The roles of dev talk to the coordinator over loopback HTTP with a node token, as in production.
+            let token = try await DevNode.ensure(coordinator: coordinator, host: settings.host)
+            let nameserver = try NameServerRole(
+                options: .init(
+                    host: settings.host, port: dnsPort,
+                    agent: .init(
+                        coordinatorURL: publicURL, token: token, registration: NodeRegistration(role: "dns"),
+                        stateFile: dataDirectory + "/dns-config.json"),
+                    transferKey: settings.dnsTransferKey.flatMap(TSIGKey.init), notify: settings.dnsNotify),
+                logger: Logger(label: "dcdn.dns"))
             let app = buildApplication(coordinator, host: settings.host, port: settings.apiPort) { _ in
                 // Written unbuffered: scripts wait for the "listening" line on a pipe.
                 let banner = """
@@ -40,6 +55,7 @@ struct Dev: AsyncParsableCommand {
                       Dashboard    \(publicURL)/dashboard
                       API          \(publicURL)/api/v1  (OpenAPI: \(publicURL)/api/v1/openapi.json)
                       Dev outbox   \(publicURL)/dashboard/outbox  (verification mail lands here)
+                      DNS          \(host):\(dnsPort) UDP+TCP  (dig @\(host) -p \(dnsPort) <your domain>)
                       Admin login  \(admin.email)  password: \(admin.password)
                       Data         \(dataDirectory)
                     coordinator listening on \(publicURL)
@@ -47,7 +63,7 @@ struct Dev: AsyncParsableCommand {
                     """
                 FileHandle.standardOutput.write(Data((banner + "\n").utf8))
             }
-            try await runUntilSignalled([app, ExpiredCredentialsJob(store: coordinator.store, logger: logger)], logger: logger)
+            try await runUntilSignalled([app, nameserver] + coordinator.jobs(), logger: logger)
         }
     }
 }
@@ -71,7 +87,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let app = buildApplication(coordinator, host: host, port: port) { _ in
                 logger.info("coordinator listening on \(host):\(port), public URL \(publicURL)")
             }
-            try await runUntilSignalled([app, ExpiredCredentialsJob(store: coordinator.store, logger: logger)], logger: logger)
+            try await runUntilSignalled([app] + coordinator.jobs(), logger: logger)
         }
     }
 }
@@ -185,5 +201,66 @@ enum DevAdmin {
             throw ValidationError("admin account \(email): \(error.detail)")
         }
         return (email, password)
+    }
+}
+
+struct DNSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dns",
+        abstract: "Run an authoritative GeoDNS nameserver that syncs zones from the coordinator.",
+        discussion: """
+            Needs the coordinator's URL and this node's token (Admin → Nodes). Keeps serving its last
+            synced zones when the coordinator is unreachable. Zone transfers to secondaries need
+            DCDN_DNS_TRANSFER_KEY; DCDN_DNS_NOTIFY lists secondaries to notify.
+            """)
+
+    @OptionGroup var options: SettingsOptions
+    @Option(help: "The coordinator's URL (also DCDN_COORDINATOR_URL).") var coordinatorURL: String?
+    @Option(help: "This node's token (also DCDN_NODE_TOKEN).") var nodeToken: String?
+
+    func run() async throws {
+        var flags = options.values
+        if let coordinatorURL { flags["coordinator_url"] = coordinatorURL }
+        if let nodeToken { flags["node_token"] = nodeToken }
+        var settings = try await SettingsOptions.load(role: .coordinator, flags: flags)
+        guard let url = settings.coordinatorURL else { throw ValidationError("--coordinator-url (or DCDN_COORDINATOR_URL) is required") }
+        guard let token = settings.nodeToken else { throw ValidationError("--node-token (or DCDN_NODE_TOKEN) is required") }
+        var key: TSIGKey?
+        if let text = settings.dnsTransferKey {
+            guard let parsed = TSIGKey(text) else {
+                throw ValidationError("dns_transfer_key must be name:base64secret with at least 16 bytes")
+            }
+            key = parsed
+        }
+        if settings.dnsPort == 0 { settings.dnsPort = try FreePort.pick(host: settings.host) }
+        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        let logger = Logger(label: "dcdn.dns")
+        let registration = NodeRegistration(
+            role: "dns", name: settings.nodeName, region: settings.nodeRegion, country: settings.nodeCountry, ipv4: settings.nodeIPv4,
+            ipv6: settings.nodeIPv6)
+        let role = try NameServerRole(
+            options: .init(
+                host: settings.host, port: settings.dnsPort,
+                agent: .init(
+                    coordinatorURL: url, token: token, registration: registration, stateFile: settings.dataDirectory + "/dns-config.json"),
+                transferKey: key, notify: settings.dnsNotify),
+            logger: logger)
+        try await runUntilSignalled([role], logger: logger)
+    }
+}
+
+/// The machine `dcdn dev` runs on, registered as an edge and DNS node on loopback.
+enum DevNode {
+    static func ensure(coordinator: Coordinator, host: String) async throws -> String {
+        if let existing = try await coordinator.nodes.list().first(where: { $0.name == "dev-local" }) {
+            return try await coordinator.nodes.rotateToken(existing.id!).1
+        }
+        var draft = NodeService.Draft()
+        draft.name = "dev-local"
+        draft.roles = ["edge", "dns"]
+        draft.region = "local"
+        draft.country = "ZZ"
+        draft.ipv4 = host == "0.0.0.0" ? "127.0.0.1" : host
+        return try await coordinator.nodes.create(draft).1
     }
 }

@@ -31,8 +31,12 @@ struct SettingsOptions: ParsableArguments {
     }
 
     func load(role: DCDNSettings.Role) async throws -> DCDNSettings {
+        try await Self.load(role: role, flags: values)
+    }
+
+    static func load(role: DCDNSettings.Role, flags: [String: String]) async throws -> DCDNSettings {
         do {
-            let settings = try await DCDNSettings.load(role: role, flags: values)
+            let settings = try await DCDNSettings.load(role: role, flags: flags)
             LoggingSystem.bootstrapDCDN(format: settings.logFormat, level: settings.logLevel)
             return settings
         } catch let error as SettingsError {

@@ -1,4 +1,5 @@
 import DCDNCore
+import DNSKit
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import DCDNCore
+import FluentKit
 import Foundation
 import Hummingbird
 import Logging
@@ -10,6 +11,9 @@ public final class Coordinator: Sendable {
     public let store: DatabaseStore
     public let accounts: AccountService
     public let planLimits: PlanLimits
+    public let feed: ConfigFeed
+    public let nodes: NodeService
+    public let domains: DomainService
     public let secrets: Secrets
     public let oidc: OIDCLogin?
     public let metrics: PrometheusCollectorRegistry
@@ -43,7 +47,12 @@ public final class Coordinator: Sendable {
         accounts = AccountService(
             store: store, mailer: chosenMailer, signer: await AccessTokenSigner(secrets: secrets), settings: settings,
             publicURL: publicURL, logger: logger)
-        planLimits = PlanLimits(store: store)
+        var planLimits = PlanLimits(store: store)
+        planLimits.register(.domains) { userID, db in Int64(try await Domain.query(on: db).filter(\.$owner.$id == userID).count()) }
+        self.planLimits = planLimits
+        feed = ConfigFeed(store: store, settings: settings)
+        nodes = NodeService(store: store, feed: feed)
+        domains = DomainService(store: store, feed: feed, planLimits: planLimits, allowPrivateOrigins: settings.allowPrivateOrigins)
         oidc = settings.oidc.map { OIDCLogin(settings: $0, publicURL: publicURL, secrets: secrets) }
         metrics = PrometheusCollectorRegistry()
         rateLimits = RateLimits(

@@ -28,6 +28,9 @@ public func buildRouter(_ coordinator: Coordinator) -> Router<AppRequestContext>
     AuthController(coordinator: coordinator).addRoutes(to: api)
     OIDCController(coordinator: coordinator).addRoutes(to: api)
     PlansAndAdminController(coordinator: coordinator).addRoutes(to: api)
+    DomainsController(coordinator: coordinator).addRoutes(to: api)
+    NodeAPIController(coordinator: coordinator).addRoutes(to: api)
+    NodesAdminController(coordinator: coordinator).addRoutes(to: api)
     if settings.isDev { DevOutboxController(coordinator: coordinator).addRoutes(to: api) }
     DashboardController(coordinator: coordinator).addRoutes(to: router)
     return router

@@ -33,6 +33,7 @@ public final class DatabaseStore: Sendable {
         }
         migrations = Migrations()
         migrations.add(FoundationMigrations.all)
+        migrations.add(DomainMigrations.all)
     }
 
     public var db: any Database {

@@ -9,6 +9,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
         -> Response
     {
         var context = context
+        // The node API authenticates nodes itself, with node tokens.
+        if request.uri.path.hasPrefix("/api/v1/node-api/") { return try await next(request, context) }
         if let header = request.headers[.authorization] {
             guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw APIError.unauthorized }
             context.identity = try await coordinator.accounts.authenticate(

@@ -36,6 +36,26 @@ public struct DCDNSettings: Sendable {
     public var oidc: OIDCSettings?
     public var adminEmail: String?
     public var adminPassword: String?
+    /// The platform's nameserver host names (NS at every customer apex).
+    public var nameservers: [String]
+    /// SOA RNAME: the DNS operator's mailbox in DNS form.
+    public var hostmaster: String
+    /// Resolver used to observe customers' delegation ("host:port"); nil = /etc/resolv.conf.
+    public var delegationResolver: String?
+    public var delegationCheckSeconds: Int
+    /// For roles: where the coordinator is, and this node's token.
+    public var coordinatorURL: String?
+    public var nodeToken: String?
+    /// For `dcdn dns`: TSIG key for zone transfers ("name:base64secret") and secondaries to NOTIFY.
+    public var dnsTransferKey: String?
+    public var dnsNotify: [String]
+    public var nodeName: String?
+    public var nodeRegion: String?
+    public var nodeCountry: String?
+    public var nodeIPv4: String?
+    public var nodeIPv6: String?
+    /// Whether domains may point at private addresses (always in dev; a lab setting otherwise).
+    public var allowPrivateOrigins: Bool
 
     public var isDev: Bool { role == .dev }
     /// The SQLite file used when no database URL is configured.
@@ -160,6 +180,24 @@ public struct DCDNSettings: Sendable {
         }
         adminEmail = string("admin_email")
         adminPassword = string("admin_password", secret: true)
+        nameservers = list("nameservers").map { $0.lowercased() }
+        if nameservers.isEmpty { nameservers = dev ? ["ns1.dcdn.test", "ns2.dcdn.test"] : ["ns1.dcdn.invalid", "ns2.dcdn.invalid"] }
+        for server in nameservers where DNSRecordContent.hostname(server) == nil {
+            throw SettingsError(key: "nameservers", message: "\(server) is not a host name")
+        }
+        hostmaster = string("hostmaster") ?? "hostmaster.\(nameservers[0].split(separator: ".").dropFirst().joined(separator: "."))"
+        delegationResolver = string("delegation_resolver")
+        delegationCheckSeconds = try int("delegation_check_interval", dev ? 10 : 300, 1...86_400)
+        coordinatorURL = string("coordinator_url")
+        nodeToken = string("node_token", secret: true)
+        dnsTransferKey = string("dns_transfer_key", secret: true)
+        dnsNotify = list("dns_notify")
+        nodeName = string("node_name")
+        nodeRegion = string("node_region")
+        nodeCountry = string("node_country")
+        nodeIPv4 = string("node_ipv4")
+        nodeIPv6 = string("node_ipv6")
+        allowPrivateOrigins = (string("allow_private_origins").map { $0 == "true" || $0 == "1" }) ?? dev
     }
 
     /// Settings for tests and embedding: defaults of a role with overrides by key.

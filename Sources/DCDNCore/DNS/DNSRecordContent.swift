@@ -1,3 +1,5 @@
+import Foundation
+
 /// Validation and normalisation of DNS records as customers enter them, shared by the
 /// coordinator (which refuses bad input) and the nameserver (which serves what was accepted).
 public enum DNSRecordContent {

@@ -1,4 +1,5 @@
 import DCDNCore
+import DNSKit
 
 /// Answers queries from a `ZoneSet` as an authoritative server: RFC 1034 §4.3.2 lookup with
 /// CNAME chasing inside the zone, wildcards (RFC 4592), NXDOMAIN vs NODATA with the SOA

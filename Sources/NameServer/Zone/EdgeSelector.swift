@@ -1,4 +1,5 @@
 import DCDNCore
+import DNSKit
 import GeoIP
 
 /// Chooses the edge nodes a proxied name resolves to: healthy ones nearest the client.

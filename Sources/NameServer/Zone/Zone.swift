@@ -1,4 +1,5 @@
 import DCDNCore
+import DNSKit
 import Foundation
 
 /// The records of one type at one name.

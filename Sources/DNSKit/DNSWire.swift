@@ -1,7 +1,7 @@
 /// Why a packet could not be read. Parsing never traps: every read is bounds-checked.
 public struct DNSWireError: Error, Sendable, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// Reads a DNS message (RFC 1035 §4) with bounds checks, compression loops refused.

@@ -1,0 +1,133 @@
+import DCDNCore
+import FluentKit
+import Foundation
+import SQLKit
+import Synchronization
+
+/// The configuration every role syncs: a global version that each change increments, long-poll
+/// waits that wake on a change, and full or delta snapshots built from the database.
+public final class ConfigFeed: Sendable {
+    let store: DatabaseStore
+    let settings: DCDNSettings
+    private let signal = ChangeSignal()
+
+    init(store: DatabaseStore, settings: DCDNSettings) {
+        self.store = store
+        self.settings = settings
+    }
+
+    /// Increments the version and wakes waiting long polls on this replica (others see it
+    /// within a second through the database).
+    @discardableResult
+    public func bump(on database: (any Database)? = nil) async throws -> Int64 {
+        let db = database ?? store.db
+        guard let sql = db as? any SQLDatabase else {
+            throw APIError(.internalServerError, code: "sql_unavailable", detail: "database does not speak SQL")
+        }
+        struct Row: Decodable { var version: Int64 }
+        let row = try await sql.raw("UPDATE config_state SET version = version + 1 WHERE id = 1 RETURNING version").first(
+            decoding: Row.self)
+        signal.fire()
+        return row?.version ?? 0
+    }
+
+    public func currentVersion() async throws -> Int64 {
+        try await ConfigState.find(1, on: store.db)?.version ?? 0
+    }
+
+    /// Waits until the version passes `since` or `timeout` ends; true when it changed.
+    public func waitForChange(since: Int64, timeout: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if try await currentVersion() > since { return true }
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { return false }
+            await signal.wait(upTo: min(remaining, .seconds(1)))
+        }
+    }
+
+    /// Everything (`since` nil, or older than what deltas can express) or what changed after `since`.
+    public func snapshot(since: Int64?) async throws -> NodeConfigSnapshot {
+        let db = store.db
+        let version = try await currentVersion()
+        let full = since == nil
+        var query = Domain.query(on: db)
+        if let since { query = query.filter(\.$configVersion > since) }
+        let domains = try await query.sort(\.$name).all()
+        let ids = domains.compactMap(\.id)
+        var recordsByDomain: [UUID: [DomainRecord]] = [:]
+        if !ids.isEmpty {
+            let records = try await (full ? DomainRecord.query(on: db) : DomainRecord.query(on: db).filter(\.$domain.$id ~~ ids)).all()
+            for record in records { recordsByDomain[record.$domain.id, default: []].append(record) }
+        }
+        let removed = since.map { since in DomainTombstone.query(on: db).filter(\.$version > since) }
+        let removedIDs = try await removed?.all().map(\.domainID) ?? []
+        let nodes = try await Node.query(on: db).sort(\.$name).all()
+        return NodeConfigSnapshot(
+            version: version, full: full,
+            domains: domains.map { Self.config($0, records: recordsByDomain[$0.id!] ?? []) },
+            removedDomains: removedIDs, nodes: nodes.map(Self.info), nameservers: settings.nameservers, hostmaster: settings.hostmaster)
+    }
+
+    static func config(_ domain: Domain, records: [DomainRecord]) -> DomainConfig {
+        DomainConfig(
+            id: domain.id!, name: domain.name, serial: domain.serial, origin: domain.origin, sslMode: domain.sslMode.rawValue,
+            cacheLevel: domain.cacheLevel.rawValue, browserTtl: domain.browserTTL, edgeTtl: domain.edgeTTL,
+            devModeUntil: domain.devModeUntil,
+            underAttack: domain.underAttack, multiNodeRedundancy: domain.multiNodeRedundancy, dnsFallback: domain.dnsFallback,
+            records: records.sorted { ($0.name, $0.type, $0.content) < ($1.name, $1.type, $1.content) }.map {
+                DNSRecordConfig(name: $0.name, type: $0.type, content: $0.content, ttl: $0.ttl, priority: $0.priority, proxied: $0.proxied)
+            })
+    }
+
+    static func info(_ node: Node) -> NodeInfo {
+        NodeInfo(
+            id: node.id!, name: node.name, roles: node.roles, region: node.region, country: node.country, latitude: node.latitude,
+            longitude: node.longitude, ipv4: node.ipv4, ipv6: node.ipv6, healthy: node.healthy)
+    }
+}
+
+/// Wakes every waiter at once; a waiter also wakes after its timeout or when cancelled.
+final class ChangeSignal: Sendable {
+    private struct State {
+        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+        var cancelled: Set<UUID> = []
+    }
+    private let state = Mutex(State())
+
+    func fire() {
+        let waiting = state.withLock { state in
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    func wait(upTo timeout: Duration) async {
+        let id = UUID()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        let resumeNow = self.state.withLock { state -> Bool in
+                            if state.cancelled.remove(id) != nil { return true }
+                            state.waiters[id] = continuation
+                            return false
+                        }
+                        if resumeNow { continuation.resume() }
+                    }
+                } onCancel: {
+                    let continuation = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                        if let waiting = state.waiters.removeValue(forKey: id) { return waiting }
+                        state.cancelled.insert(id)
+                        return nil
+                    }
+                    continuation?.resume()
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import DCDNCore
+import DNSKit
+import FluentKit
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Runs `body` every `interval` until shutdown; a failing run is logged and retried next time.
+/// Jobs are idempotent, so replicas running them concurrently do no harm.
+struct PeriodicJob: Service {
+    let name: String
+    let interval: Duration
+    let logger: Logger
+    let body: @Sendable () async throws -> Void
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await body()
+            } catch {
+                logger.warning("\(name) failed", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}
+
+extension Coordinator {
+    /// The coordinator's background jobs.
+    public func jobs() -> [any Service] {
+        [
+            ExpiredCredentialsJob(store: store, logger: logger),
+            PeriodicJob(name: "node health", interval: .seconds(2), logger: logger) { [nodes] in try await nodes.expireSilentNodes() },
+            PeriodicJob(name: "delegation check", interval: .seconds(Int64(settings.delegationCheckSeconds)), logger: logger) { [self] in
+                try await DelegationCheck(coordinator: self).run()
+            },
+        ]
+    }
+}
+
+/// Marks pending domains active once the world's DNS delegates them to DCDN's nameservers.
+struct DelegationCheck {
+    let coordinator: Coordinator
+
+    func run() async throws {
+        let pending = try await Domain.query(on: coordinator.store.db).filter(\.$status == .pending).limit(500).all()
+        guard !pending.isEmpty else { return }
+        let resolver = try resolverAddress()
+        let ours = Set(coordinator.settings.nameservers)
+        for domain in pending {
+            let servers = (try? await nameservers(of: domain.name, resolver: resolver)) ?? []
+            domain.delegationCheckedAt = Date()
+            if !servers.isEmpty, Set(servers).isSubset(of: ours) {
+                domain.status = .active
+                domain.activatedAt = Date()
+                coordinator.logger.info("domain delegated to DCDN", metadata: ["domain": "\(domain.name)"])
+            }
+            try await domain.save(on: coordinator.store.db)
+        }
+    }
+
+    func resolverAddress() throws -> SocketAddress {
+        if let configured = coordinator.settings.delegationResolver {
+            let parts = configured.split(separator: ":")
+            let port = parts.count > 1 ? Int(parts.last!) ?? 53 : 53
+            return try SocketAddress(ipAddress: parts.count > 2 ? configured : String(parts[0]), port: parts.count > 2 ? 53 : port)
+        }
+        let conf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        let server =
+            conf.split(separator: "\n").first { $0.hasPrefix("nameserver") }?.split(separator: " ").last.map(String.init) ?? "127.0.0.1"
+        return try SocketAddress(ipAddress: server, port: 53)
+    }
+
+    /// The NS names a resolver gives for `name` (lower case, no final dot).
+    func nameservers(of name: String, resolver: SocketAddress) async throws -> [String] {
+        var query = DNSMessage(id: UInt16.random(in: 0...UInt16.max))
+        query.recursionDesired = true
+        query.questions = [DNSQuestion(name: DNSName(name)!, type: .ns)]
+        let reply = try await DNSClient.query(query, server: resolver, timeout: .seconds(3))
+        return (reply.answers + reply.authorities).compactMap { record in
+            if case .ns(let target) = record.data, record.name == DNSName(name)! { return target.key }
+            return nil
+        }
+    }
+}

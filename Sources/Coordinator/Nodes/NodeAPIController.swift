@@ -1,0 +1,148 @@
+import DCDNCore
+import Foundation
+import Hummingbird
+
+/// The node API (DESIGN.md): how edge nodes, nameservers and mail relays sync with the
+/// coordinator. Authenticated by the node's token and, if set, its IP allowlist.
+struct NodeAPIController {
+    let coordinator: Coordinator
+    static let maxWait = 60
+
+    struct Registered: ResponseEncodable {
+        var id: UUID
+        var name: String
+        var roles: [String]
+    }
+
+    func addRoutes(to api: RouterGroup<AppRequestContext>) {
+        let group = api.group("node-api")
+        group.post("register") { request, context -> Registered in
+            let node = try await node(request, context)
+            let registration = try await decode(NodeRegistration.self, request, context)
+            try await coordinator.nodes.register(node, registration)
+            return Registered(id: node.id!, name: node.name, roles: node.roles)
+        }
+        group.get("config") { request, context -> Response in
+            _ = try await node(request, context)
+            let query = request.uri.queryParameters
+            var since: Int64?
+            if let text = query["since"] {
+                guard let value = Int64(String(text)), value >= 0 else { throw APIError.validation("since", "must be a version number") }
+                since = value
+            }
+            var wait = 0
+            if let text = query["wait"] {
+                guard let value = Int(String(text)), (0...Self.maxWait).contains(value) else {
+                    throw APIError.validation("wait", "must be 0 to \(Self.maxWait) seconds")
+                }
+                wait = value
+            }
+            if let since {
+                let changed = try await coordinator.feed.waitForChange(since: since, timeout: .seconds(wait))
+                if !changed { return Response(status: .notModified) }
+            }
+            let snapshot = try await coordinator.feed.snapshot(since: since)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder.nodeAPI.encode(snapshot))))
+        }
+        group.post("report") { request, context -> HTTPResponse.Status in
+            let node = try await node(request, context)
+            let report = try await decode(NodeReport.self, request, context)
+            try await coordinator.nodes.report(node, report)
+            return .noContent
+        }
+    }
+
+    func node(_ request: Request, _ context: AppRequestContext) async throws -> Node {
+        let header = request.headers[.authorization]
+        let token = header.flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil }
+        return try await coordinator.nodes.authenticate(token: token, from: context.clientIP)
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: AppRequestContext) async throws -> T {
+        let buffer = try await request.body.collect(upTo: 8 << 20)
+        do {
+            return try JSONDecoder.nodeAPI.decode(type, from: Data(buffer: buffer))
+        } catch let error as DecodingError {
+            throw APIRequestDecoder.describe(error)
+        }
+    }
+}
+
+/// Admin API for node operators' machines.
+struct NodesAdminController {
+    let coordinator: Coordinator
+
+    struct NodeResponse: ResponseEncodable {
+        var id: UUID
+        var name: String
+        var roles: [String]
+        var region: String
+        var country: String
+        var latitude: Double?
+        var longitude: Double?
+        var ipv4: String?
+        var ipv6: String?
+        var capacity: Int
+        var ipAllowlist: [String]
+        var healthy: Bool
+        var lastHeartbeatAt: Date?
+        var configVersionSeen: Int64?
+        var createdAt: Date?
+        /// Only when created or rotated.
+        var token: String?
+
+        init(_ node: Node, token: String? = nil) {
+            id = node.id!
+            name = node.name
+            roles = node.roles
+            region = node.region
+            country = node.country
+            latitude = node.latitude
+            longitude = node.longitude
+            ipv4 = node.ipv4
+            ipv6 = node.ipv6
+            capacity = node.capacity
+            ipAllowlist = node.ipAllowlist
+            healthy = node.healthy
+            lastHeartbeatAt = node.lastHeartbeatAt
+            configVersionSeen = node.configVersionSeen
+            createdAt = node.createdAt
+            self.token = token
+        }
+    }
+    struct NodeList: ResponseEncodable {
+        var nodes: [NodeResponse]
+        var total: Int
+    }
+
+    func addRoutes(to api: RouterGroup<AppRequestContext>) {
+        let group = api.group("admin/nodes")
+        group.post { request, context -> EditedResponse<NodeResponse> in
+            _ = try context.requireAdmin()
+            let (node, token) = try await coordinator.nodes.create(try await request.decode(as: NodeService.Draft.self, context: context))
+            return EditedResponse(status: .created, response: NodeResponse(node, token: token))
+        }
+        group.get { _, context -> NodeList in
+            _ = try context.requireAdmin()
+            let nodes = try await coordinator.nodes.list()
+            return NodeList(nodes: nodes.map { NodeResponse($0) }, total: nodes.count)
+        }
+        group.patch(":id") { request, context -> NodeResponse in
+            _ = try context.requireAdmin()
+            let draft = try await request.decode(as: NodeService.Draft.self, context: context)
+            return NodeResponse(try await coordinator.nodes.update(try context.parameters.uuid("id", what: "Node"), draft))
+        }
+        group.delete(":id") { _, context -> HTTPResponse.Status in
+            _ = try context.requireAdmin()
+            try await coordinator.nodes.delete(try context.parameters.uuid("id", what: "Node"))
+            return .noContent
+        }
+        group.post(":id/token") { _, context -> NodeResponse in
+            _ = try context.requireAdmin()
+            let (node, token) = try await coordinator.nodes.rotateToken(try context.parameters.uuid("id", what: "Node"))
+            return NodeResponse(node, token: token)
+        }
+    }
+}
