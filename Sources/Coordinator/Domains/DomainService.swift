@@ -285,14 +285,14 @@ public struct DomainService: Sendable {
         let others = try await DomainRecord.query(on: db).filter(\.$domain.$id == domain.id!).filter(\.$name == name).all().filter {
             $0.id != record.id
         }
+        if others.contains(where: { $0.type == type && $0.content == record.content }) {
+            throw APIError.conflict("This record exists already.", code: "duplicate_record")
+        }
         if type == "CNAME", !others.isEmpty {
             throw APIError.conflict("\(name) already has records; a CNAME must be the only record at its name.", code: "cname_conflict")
         }
         if others.contains(where: { $0.type == "CNAME" }) {
             throw APIError.conflict("\(name) has a CNAME; it cannot have other records.", code: "cname_conflict")
-        }
-        if others.contains(where: { $0.type == type && $0.content == record.content }) {
-            throw APIError.conflict("This record exists already.", code: "duplicate_record")
         }
         if creating, try await DomainRecord.query(on: db).filter(\.$domain.$id == domain.id!).count() >= Self.maxRecordsPerDomain {
             throw APIError.conflict("A domain can have at most \(Self.maxRecordsPerDomain) records.", code: "too_many_records")

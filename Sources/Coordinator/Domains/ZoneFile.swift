@@ -78,6 +78,7 @@ enum ZoneFile {
                 result.errors.append(.init(line: entry.line, detail: error.detail))
             }
         }
+        result.errors.sort { $0.line < $1.line }
         return result
     }
 

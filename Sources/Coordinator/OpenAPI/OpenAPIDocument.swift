@@ -5,7 +5,7 @@ import Foundation
 /// `/api/v1/openapi.json`. Written by hand next to the routes; a test compares it with the
 /// router so that neither can gain a route the other lacks.
 public enum OpenAPIDocument {
-    enum Access { case publicRoute, user, admin }
+    enum Access { case publicRoute, user, admin, node }
 
     struct Operation {
         var method: String
@@ -97,6 +97,88 @@ public enum OpenAPIDocument {
                 method: "patch", path: "/api/v1/admin/plans/{id}", summary: "Edit a plan's name, price and limits (admin)", tag: "Admin",
                 access: .admin, body: "PlanChange", responses: [(200, "Plan"), (404, "Error"), (422, "Error")]),
         ]
+        operations += [
+            Operation(
+                method: "post", path: "/api/v1/cdn/domains", summary: "Add a domain (creates its apex and www records, proxied)",
+                tag: "Domains", access: .user, body: "NewDomain",
+                responses: [(201, "Domain"), (403, "Error"), (409, "Error"), (422, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/cdn/domains", summary: "List your domains", tag: "Domains", access: .user,
+                responses: [(200, "DomainList")], query: page),
+            Operation(
+                method: "get", path: "/api/v1/cdn/domains/{id}", summary: "A domain with the nameservers to set", tag: "Domains",
+                access: .user, responses: [(200, "Domain"), (404, "Error")]),
+            Operation(
+                method: "patch", path: "/api/v1/cdn/domains/{id}", summary: "Update domain settings", tag: "Domains", access: .user,
+                body: "DomainSettings", responses: [(200, "Domain"), (404, "Error"), (422, "Error")]),
+            Operation(
+                method: "delete", path: "/api/v1/cdn/domains/{id}", summary: "Remove a domain and its records", tag: "Domains",
+                access: .user, responses: [(204, nil), (404, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/cdn/domains/{id}/records", summary: "List DNS records", tag: "DNS", access: .user,
+                responses: [(200, "RecordList")]),
+            Operation(
+                method: "post", path: "/api/v1/cdn/domains/{id}/records", summary: "Add a DNS record", tag: "DNS", access: .user,
+                body: "RecordDraft", responses: [(201, "Record"), (409, "Error"), (422, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/cdn/domains/{id}/records/{record_id}", summary: "A DNS record", tag: "DNS", access: .user,
+                responses: [(200, "Record"), (404, "Error")]),
+            Operation(
+                method: "patch", path: "/api/v1/cdn/domains/{id}/records/{record_id}", summary: "Change a DNS record (e.g. toggle proxied)",
+                tag: "DNS", access: .user, body: "RecordDraft", responses: [(200, "Record"), (409, "Error"), (422, "Error")]),
+            Operation(
+                method: "delete", path: "/api/v1/cdn/domains/{id}/records/{record_id}", summary: "Delete a DNS record", tag: "DNS",
+                access: .user, responses: [(204, nil), (404, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/cdn/domains/{id}/zone", summary: "Export the zone as a BIND zone file (text/dns)", tag: "DNS",
+                access: .user, responses: [(200, nil)]),
+            Operation(
+                method: "post", path: "/api/v1/cdn/domains/{id}/zone",
+                summary: "Import a BIND zone file (text/plain body, or JSON {zone, replace})", tag: "DNS", access: .user,
+                body: "ZoneImport", responses: [(200, "ZoneImportResult"), (413, "Error")]),
+            Operation(
+                method: "post", path: "/api/v1/node-api/register", summary: "A node announces its role and addresses (node token)",
+                tag: "Node API", access: .node, body: "NodeRegistration", responses: [(200, nil), (401, "Error"), (403, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/node-api/config",
+                summary: "Long-poll the configuration snapshot or delta (304 when unchanged)", tag: "Node API", access: .node,
+                responses: [(200, "NodeConfig"), (304, nil)],
+                query: [
+                    ("since", ["type": "integer"], "Version the node has"),
+                    ("wait", ["type": "integer", "maximum": 60], "Seconds to wait for a change"),
+                ]),
+            Operation(
+                method: "post", path: "/api/v1/node-api/report", summary: "Heartbeat with counters of the last window", tag: "Node API",
+                access: .node, body: "NodeReport", responses: [(204, nil)]),
+            Operation(
+                method: "post", path: "/api/v1/admin/nodes", summary: "Register a node operator's machine; returns its token once (admin)",
+                tag: "Admin", access: .admin, body: "NodeDraft", responses: [(201, "Node"), (409, "Error"), (422, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/admin/nodes", summary: "Nodes with their health (admin)", tag: "Admin", access: .admin,
+                responses: [(200, "NodeList")]),
+            Operation(
+                method: "patch", path: "/api/v1/admin/nodes/{id}", summary: "Change a node (admin)", tag: "Admin", access: .admin,
+                body: "NodeDraft", responses: [(200, "Node"), (404, "Error")]),
+            Operation(
+                method: "delete", path: "/api/v1/admin/nodes/{id}", summary: "Remove a node (admin)", tag: "Admin", access: .admin,
+                responses: [(204, nil), (404, "Error")]),
+            Operation(
+                method: "post", path: "/api/v1/admin/nodes/{id}/token", summary: "Issue a new token for a node, revoking the old (admin)",
+                tag: "Admin", access: .admin, responses: [(200, "Node")]),
+        ]
+        for prefix in ["/api/v1/content_moderation", "/api/v1/high-availability"] {
+            operations += [
+                Operation(
+                    method: "get", path: "\(prefix)/features", summary: "High-availability features (public)", tag: "High availability",
+                    access: .publicRoute, responses: [(200, nil)]),
+                Operation(
+                    method: "post", path: "\(prefix)/enable", summary: "Enable multi-node redundancy and DNS fallback for a domain",
+                    tag: "High availability", access: .user, body: "HAEnable", responses: [(200, "HAStatus"), (404, "Error")]),
+                Operation(
+                    method: "get", path: "\(prefix)/status/{domain}", summary: "High-availability status of a domain",
+                    tag: "High availability", access: .user, responses: [(200, "HAStatus"), (404, "Error")]),
+            ]
+        }
         if isDev {
             operations.append(
                 Operation(
@@ -105,6 +187,17 @@ public enum OpenAPIDocument {
                     query: page + [("to", ["type": "string"], "Only mail to this address")]))
         }
         return operations
+    }
+
+    static var domainSettings: [String: Any] {
+        [
+            "origin": string, "ssl_mode": ["type": "string", "enum": ["off", "flexible", "full", "strict"]],
+            "cache_level": ["type": "string", "enum": ["standard", "aggressive", "bypass"]],
+            "browser_ttl": ["type": "integer", "minimum": 3600, "maximum": 31_536_000],
+            "edge_ttl": ["type": "integer", "minimum": 3600, "maximum": 2_592_000],
+            "dev_mode": ["type": "boolean", "description": "true: bypass caching for 3 hours"], "under_attack": boolean,
+            "multi_node_redundancy": boolean, "dns_fallback": boolean,
+        ]
     }
 
     static func object(_ properties: [String: Any], required: [String] = []) -> [String: Any] {
@@ -188,6 +281,79 @@ public enum OpenAPIDocument {
                 "id": uuid, "from": string, "to": ["type": "array", "items": string], "subject": string, "body": string, "created_at": time,
             ]),
             "OutboxList": list("messages", of: "OutboxMessage"),
+            "NewDomain": object(
+                [
+                    "domain": ["type": "string", "description": "e.g. example.com (IDN accepted)"],
+                    "origin_ip": ["type": "string", "description": "IP or host name, optional :port"],
+                ].merging(domainSettings) { a, _ in a }, required: ["domain", "origin_ip"]),
+            "DomainSettings": object(domainSettings),
+            "Domain": object(
+                [
+                    "id": uuid, "name": string, "status": ["type": "string", "enum": ["pending", "active"]],
+                    "nameservers": ["type": "array", "items": string], "serial": ["type": "integer"], "dev_mode": boolean,
+                    "dev_mode_until": time, "activated_at": time, "created_at": time, "updated_at": time,
+                ].merging(domainSettings) { a, _ in a },
+                required: ["id", "name", "status", "nameservers"]),
+            "DomainList": list("domains", of: "Domain"),
+            "RecordDraft": object([
+                "name": ["type": "string", "description": "@ for the apex"], "type": ["type": "string", "enum": DNSRecordContent.types],
+                "content": string, "ttl": ["type": "integer", "description": "0 = auto, else 60–86400"], "priority": ["type": "integer"],
+                "proxied": boolean,
+            ]),
+            "Record": object(
+                [
+                    "id": uuid, "name": string, "fqdn": string, "type": string, "content": string, "ttl": ["type": "integer"],
+                    "priority": ["type": ["integer", "null"]], "proxied": boolean, "created_at": time, "updated_at": time,
+                ], required: ["id", "name", "type", "content"]),
+            "RecordList": list("records", of: "Record"),
+            "ZoneImport": object(
+                ["zone": ["type": "string", "description": "BIND zone file text"], "replace": boolean], required: ["zone"]),
+            "ZoneImportResult": object([
+                "imported": ["type": "integer"], "skipped": ["type": "integer"],
+                "errors": ["type": "array", "items": object(["line": ["type": "integer"], "detail": string])],
+            ]),
+            "HAEnable": object(["domain_name": string, "domain_id": uuid, "multi_node_redundancy": boolean, "dns_fallback": boolean]),
+            "HAStatus": object([
+                "domain": string, "enabled": boolean, "multi_node_redundancy": boolean, "dns_fallback": boolean,
+                "healthy_edge_nodes": ["type": "integer"], "regions": ["type": "array", "items": string],
+                "nameservers": ["type": "array", "items": string],
+            ]),
+            "NodeDraft": object([
+                "name": string, "roles": ["type": "array", "items": ["type": "string", "enum": ["edge", "dns", "mail"]]], "region": string,
+                "country": string, "latitude": ["type": "number"], "longitude": ["type": "number"], "ipv4": string, "ipv6": string,
+                "capacity": ["type": "integer"], "ip_allowlist": ["type": "array", "items": string],
+            ]),
+            "Node": object([
+                "id": uuid, "name": string, "roles": ["type": "array", "items": string], "region": string, "country": string,
+                "ipv4": string, "ipv6": string, "healthy": boolean, "last_heartbeat_at": time,
+                "token": ["type": "string", "description": "Only when created or rotated"],
+            ]),
+            "NodeList": list("nodes", of: "Node"),
+            "NodeRegistration": object(
+                [
+                    "role": ["type": "string", "enum": ["edge", "dns", "mail"]], "name": string, "region": string, "country": string,
+                    "latitude": ["type": "number"], "longitude": ["type": "number"], "ipv4": string, "ipv6": string,
+                    "capacity": ["type": "integer"],
+                ], required: ["role"]),
+            "NodeReport": object(
+                [
+                    "config_version": ["type": "integer"], "window_seconds": ["type": "integer"], "dns_queries": ["type": "integer"],
+                    "domains": [
+                        "type": "array",
+                        "items": object([
+                            "domain": string, "requests": ["type": "integer"], "bytes": ["type": "integer"],
+                            "cache_hits": ["type": "integer"], "status2xx": ["type": "integer"], "status3xx": ["type": "integer"],
+                            "status4xx": ["type": "integer"], "status5xx": ["type": "integer"], "blocked": ["type": "integer"],
+                            "challenged": ["type": "integer"],
+                        ]),
+                    ],
+                ], required: ["window_seconds"]),
+            "NodeConfig": object(
+                [
+                    "version": ["type": "integer"], "full": boolean, "domains": ["type": "array", "items": ["type": "object"]],
+                    "removed_domains": ["type": "array", "items": uuid], "nodes": ["type": "array", "items": ["type": "object"]],
+                    "nameservers": ["type": "array", "items": string], "hostmaster": string,
+                ], required: ["version", "full"]),
         ]
     }
 
@@ -198,8 +364,8 @@ public enum OpenAPIDocument {
             var parameters: [[String: Any]] = operation.query.map {
                 ["name": $0.name, "in": "query", "required": false, "schema": $0.schema, "description": $0.description]
             }
-            if operation.path.contains("{id}") {
-                parameters.append(["name": "id", "in": "path", "required": true, "schema": string])
+            for name in ["id", "record_id", "domain"] where operation.path.contains("{\(name)}") {
+                parameters.append(["name": name, "in": "path", "required": true, "schema": string])
             }
             var responses: [String: Any] = [:]
             for (status, schema) in operation.responses {
@@ -207,7 +373,7 @@ public enum OpenAPIDocument {
                 if let schema { response["content"] = ["application/json": ["schema": ref(schema)]] }
                 responses[String(status)] = response
             }
-            if operation.access != .publicRoute {
+            if operation.access == .user || operation.access == .admin {
                 responses["401"] = ["description": "Not signed in", "content": ["application/json": ["schema": ref("Error")]]]
                 responses["429"] = [
                     "description": "API burst exceeded (Retry-After)", "content": ["application/json": ["schema": ref("Error")]],
@@ -223,7 +389,7 @@ public enum OpenAPIDocument {
             if let body = operation.body {
                 entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": ref(body)]]]
             }
-            entry["security"] = operation.access == .publicRoute ? [] : [["bearer": []]]
+            entry["security"] = operation.access == .publicRoute ? [] : operation.access == .node ? [["node": []]] : [["bearer": []]]
             if operation.access == .admin { entry["description"] = "Requires the admin role." }
             paths[operation.path, default: [:]][operation.method] = entry
         }

@@ -1,0 +1,365 @@
+import AsyncHTTPClient
+import DCDNCore
+import FluentKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import Coordinator
+
+@Suite("Domains and DNS records")
+struct DomainTests {
+    @Test("adding a domain creates proxied apex and www records and shows the nameservers")
+    func create() async throws {
+        try await TestApp.run { app, client in
+            let (jwt, _) = try await client.signUp(app, email: "owner@example.com")
+            let created = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "Example.COM.", "origin_ip": "203.0.113.7"], token: jwt)
+            #expect(created.status == .created, "\(created.text)")
+            #expect(created["name"] as? String == "example.com")
+            #expect(created["status"] as? String == "pending")
+            #expect(created["nameservers"] as? [String] == ["ns1.dcdn.invalid", "ns2.dcdn.invalid"])
+            let id = try #require(created["id"] as? String)
+            let records = try await client.json(.get, "/api/v1/cdn/domains/\(id)/records", token: jwt)
+            let list = try #require(records["records"] as? [[String: Any]])
+            #expect(
+                Set(list.map { "\($0["name"]!) \($0["type"]!) \($0["content"]!) \($0["proxied"]!)" }) == [
+                    "@ A 203.0.113.7 1", "www CNAME example.com 1",
+                ])
+
+            let idn = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "bücher.example", "origin_ip": "origin.example.net:8080"], token: jwt)
+            #expect(idn["name"] as? String == "xn--bcher-kva.example")
+            #expect(idn["origin"] as? String == "origin.example.net:8080")
+            let duplicate = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "example.com", "origin_ip": "203.0.113.7"], token: jwt)
+            #expect(duplicate.code == "domain_taken")
+            for bad in [
+                ["domain": "not a domain", "origin_ip": "203.0.113.7"], ["domain": "x.example", "origin_ip": "10.0.0.1"],
+                ["domain": "y.example"],
+            ] {
+                #expect(try await client.json(.post, "/api/v1/cdn/domains", bad, token: jwt).status == .unprocessableContent)
+            }
+        }
+    }
+
+    @Test("the Free plan allows 3 domains")
+    func planLimit() async throws {
+        try await TestApp.run { app, client in
+            let (jwt, _) = try await client.signUp(app, email: "limit@example.com")
+            for index in 1...3 {
+                #expect(
+                    try await client.json(
+                        .post, "/api/v1/cdn/domains", ["domain": "d\(index).example", "origin_ip": "203.0.113.1"], token: jwt
+                    ).status == .created)
+            }
+            let fourth = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "d4.example", "origin_ip": "203.0.113.1"], token: jwt)
+            #expect(fourth.status == .forbidden)
+            #expect(fourth.code == "plan_limit_reached")
+            #expect(fourth["field"] as? String == "domains")
+            let usage = try await client.json(.get, "/api/v1/account/limits", token: jwt)
+            let domains = (usage["usage"] as? [[String: Any]])?.first { $0["limit"] as? String == "domains" }
+            #expect(domains?["used"] as? Int == 3)
+        }
+    }
+
+    @Test("settings validate, dev mode lasts three hours, and every edit changes the serial")
+    func settings() async throws {
+        try await TestApp.run { app, client in
+            let (jwt, _) = try await client.signUp(app, email: "settings@example.com")
+            let created = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "site.example", "origin_ip": "203.0.113.7"], token: jwt)
+            let id = try #require(created["id"] as? String)
+            let serial = try #require(created["serial"] as? Int)
+            let updated = try await client.json(
+                .patch, "/api/v1/cdn/domains/\(id)",
+                ["ssl_mode": "strict", "cache_level": "aggressive", "browser_ttl": 7200, "dev_mode": true], token: jwt)
+            #expect(updated["ssl_mode"] as? String == "strict")
+            #expect(updated["dev_mode"] as? Bool == true)
+            #expect(try #require(updated["serial"] as? Int) > serial)
+            let until = try #require((updated["dev_mode_until"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
+            #expect(abs(until.timeIntervalSinceNow - 3 * 3600) < 60)
+            for (field, value) in [("ssl_mode", "sometimes" as Any), ("browser_ttl", 60), ("edge_ttl", 90 * 86400), ("cache_level", "max")]
+            {
+                let refused = try await client.json(.patch, "/api/v1/cdn/domains/\(id)", [field: value], token: jwt)
+                #expect(refused.status == .unprocessableContent)
+                #expect(refused["field"] as? String == field)
+            }
+        }
+    }
+
+    @Test("records validate per type; CNAMEs stand alone; proxied only for A, AAAA, CNAME")
+    func records() async throws {
+        try await TestApp.run { app, client in
+            let (jwt, _) = try await client.signUp(app, email: "dns@example.com")
+            let id = try #require(
+                try await client.json(.post, "/api/v1/cdn/domains", ["domain": "zone.example", "origin_ip": "203.0.113.7"], token: jwt)[
+                    "id"] as? String)
+            let path = "/api/v1/cdn/domains/\(id)/records"
+            let good: [[String: Any]] = [
+                ["name": "mail", "type": "A", "content": "203.0.113.25"],
+                ["name": "v6", "type": "AAAA", "content": "2001:DB8::1"],
+                ["name": "@", "type": "MX", "content": "mail.zone.example.", "priority": 5],
+                ["name": "@", "type": "TXT", "content": "\"v=spf1 -all\""],
+                ["name": "_sip._tcp", "type": "SRV", "content": "10 5 5060 sip.zone.example"],
+                ["name": "@", "type": "CAA", "content": "0 issue letsencrypt.org"],
+                ["name": "sub", "type": "NS", "content": "ns1.elsewhere.example"],
+                ["name": "*.apps", "type": "A", "content": "203.0.113.50", "ttl": 120],
+            ]
+            for record in good {
+                let response = try await client.json(.post, path, record, token: jwt)
+                #expect(response.status == .created, "\(record): \(response.text)")
+            }
+            let list = try await client.json(.get, path, token: jwt)
+            let contents = (list["records"] as? [[String: Any]] ?? []).map { "\($0["type"]!) \($0["content"]!)" }
+            #expect(contents.contains("AAAA 2001:db8::1"))
+            #expect(contents.contains("TXT v=spf1 -all"))
+            #expect(contents.contains("CAA 0 issue \"letsencrypt.org\""))
+            #expect(contents.contains("SRV 5 5060 sip.zone.example"))
+
+            let bad: [([String: Any], String)] = [
+                (["name": "x", "type": "A", "content": "2001:db8::1"], "content"),
+                (["name": "x", "type": "AAAA", "content": "1.2.3.4"], "content"),
+                (["name": "x", "type": "MX", "content": "mail.example", "priority": 70000], "priority"),
+                (["name": "x", "type": "TXT", "content": String(repeating: "a", count: 5000)], "content"),
+                (["name": "x", "type": "SRV", "content": "5060 sip"], "content"),
+                (["name": "x", "type": "CAA", "content": "0 rocket x"], "content"),
+                (["name": "x", "type": "PTR", "content": "a.example"], "type"),
+                (["name": "bad name!", "type": "A", "content": "1.2.3.4"], "name"),
+                (["name": "x", "type": "A", "content": "1.2.3.4", "ttl": 5], "ttl"),
+                (["name": "x", "type": "TXT", "content": "hi", "proxied": true], "proxied"),
+                (["name": "@", "type": "NS", "content": "ns.example"], "name"),
+            ]
+            for (record, field) in bad {
+                let response = try await client.json(.post, path, record, token: jwt)
+                #expect(response.status == .unprocessableContent, "\(record)")
+                #expect(response["field"] as? String == field, "\(record): \(response.text)")
+            }
+            #expect(
+                try await client.json(.post, path, ["name": "www", "type": "A", "content": "203.0.113.9"], token: jwt).code
+                    == "cname_conflict")
+            #expect(
+                try await client.json(.post, path, ["name": "mail", "type": "A", "content": "203.0.113.25"], token: jwt).code
+                    == "duplicate_record")
+
+            let mail = try #require((list["records"] as? [[String: Any]])?.first { $0["name"] as? String == "mail" }?["id"] as? String)
+            let toggled = try await client.json(.patch, "\(path)/\(mail)", ["proxied": true], token: jwt)
+            #expect(toggled["proxied"] as? Bool == true)
+            #expect(try await client.json(.delete, "\(path)/\(mail)", token: jwt).status == .noContent)
+            #expect(try await client.json(.get, "\(path)/\(mail)", token: jwt).status == .notFound)
+        }
+    }
+
+    @Test("another tenant's domain and records are not found")
+    func isolation() async throws {
+        try await TestApp.run { app, client in
+            let (alice, _) = try await client.signUp(app, email: "alice@example.com")
+            let (mallory, _) = try await client.signUp(app, email: "mallory@example.com")
+            let id = try #require(
+                try await client.json(.post, "/api/v1/cdn/domains", ["domain": "alice.example", "origin_ip": "203.0.113.7"], token: alice)[
+                    "id"] as? String)
+            for (method, path) in [(HTTPRequest.Method.get, ""), (.patch, ""), (.delete, ""), (.get, "/records"), (.get, "/zone")] {
+                let response = try await client.json(
+                    method, "/api/v1/cdn/domains/\(id)\(path)", method == .patch ? ["ssl_mode": "off"] : nil, token: mallory)
+                #expect(response.status == .notFound, "\(method) \(path)")
+            }
+            #expect(
+                try await client.json(
+                    .post, "/api/v1/cdn/domains/\(id)/records", ["name": "evil", "type": "A", "content": "203.0.113.66"], token: mallory
+                ).status == .notFound)
+            #expect(try await client.json(.get, "/api/v1/content_moderation/status/alice.example", token: mallory).status == .notFound)
+            #expect(try await client.json(.get, "/api/v1/cdn/domains", token: mallory)["total"] as? Int == 0)
+        }
+    }
+
+    @Test("BIND zone files export and import, reporting lines that fail")
+    func zoneFiles() async throws {
+        try await TestApp.run { app, client in
+            let (jwt, _) = try await client.signUp(app, email: "zone@example.com")
+            let id = try #require(
+                try await client.json(.post, "/api/v1/cdn/domains", ["domain": "import.example", "origin_ip": "203.0.113.7"], token: jwt)[
+                    "id"] as? String)
+            let zone = """
+                $ORIGIN import.example.
+                $TTL 3600
+                @   IN SOA ns.old.example. admin.old.example. ( 2024010101 ; serial
+                        3600 600 86400 300 )
+                @       IN NS   ns.old.example.
+                @       IN MX   10 mail
+                mail    300 IN A 203.0.113.25
+                        IN AAAA 2001:db8::25
+                txt     IN TXT  "part one " "part two"
+                _xmpp._tcp IN SRV 5 0 5269 xmpp.import.example.
+                alias   IN CNAME mail
+                broken  IN A 999.1.1.1
+                other.example. IN A 203.0.113.1
+                """
+            let result = try await client.json(.post, "/api/v1/cdn/domains/\(id)/zone", ["zone": zone], token: jwt)
+            #expect(result.status == .ok, "\(result.text)")
+            #expect(result["imported"] as? Int == 6)
+            #expect(result["skipped"] as? Int == 2, "SOA and apex NS are DCDN's")
+            let errors = try #require(result["errors"] as? [[String: Any]])
+            #expect(errors.map { $0["line"] as? Int } == [12, 13])
+
+            let exported = try await client.execute(
+                uri: "/api/v1/cdn/domains/\(id)/zone", method: .get, headers: [.authorization: "Bearer \(jwt)"]
+            ) { String(buffer: $0.body) }
+            #expect(exported.contains("$ORIGIN import.example."))
+            #expect(exported.contains("mail\t300\tIN\tA\t203.0.113.25"))
+            #expect(exported.contains("txt\t3600\tIN\tTXT\t\"part one part two\""))
+            #expect(exported.contains("_xmpp._tcp\t3600\tIN\tSRV\t5 0 5269 xmpp.import.example."))
+            #expect(exported.contains("\t; proxied"))
+            // What was exported imports again without changes.
+            let again = try await client.json(.post, "/api/v1/cdn/domains/\(id)/zone", ["zone": exported], token: jwt)
+            #expect(again["imported"] as? Int == 0)
+            #expect((again["errors"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test("high availability under both names")
+    func highAvailability() async throws {
+        try await TestApp.run { app, client in
+            let (jwt, _) = try await client.signUp(app, email: "ha@example.com")
+            _ = try await client.json(.post, "/api/v1/cdn/domains", ["domain": "ha.example", "origin_ip": "203.0.113.7"], token: jwt)
+            let features = try await client.json(.get, "/api/v1/content_moderation/features")
+            #expect((features["features"] as? [Any])?.count == 6)
+            let enabled = try await client.json(
+                .post, "/api/v1/content_moderation/enable",
+                ["domain_name": "ha.example", "multi_node_redundancy": true, "dns_fallback": true], token: jwt)
+            #expect(enabled["enabled"] as? Bool == true)
+            let status = try await client.json(.get, "/api/v1/high-availability/status/ha.example", token: jwt)
+            #expect(status["multi_node_redundancy"] as? Bool == true)
+            #expect(status["dns_fallback"] as? Bool == true)
+        }
+    }
+}
+
+@Suite("Nodes and the node API")
+struct NodeAPITests {
+    func makeNode(_ client: any TestClientProtocol, admin: String, name: String = "fra-1") async throws -> (id: String, token: String) {
+        let created = try await client.json(
+            .post, "/api/v1/admin/nodes",
+            ["name": name, "roles": ["edge", "dns"], "region": "eu-central", "country": "de", "ipv4": "192.0.2.10"], token: admin)
+        #expect(created.status == .created, "\(created.text)")
+        return (try #require(created["id"] as? String), try #require(created["token"] as? String))
+    }
+
+    @Test("admins create nodes with a token shown once; customers cannot")
+    func admin() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (user, _) = try await client.signUp(app, email: "customer@example.com")
+            #expect(try await client.json(.get, "/api/v1/admin/nodes", token: user).status == .forbidden)
+            let (id, token) = try await makeNode(client, admin: admin)
+            #expect(token.hasPrefix("dcdn_node_"))
+            let list = try await client.json(.get, "/api/v1/admin/nodes", token: admin)
+            #expect(!list.text.contains(token))
+            #expect((list["nodes"] as? [[String: Any]])?.first?["country"] as? String == "DE")
+            let rotated = try await client.json(.post, "/api/v1/admin/nodes/\(id)/token", token: admin)
+            let newToken = try #require(rotated["token"] as? String)
+            #expect(try await client.json(.get, "/api/v1/node-api/config", token: token).status == .unauthorized)
+            #expect(try await client.json(.get, "/api/v1/node-api/config", token: newToken).status == .ok)
+            let bad = try await client.json(
+                .post, "/api/v1/admin/nodes", ["name": "x", "roles": ["edge"], "region": "r", "country": "Germany", "ipv4": "192.0.2.1"],
+                token: admin)
+            #expect(bad["field"] as? String == "country")
+            #expect(try await client.json(.get, "/api/v1/node-api/config", token: jwtLike).status == .unauthorized)
+        }
+    }
+    let jwtLike = "dcdn_node_not-a-real-token"
+
+    @Test("snapshots, deltas with removals, and long polls that wake on change")
+    func config() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (_, token) = try await makeNode(client, admin: admin)
+            let (jwt, _) = try await client.signUp(app, email: "sync@example.com")
+            let first = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "one.example", "origin_ip": "203.0.113.1"], token: jwt)
+            let full = try await client.json(.get, "/api/v1/node-api/config", token: token)
+            #expect(full["full"] as? Bool == true)
+            let version = try #require(full["version"] as? Int)
+            #expect((full["domains"] as? [[String: Any]])?.first?["name"] as? String == "one.example")
+            #expect((full["domains"] as? [[String: Any]])?.first.flatMap { ($0["records"] as? [Any])?.count } == 2)
+            #expect((full["nodes"] as? [[String: Any]])?.first?["name"] as? String == "fra-1")
+
+            let unchanged = try await client.json(.get, "/api/v1/node-api/config?since=\(version)&wait=1", token: token)
+            #expect(unchanged.status == .notModified)
+
+            // A change made while a node waits reaches it within the poll, as a delta.
+            // (The change goes through a second connection: the test client has one.)
+            async let waiting = client.json(.get, "/api/v1/node-api/config?since=\(version)&wait=20", token: token)
+            try await Task.sleep(for: .milliseconds(300))
+            let started = ContinuousClock.now
+            var change = HTTPClientRequest(url: "http://127.0.0.1:\(try #require(client.port))/api/v1/cdn/domains")
+            change.method = .POST
+            change.headers.add(name: "Authorization", value: "Bearer \(jwt)")
+            change.headers.add(name: "Content-Type", value: "application/json")
+            change.body = .bytes(ByteBuffer(string: #"{"domain": "two.example", "origin_ip": "203.0.113.2"}"#))
+            #expect(try await HTTPClient.shared.execute(change, timeout: .seconds(10)).status == .created)
+            let delta = try await waiting
+            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(delta["full"] as? Bool == false)
+            #expect((delta["domains"] as? [[String: Any]])?.map { $0["name"] as? String } == ["two.example"])
+
+            let deltaVersion = try #require(delta["version"] as? Int)
+            _ = try await client.json(.delete, "/api/v1/cdn/domains/\(try #require(first["id"] as? String))", token: jwt)
+            let removal = try await client.json(.get, "/api/v1/node-api/config?since=\(deltaVersion)", token: token)
+            #expect((removal["removed_domains"] as? [String])?.count == 1)
+            #expect((removal["domains"] as? [Any])?.isEmpty == true)
+            #expect(try await client.json(.get, "/api/v1/node-api/config?wait=999", token: token)["field"] as? String == "wait")
+        }
+    }
+
+    @Test("heartbeats make a node healthy; silence makes it unhealthy")
+    func health() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (id, token) = try await makeNode(client, admin: admin)
+            let register = try await client.json(
+                .post, "/api/v1/node-api/register", ["role": "edge", "ipv4": "192.0.2.99", "region": "eu-west"], token: token)
+            #expect(register.status == .ok, "\(register.text)")
+            let report = try await client.json(
+                .post, "/api/v1/node-api/report",
+                [
+                    "window_seconds": 5,
+                    "domains": [
+                        [
+                            "domain": "x.example", "requests": 10, "bytes": 1000, "cache_hits": 7, "status2xx": 9, "status3xx": 0,
+                            "status4xx": 1, "status5xx": 0, "blocked": 0, "challenged": 0,
+                        ]
+                    ],
+                ],
+                token: token)
+            #expect(report.status == .noContent, "\(report.text)")
+            let node = try #require(try await Node.find(UUID(uuidString: id), on: app.coordinator.store.db))
+            #expect(node.healthy)
+            #expect(node.ipv4 == "192.0.2.99")
+            #expect(node.region == "eu-west")
+            let counters = try await TrafficCounter.query(on: app.coordinator.store.db).all()
+            #expect(counters.first?.requests == 10)
+            #expect(try await app.coordinator.nodes.expireSilentNodes(now: Date().addingTimeInterval(16)) == 1)
+            #expect(try await Node.find(UUID(uuidString: id), on: app.coordinator.store.db)?.healthy == false)
+            let badRole = try await client.json(.post, "/api/v1/node-api/register", ["role": "toaster"], token: token)
+            #expect(badRole["field"] as? String == "role")
+        }
+    }
+
+    @Test("an IP allowlist keeps other addresses out")
+    func allowlist() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (id, token) = try await makeNode(client, admin: admin)
+            _ = try await client.json(.patch, "/api/v1/admin/nodes/\(id)", ["ip_allowlist": ["198.51.100.0/24"]], token: admin)
+            let refused = try await client.json(.get, "/api/v1/node-api/config", token: token)
+            #expect(refused.status == .forbidden)
+            #expect(refused.code == "ip_not_allowed")
+            _ = try await client.json(.patch, "/api/v1/admin/nodes/\(id)", ["ip_allowlist": ["127.0.0.0/8"]], token: admin)
+            #expect(try await client.json(.get, "/api/v1/node-api/config", token: token).status == .ok)
+        }
+    }
+}
