@@ -13,9 +13,12 @@ if ! command -v swift >/dev/null 2>&1; then
   exit 1
 fi
 
-packages=(git curl ca-certificates)
+packages=(git curl ca-certificates tor-geoipdb tzdata)
 if [ "$profile" = test ]; then
-  packages+=(postgresql chromium chromium-driver python3 python3-venv python3-pip)
+  packages+=(postgresql chromium chromium-driver python3 python3-venv python3-pip dnsutils knot-dnsutils nsd)
+fi
+if [ "$profile" = bench ]; then
+  packages+=(dnsperf nsd knot dnsutils)
 fi
 
 missing=()

@@ -8,6 +8,10 @@ import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A role's side of the node API: registers, long-polls configuration (applying deltas),
 /// persists the last snapshot so the role keeps serving when the coordinator is away, and
 /// sends a heartbeat with counters every few seconds.

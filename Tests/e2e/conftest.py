@@ -20,7 +20,8 @@ ADMIN_PASSWORD = "e2e operator secret"
 class Instance:
     """One running `dcdn` process and what it printed."""
 
-    def __init__(self, role, args=(), env=None, timeout=60):
+    def __init__(self, role, args=(), env=None, timeout=60, ready=None):
+        self.ready = ready
         self.data_dir = tempfile.mkdtemp(prefix="dcdn-e2e-")
         environment = os.environ.copy()
         environment.update(
@@ -32,7 +33,8 @@ class Instance:
             }
         )
         environment.update(env or {})
-        command = [str(DCDN), role, "--api-port", "0", "--data-dir", self.data_dir, *args]
+        ports = ["--api-port", "0"] + (["--dns-port", "0"] if role == "dev" else [])
+        command = [str(DCDN), role, *ports, "--data-dir", self.data_dir, *args]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
         )
@@ -40,11 +42,24 @@ class Instance:
         threading.Thread(target=self._read, daemon=True).start()
         self.url = self._wait_for_url(timeout)
 
+    def _wait_for_line(self, text, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in list(self.lines)):
+                return None
+            if self.process.poll() is not None:
+                raise RuntimeError("dcdn exited early:\n" + "\n".join(self.lines))
+            time.sleep(0.05)
+        self.process.kill()
+        raise RuntimeError(f"dcdn never printed {text!r}:\n" + "\n".join(self.lines))
+
     def _read(self):
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
 
     def _wait_for_url(self, timeout):
+        if self.ready is not None:
+            return self._wait_for_line(self.ready, timeout)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in list(self.lines):
@@ -57,6 +72,15 @@ class Instance:
             time.sleep(0.05)
         self.process.kill()
         raise RuntimeError("dcdn did not start:\n" + "\n".join(self.lines))
+
+    @property
+    def dns_port(self):
+        """The nameserver's port, from the banner of `dcdn dev` or the log of `dcdn dns`."""
+        for line in self.lines:
+            match = re.search(r"(?:DNS\s+127\.0\.0\.1|nameserver listening on 127\.0\.0\.1):(\d+)", line)
+            if match:
+                return int(match.group(1))
+        raise AssertionError("no DNS port in the output:\n" + self.output)
 
     @property
     def output(self):
@@ -99,6 +123,12 @@ def signed_up(base_url, email, password="a long enough password"):
     link = outbox_link(base_url, email)
     token = link.split("token=")[1]
     assert requests.get(f"{base_url}/api/v1/auth/verify-email", params={"token": token}, timeout=10).status_code == 200
+    login = requests.post(f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=10)
+    assert login.status_code == 200, login.text
+    return login.json()["access_token"]
+
+
+def admin_token(base_url, password=ADMIN_PASSWORD, email="admin@dcdn.test"):
     login = requests.post(f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=10)
     assert login.status_code == 200, login.text
     return login.json()["access_token"]

@@ -90,6 +90,7 @@ public struct DomainService: Sendable {
                 .create(on: db)
             try await touch(domain, on: db)
         }
+        feed.changed()
         return domain
     }
 
@@ -128,12 +129,13 @@ public struct DomainService: Sendable {
             try await DomainTombstone(domainID: domain.id!, version: version).create(on: db)
             try await domain.delete(on: db)
         }
+        feed.changed()
     }
 
     /// Marks a change: a new version, stamped on the domain as its serial.
     func touch(_ domain: Domain, on database: (any Database)? = nil) async throws {
         let db = database ?? self.db
-        domain.configVersion = try await feed.bump(on: db)
+        domain.configVersion = try await feed.bump(on: database)
         try await domain.save(on: db)
     }
 
@@ -225,6 +227,7 @@ public struct DomainService: Sendable {
             try await record.create(on: db)
             try await touch(domain, on: db)
         }
+        feed.changed()
         return record
     }
 
@@ -234,6 +237,7 @@ public struct DomainService: Sendable {
             try await record.save(on: db)
             try await touch(domain, on: db)
         }
+        feed.changed()
         return record
     }
 
@@ -242,6 +246,7 @@ public struct DomainService: Sendable {
             try await record.delete(on: db)
             try await touch(domain, on: db)
         }
+        feed.changed()
     }
 
     static let maxRecordsPerDomain = 3500

@@ -10,14 +10,17 @@ public final class ConfigFeed: Sendable {
     let store: DatabaseStore
     let settings: DCDNSettings
     private let signal = ChangeSignal()
+    /// Set on shutdown: long polls answer at once so the server can drain.
+    private let stopping = Atomic<Bool>(false)
 
     init(store: DatabaseStore, settings: DCDNSettings) {
         self.store = store
         self.settings = settings
     }
 
-    /// Increments the version and wakes waiting long polls on this replica (others see it
-    /// within a second through the database).
+    /// Increments the version. Outside a transaction it also wakes waiting long polls on this
+    /// replica; inside one, call `changed()` after the commit, or the waiters would read the old
+    /// version. Other replicas see the change within a second through the database.
     @discardableResult
     public func bump(on database: (any Database)? = nil) async throws -> Int64 {
         let db = database ?? store.db
@@ -27,8 +30,17 @@ public final class ConfigFeed: Sendable {
         struct Row: Decodable { var version: Int64 }
         let row = try await sql.raw("UPDATE config_state SET version = version + 1 WHERE id = 1 RETURNING version").first(
             decoding: Row.self)
-        signal.fire()
+        if database == nil { signal.fire() }
         return row?.version ?? 0
+    }
+
+    /// Wakes waiting long polls after a committed transaction that bumped the version.
+    public func changed() { signal.fire() }
+
+    /// Ends every long poll now and makes new ones return immediately (graceful shutdown).
+    public func stopWaiting() {
+        stopping.store(true, ordering: .relaxed)
+        signal.fire()
     }
 
     public func currentVersion() async throws -> Int64 {
@@ -41,7 +53,7 @@ public final class ConfigFeed: Sendable {
         while true {
             if try await currentVersion() > since { return true }
             let remaining = deadline - ContinuousClock.now
-            if remaining <= .zero { return false }
+            if remaining <= .zero || stopping.load(ordering: .relaxed) { return false }
             await signal.wait(upTo: min(remaining, .seconds(1)))
         }
     }

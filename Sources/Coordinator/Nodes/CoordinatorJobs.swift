@@ -33,6 +33,7 @@ extension Coordinator {
         [
             ExpiredCredentialsJob(store: store, logger: logger),
             PeriodicJob(name: "node health", interval: .seconds(2), logger: logger) { [nodes] in try await nodes.expireSilentNodes() },
+            LongPollDrain(feed: feed),
             PeriodicJob(name: "delegation check", interval: .seconds(Int64(settings.delegationCheckSeconds)), logger: logger) { [self] in
                 try await DelegationCheck(coordinator: self).run()
             },
@@ -83,5 +84,16 @@ struct DelegationCheck {
             if case .ns(let target) = record.data, record.name == DNSName(name)! { return target.key }
             return nil
         }
+    }
+}
+
+/// On graceful shutdown, releases the node API's long polls so the HTTP server can drain
+/// instead of waiting up to a minute for them.
+struct LongPollDrain: Service {
+    let feed: ConfigFeed
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        feed.stopWaiting()
     }
 }

@@ -180,6 +180,17 @@ public struct NodeReport: Codable, Sendable, Equatable {
     public var dnsQueries: Int64?
     public var domains: [DomainCounters]
 
+    enum CodingKeys: String, CodingKey { case configVersion, windowSeconds, dnsQueries, domains }
+
+    /// A bare heartbeat (no counters) is a valid report.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        configVersion = try container.decodeIfPresent(Int64.self, forKey: .configVersion)
+        windowSeconds = try container.decodeIfPresent(Int.self, forKey: .windowSeconds) ?? 0
+        dnsQueries = try container.decodeIfPresent(Int64.self, forKey: .dnsQueries)
+        domains = try container.decodeIfPresent([DomainCounters].self, forKey: .domains) ?? []
+    }
+
     public init(configVersion: Int64?, windowSeconds: Int, dnsQueries: Int64? = nil, domains: [DomainCounters] = []) {
         self.configVersion = configVersion
         self.windowSeconds = windowSeconds
