@@ -142,8 +142,9 @@ public final class NodeAgent: Sendable {
             let data = try JSONEncoder.nodeAPI.encode(snapshot)
             let temporary = configuration.stateFile + ".tmp"
             try data.write(to: URL(fileURLWithPath: temporary))
-            _ = try FileManager.default.replaceItemAt(
-                URL(fileURLWithPath: configuration.stateFile), withItemAt: URL(fileURLWithPath: temporary))
+            guard rename(temporary, configuration.stateFile) == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: configuration.stateFile])
+            }
         } catch {
             logger.warning("could not save the configuration snapshot", metadata: ["error": "\(error)"])
         }

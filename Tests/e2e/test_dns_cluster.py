@@ -1,0 +1,145 @@
+"""`dcdn dns` as its own process: zone transfers to NSD with TSIG, NOTIFY, and serving on with
+the coordinator stopped."""
+
+import base64
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+
+from conftest import DCDN, Instance
+from test_dns import dig, wait_for
+
+KEY_NAME = "transfer-key"
+SECRET = base64.b64encode(os.urandom(32)).decode()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def soa_serial(port, zone):
+    answer = dig(port, zone, "SOA", "+short").split()
+    return int(answer[2]) if len(answer) >= 3 else None
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    data = tempfile.mkdtemp()
+    environment = {**os.environ, "DCDN_BCRYPT_COST": "4"}
+    created = subprocess.run(
+        [str(DCDN), "admin", "create-user", "--email", "ops@example.com", "--password", "cluster password 1", "--role", "admin", "--data-dir", data],
+        capture_output=True, text=True, env=environment, timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    coordinator = Instance("coordinator", ["--host", "127.0.0.1", "--data-dir", data], env={"DCDN_NAMESERVERS": "ns1.dcdn.test,ns2.dcdn.test"})
+    token = requests.post(f"{coordinator.url}/api/v1/auth/login", json={"email": "ops@example.com", "password": "cluster password 1"}, timeout=10).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    node = requests.post(
+        f"{coordinator.url}/api/v1/admin/nodes",
+        json={"name": "ns-test", "roles": ["dns", "edge"], "region": "eu", "country": "DE", "ipv4": "192.0.2.53"}, headers=headers, timeout=10,
+    ).json()
+    domain = requests.post(f"{coordinator.url}/api/v1/cdn/domains", json={"domain": "cluster.example", "origin_ip": "203.0.113.7"}, headers=headers, timeout=10).json()
+    for record in [
+        {"name": "mail", "type": "A", "content": "203.0.113.25"},
+        {"name": "@", "type": "MX", "content": "mail.cluster.example", "priority": 10},
+        {"name": "@", "type": "TXT", "content": "v=spf1 mx -all"},
+    ]:
+        assert requests.post(f"{coordinator.url}/api/v1/cdn/domains/{domain['id']}/records", json=record, headers=headers, timeout=10).status_code == 201
+    nsd_port = free_port()
+    dns_data = tempfile.mkdtemp()
+    env = {"DCDN_DNS_TRANSFER_KEY": f"{KEY_NAME}:{SECRET}", "DCDN_DNS_NOTIFY": f"127.0.0.1:{nsd_port}"}
+    args = ["--coordinator-url", coordinator.url, "--node-token", node["token"], "--host", "127.0.0.1", "--data-dir", dns_data]
+    nameserver = Instance("dns", [*args, "--dns-port", str(free_port())], env=env, ready="nameserver listening")
+    wait_for(lambda: soa_serial(nameserver.dns_port, "cluster.example") is not None, timeout=15)
+    state = {"coordinator": coordinator, "nameserver": nameserver, "headers": headers, "domain": domain, "nsd_port": nsd_port, "args": args, "env": env}
+    yield state
+    state["nameserver"].stop()
+    if state["coordinator"].process.poll() is None:
+        state["coordinator"].stop()
+
+
+def test_axfr_requires_the_tsig_key(cluster):
+    port = cluster["nameserver"].dns_port
+    assert "Transfer failed" in dig(port, "cluster.example", "AXFR")
+    wrong = base64.b64encode(os.urandom(32)).decode()
+    assert "Transfer failed" in dig(port, "cluster.example", "AXFR", "-y", f"hmac-sha256:{KEY_NAME}:{wrong}")
+    good = dig(port, "cluster.example", "AXFR", "-y", f"hmac-sha256:{KEY_NAME}:{SECRET}")
+    assert "Transfer failed" not in good
+    assert "mail.cluster.example.\t300\tIN\tA\t203.0.113.25" in good
+    assert good.count("\tSOA\t") == 2
+    assert "cluster.example.\t60\tIN\tA\t192.0.2.53" in good, "proxied names carry the healthy nodes for secondaries"
+
+
+def test_nsd_secondary_transfers_serves_the_same_and_follows_notify(cluster):
+    port, nsd_port = cluster["nameserver"].dns_port, cluster["nsd_port"]
+    directory = tempfile.mkdtemp()
+    config = f"""
+server:
+    ip-address: 127.0.0.1
+    port: {nsd_port}
+    username: ""
+    chroot: ""
+    zonesdir: "{directory}"
+    database: ""
+    zonelistfile: "{directory}/zone.list"
+    xfrdfile: "{directory}/xfrd.state"
+    xfrdir: "{directory}"
+    pidfile: "{directory}/nsd.pid"
+    logfile: "{directory}/nsd.log"
+    verbosity: 2
+remote-control:
+    control-enable: no
+key:
+    name: "{KEY_NAME}"
+    algorithm: hmac-sha256
+    secret: "{SECRET}"
+zone:
+    name: "cluster.example"
+    zonefile: "cluster.example.zone"
+    request-xfr: AXFR 127.0.0.1@{port} {KEY_NAME}
+    allow-notify: 127.0.0.1 {KEY_NAME}
+"""
+    with open(f"{directory}/nsd.conf", "w") as file:
+        file.write(config)
+    nsd = subprocess.Popen(["nsd", "-d", "-c", f"{directory}/nsd.conf"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        serial = soa_serial(port, "cluster.example")
+        wait_for(lambda: soa_serial(nsd_port, "cluster.example") == serial, timeout=30, interval=0.3)
+        for name, rdtype in [("mail.cluster.example", "A"), ("cluster.example", "MX"), ("cluster.example", "TXT"), ("cluster.example", "NS")]:
+            assert sorted(dig(nsd_port, name, rdtype, "+short").split("\n")) == sorted(dig(port, name, rdtype, "+short").split("\n")), name
+        # A change through the API reaches NSD by NOTIFY, without waiting for its refresh timer.
+        response = requests.post(
+            f"{cluster['coordinator'].url}/api/v1/cdn/domains/{cluster['domain']['id']}/records",
+            json={"name": "new", "type": "A", "content": "203.0.113.99"}, headers=cluster["headers"], timeout=10,
+        )
+        assert response.status_code == 201
+        wait_for(lambda: dig(nsd_port, "new.cluster.example", "A", "+short").strip() == "203.0.113.99", timeout=20, interval=0.3)
+    finally:
+        nsd.terminate()
+        output = nsd.communicate(timeout=10)[0]
+        print(output)
+        log = f"{directory}/nsd.log"
+        if os.path.exists(log):
+            print(open(log).read())
+
+
+def test_serving_continues_with_the_coordinator_down(cluster):
+    port = cluster["nameserver"].dns_port
+    assert cluster["coordinator"].stop() == 0
+    assert "203.0.113.25" in dig(port, "mail.cluster.example", "A", "+short")
+    # A restarted nameserver serves its saved snapshot while the coordinator is still down.
+    assert cluster["nameserver"].stop() == 0
+    restarted = Instance("dns", [*cluster["args"], "--dns-port", str(free_port())], env=cluster["env"], ready="nameserver listening")
+    cluster["nameserver"] = restarted
+    try:
+        wait_for(lambda: "203.0.113.25" in dig(restarted.dns_port, "mail.cluster.example", "A", "+short"), timeout=10)
+    except AssertionError:
+        raise AssertionError(restarted.output)
+    assert "serving the saved configuration" in restarted.output
