@@ -34,6 +34,8 @@ struct Dev: AsyncParsableCommand {
         let dataDirectory = settings.dataDirectory
         if settings.dnsPort == 0 { settings.dnsPort = try FreePort.pick(host: settings.host) }
         let dnsPort = settings.dnsPort
+        // In dev the world's DNS is this machine's nameserver, so delegation is observed there.
+        if settings.delegationResolver == nil { settings.delegationResolver = "\(settings.host):\(dnsPort)" }
         let host = settings.host
         try await withCoordinator(settings: settings, publicURL: publicURL, logger: logger) { coordinator in
             let admin = try await DevAdmin.ensure(settings: settings, accounts: coordinator.accounts)

@@ -200,3 +200,11 @@ def test_malformed_packets_get_formerr_or_silence(dev):
             sock.recvfrom(512)
     # The server still answers.
     assert "status: REFUSED" in dig(dev.dns_port, "example.org", "A")
+
+
+def test_a_pending_domain_becomes_active_when_delegation_is_observed(dev, zone):
+    def status():
+        return requests.get(f"{dev.url}/api/v1/cdn/domains/{zone['id']}", headers=zone["headers"], timeout=5).json()["status"]
+
+    # dcdn dev checks every 10 s against its own nameserver, which delegates to ns1/ns2.dcdn.test.
+    wait_for(lambda: status() == "active", timeout=25, interval=0.5)

@@ -125,6 +125,8 @@ struct DashboardController {
                 return try await account(identity, request: request, status: error.status, extra: ["passwordError": error.detail])
             }
         }
+        DomainsDashboard(coordinator: coordinator).addRoutes(to: dashboard)
+        NodesDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         AdminDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         if coordinator.settings.isDev { DevDashboard(coordinator: coordinator).addRoutes(to: dashboard) }
     }

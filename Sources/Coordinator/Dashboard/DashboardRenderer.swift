@@ -67,11 +67,13 @@ public struct DashboardRenderer: Sendable {
         guard let identity else { return [] }
         var items: [(key: String, label: String, href: String, section: String)] = [
             ("overview", "Overview", "/dashboard", "Product"),
+            ("domains", "Domains", "/dashboard/domains", "Product"),
             ("account", "Account & API tokens", "/dashboard/account", "Product"),
         ]
         if identity.user.role == .admin {
             items += [
                 ("admin-users", "Users", "/dashboard/admin/users", "Admin"), ("admin-plans", "Plans", "/dashboard/admin/plans", "Admin"),
+                ("admin-nodes", "Nodes", "/dashboard/admin/nodes", "Admin"),
             ]
         }
         if isDev { items.append(("outbox", "Dev outbox", "/dashboard/outbox", "Development")) }
