@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# DNS benchmark: dnsperf against `dcdn dns`, NSD and Knot serving the same zone on this machine,
+# one after the other with the same query mix and duration. Prints queries/s and the ratios.
+# Usage: scripts/bench/dns.sh [SECONDS] [RECORDS]    (defaults 15 s, 1000 records)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-15}
+records=${2:-1000}
+scripts/bootstrap.sh bench
+if ! command -v swift >/dev/null 2>&1; then export PATH=/opt/swift/usr/bin:$PATH; fi
+swift build -c release --product dcdn >/dev/null
+dcdn=.build/release/dcdn
+work=$(mktemp -d /tmp/dcdn-bench-dns.XXXXXX)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+# 1. A coordinator with one zone of $records records and a DNS node.
+api_port=$(port)
+export DCDN_BCRYPT_COST=4 DCDN_RATE_LIMIT_API_BURST=100000 DCDN_RATE_LIMIT_API_RATE=100000 DCDN_NAMESERVERS=ns1.bench.test,ns2.bench.test
+$dcdn admin create-user --email bench@example.com --password "benchmark password" --role admin --data-dir "$work/coordinator" >/dev/null
+$dcdn coordinator --host 127.0.0.1 --api-port "$api_port" --data-dir "$work/coordinator" --log-level warning &
+pids+=($!)
+api="http://127.0.0.1:$api_port/api/v1"
+until curl -sf "http://127.0.0.1:$api_port/healthz" >/dev/null; do sleep 0.2; done
+token=$(curl -sf -X POST "$api/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"benchmark password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
+node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-ns","roles":["dns","edge"],"region":"local","country":"DE","ipv4":"192.0.2.53"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+domain=$(curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d '{"domain":"bench.example","origin_ip":"203.0.113.7"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+python3 - "$records" > "$work/zone.txt" <<'PY'
+import sys
+print("$ORIGIN bench.example.")
+for i in range(int(sys.argv[1])):
+    print(f"host{i} 300 IN A 198.51.{i // 250 % 250}.{i % 250 + 1}")
+print("mail 300 IN A 203.0.113.25")
+print("@ 300 IN MX 10 mail.bench.example.")
+print('@ 300 IN TXT "v=spf1 mx -all"')
+PY
+python3 -c 'import json,sys; print(json.dumps({"zone": open(sys.argv[1]).read()}))' "$work/zone.txt" > "$work/import.json"
+curl -sf -X POST "$api/cdn/domains/$domain/zone" "${auth[@]}" --data-binary @"$work/import.json" >/dev/null
+curl -sf "$api/cdn/domains/$domain/zone" -H "Authorization: Bearer $token" > "$work/bench.example.zone"
+# NSD and Knot get the same zone; the proxied apex and www become the node's address there.
+sed -i -e 's/^@\tIN\tA\t203.0.113.7\t; proxied/@\t60\tIN\tA\t192.0.2.53/' -e 's/^www\tIN\tCNAME\tbench.example.\t; proxied/www\t60\tIN\tA\t192.0.2.53/' "$work/bench.example.zone"
+
+# 2. The query mix: mostly existing names, some NXDOMAIN, some other types.
+python3 - "$records" > "$work/queries.txt" <<'PY'
+import random, sys
+random.seed(7)
+n = int(sys.argv[1])
+for _ in range(20000):
+    r = random.random()
+    if r < 0.70: print(f"host{random.randrange(n)}.bench.example A")
+    elif r < 0.80: print("www.bench.example A")
+    elif r < 0.90: print(f"missing{random.randrange(n)}.bench.example A")
+    elif r < 0.95: print("bench.example MX")
+    else: print("bench.example TXT")
+PY
+
+run_dnsperf() { # name port
+  local out
+  out=$(dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries.txt" -l "$seconds" -c 8 -q 500 2>&1)
+  local qps lost
+  qps=$(echo "$out" | awk '/Queries per second/ {print $4}')
+  lost=$(echo "$out" | awk '/Queries lost/ {print $3}')
+  printf '%-10s %12s q/s   lost %s\n' "$1" "$qps" "$lost" >&2
+  echo "$qps"
+}
+
+# 3. dcdn dns.
+dns_port=$(port)
+DCDN_DNS_TRANSFER_KEY= $dcdn dns --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --dns-port "$dns_port" --data-dir "$work/dns" --log-level warning &
+pids+=($!)
+until dig @127.0.0.1 -p "$dns_port" +short host1.bench.example A | grep -q 198.51; do sleep 0.2; done
+dcdn_qps=$(run_dnsperf "dcdn dns" "$dns_port")
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+
+# 4. NSD with the same zone.
+nsd_port=$(port)
+mkdir -p "$work/nsd"
+cat > "$work/nsd/nsd.conf" <<CONF
+server:
+    ip-address: 127.0.0.1
+    port: $nsd_port
+    username: ""
+    chroot: ""
+    zonesdir: "$work"
+    database: ""
+    zonelistfile: "$work/nsd/zone.list"
+    xfrdfile: "$work/nsd/xfrd.state"
+    pidfile: "$work/nsd/nsd.pid"
+    logfile: "$work/nsd/nsd.log"
+    server-count: $(nproc)
+remote-control:
+    control-enable: no
+zone:
+    name: "bench.example"
+    zonefile: "bench.example.zone"
+CONF
+nsd -d -c "$work/nsd/nsd.conf" &
+pids+=($!)
+until dig @127.0.0.1 -p "$nsd_port" +short host1.bench.example A | grep -q 198.51; do sleep 0.2; done
+nsd_qps=$(run_dnsperf "NSD" "$nsd_port")
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+
+# 5. Knot with the same zone.
+knot_port=$(port)
+mkdir -p "$work/knot"
+cat > "$work/knot/knot.conf" <<CONF
+server:
+    listen: 127.0.0.1@$knot_port
+    rundir: "$work/knot"
+    background-workers: 1
+database:
+    storage: "$work/knot"
+zone:
+  - domain: bench.example
+    file: "$work/bench.example.zone"
+    journal-content: none
+    zonefile-load: whole
+CONF
+knotd -c "$work/knot/knot.conf" >/dev/null 2>&1 &
+pids+=($!)
+until dig @127.0.0.1 -p "$knot_port" +short host1.bench.example A | grep -q 198.51; do sleep 0.2; done
+knot_qps=$(run_dnsperf "Knot" "$knot_port")
+
+python3 - "$dcdn_qps" "$nsd_qps" "$knot_qps" <<'PY'
+import sys
+dcdn, nsd, knot = map(float, sys.argv[1:])
+print(f"dcdn dns / NSD  = {dcdn / nsd:.2f}")
+print(f"dcdn dns / Knot = {dcdn / knot:.2f}")
+PY
