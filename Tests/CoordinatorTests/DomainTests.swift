@@ -363,3 +363,30 @@ struct NodeAPITests {
         }
     }
 }
+
+@Suite("ACME DNS-01 challenges")
+struct DNSChallengeTests {
+    @Test("the coordinator publishes _acme-challenge TXT records in the right zone, and withdraws them")
+    func publish() async throws {
+        try await TestApp.run { app, client in
+            let (jwt, _) = try await client.signUp(app, email: "tls@example.com")
+            _ = try await client.json(.post, "/api/v1/cdn/domains", ["domain": "secure.example", "origin_ip": "203.0.113.7"], token: jwt)
+            let before = try await app.coordinator.feed.snapshot(since: nil)
+            let wildcard = try await app.coordinator.domains.publishChallenge(host: "*.secure.example", value: "token-apex")
+            _ = try await app.coordinator.domains.publishChallenge(host: "www.secure.example", value: "token-www")
+            let delta = try await app.coordinator.feed.snapshot(since: before.version)
+            let records = try #require(delta.domains.first).records.filter { $0.type == "TXT" }
+            #expect(Set(records.map { "\($0.name)=\($0.content)" }) == ["_acme-challenge=token-apex", "_acme-challenge.www=token-www"])
+            // Not a customer record.
+            let id = try #require(delta.domains.first?.id)
+            let listed = try await client.json(.get, "/api/v1/cdn/domains/\(id.uuidString)/records", token: jwt)
+            #expect(!listed.text.contains("_acme-challenge"))
+            try await app.coordinator.domains.withdrawChallenge(wildcard)
+            let after = try await app.coordinator.feed.snapshot(since: nil)
+            #expect(after.domains.first?.records.filter { $0.type == "TXT" }.map(\.content) == ["token-www"])
+            await #expect(throws: APIError.self) {
+                _ = try await app.coordinator.domains.publishChallenge(host: "other.example", value: "x")
+            }
+        }
+    }
+}

@@ -72,6 +72,18 @@ public final class ConfigFeed: Sendable {
             let records = try await (full ? DomainRecord.query(on: db) : DomainRecord.query(on: db).filter(\.$domain.$id ~~ ids)).all()
             for record in records { recordsByDomain[record.$domain.id, default: []].append(record) }
         }
+        // Platform-published TXT records (ACME DNS-01) travel with their zone's records.
+        if !ids.isEmpty {
+            let challenges = try await (full ? DNSChallenge.query(on: db) : DNSChallenge.query(on: db).filter(\.$domain.$id ~~ ids))
+                .filter(\.$expiresAt > Date()).all()
+            for challenge in challenges {
+                let record = DomainRecord(
+                    domainID: challenge.$domain.id, name: challenge.name, type: "TXT", content: challenge.value,
+                    ttl: DomainService.challengeTTL,
+                    priority: nil, proxied: false)
+                recordsByDomain[challenge.$domain.id, default: []].append(record)
+            }
+        }
         let removed = since.map { since in DomainTombstone.query(on: db).filter(\.$version > since) }
         let removedIDs = try await removed?.all().map(\.domainID) ?? []
         let nodes = try await Node.query(on: db).sort(\.$name).all()

@@ -3,7 +3,10 @@ import FluentKit
 /// Domains, DNS records, nodes and the configuration they sync.
 enum DomainMigrations {
     static var all: [any AsyncMigration] {
-        [CreateConfigState(), CreateNodes(), CreateDomains(), CreateRecords(), CreateTombstones(), CreateTrafficCounters()]
+        [
+            CreateConfigState(), CreateNodes(), CreateDomains(), CreateRecords(), CreateTombstones(), CreateTrafficCounters(),
+            CreateChallenges(),
+        ]
     }
 
     struct CreateConfigState: AsyncMigration {
@@ -119,5 +122,19 @@ enum DomainMigrations {
                 .create()
         }
         func revert(on database: any Database) async throws { try await database.schema(TrafficCounter.schema).delete() }
+    }
+
+    struct CreateChallenges: AsyncMigration {
+        var name: String { "013_create_dns_challenges" }
+        func prepare(on database: any Database) async throws {
+            try await database.schema(DNSChallenge.schema)
+                .id()
+                .field("domain_id", .uuid, .required, .references(Domain.schema, "id", onDelete: .cascade))
+                .field("name", .string, .required)
+                .field("value", .string, .required)
+                .field("expires_at", .datetime, .required)
+                .create()
+        }
+        func revert(on database: any Database) async throws { try await database.schema(DNSChallenge.schema).delete() }
     }
 }
