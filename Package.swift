@@ -116,7 +116,10 @@ let package = Package(
         .testTarget(name: "DCDNCoreTests", dependencies: ["DCDNCore"]),
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
-        .testTarget(name: "NameServerTests", dependencies: ["NameServer", "DNSKit"]),
+        .testTarget(
+            name: "NameServerTests",
+            dependencies: ["NameServer", "DNSKit", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [

@@ -1,6 +1,7 @@
 import DCDNCore
 import DNSKit
 import Foundation
+import NIOCore
 import Testing
 
 @testable import NameServer
@@ -285,5 +286,48 @@ struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite("Packet cache")
+struct PacketCacheTests {
+    func server(_ records: [DNSRecordConfig], version: Int64 = 1) -> DNSServer {
+        let store = ZoneStore(geoIP: Fixtures.geoIP)
+        store.apply(
+            NodeConfigSnapshot(
+                version: version, full: true, domains: [Fixtures.domain(records: records)], removedDomains: [], nodes: Fixtures.nodes,
+                nameservers: ["ns1.dcdn.test"], hostmaster: "hostmaster.dcdn.test"))
+        return DNSServer(store: store, host: "127.0.0.1", port: 0, transferKey: nil, logger: .init(label: "test"))
+    }
+
+    @Test("a cached answer keeps the asker's ID and letter case, and a new version clears it")
+    func hits() throws {
+        let dns = server([Fixtures.record("mail", "A", "198.51.100.25")])
+        let first = Fixtures.query("mail.example.com", .a, id: 1).encode()
+        _ = dns.answer(first, from: nil, overTCP: false)
+        let second = Fixtures.query("MAIL.Example.com", .a, id: 2).encode()
+        let cached = try DNSMessage(bytes: try #require(dns.answer(second, from: nil, overTCP: false)))
+        #expect(cached.id == 2)
+        #expect(cached.questions.first?.name.description == "MAIL.Example.com.")
+        #expect(cached.answers.first?.name.description == "MAIL.Example.com.")
+        // New configuration: the cached answer is not served.
+        dns.store.apply(
+            NodeConfigSnapshot(
+                version: 2, full: true, domains: [Fixtures.domain(records: [Fixtures.record("mail", "A", "198.51.100.99")])],
+                removedDomains: [],
+                nodes: Fixtures.nodes, nameservers: ["ns1.dcdn.test"], hostmaster: "hostmaster.dcdn.test"))
+        let fresh = try DNSMessage(bytes: try #require(dns.answer(second, from: nil, overTCP: false)))
+        if case .a(let bytes) = fresh.answers.first?.data { #expect(bytes == [198, 51, 100, 99]) } else { Issue.record("no A") }
+    }
+
+    @Test("GeoDNS answers are cached per client country")
+    func perCountry() throws {
+        let dns = server(Fixtures.exampleRecords)
+        let query = Fixtures.query("example.com", .a, edns: nil).encode()
+        let german = try DNSMessage(
+            bytes: try #require(dns.answer(query, from: try .init(ipAddress: "78.40.0.1", port: 53), overTCP: false)))
+        let american = try DNSMessage(
+            bytes: try #require(dns.answer(query, from: try .init(ipAddress: "8.8.8.8", port: 53), overTCP: false)))
+        #expect(german.answers.first?.data != american.answers.first?.data)
     }
 }

@@ -19,12 +19,12 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0));
 # 1. A coordinator with one zone of $records records and a DNS node.
 api_port=$(port)
 export DCDN_BCRYPT_COST=4 DCDN_RATE_LIMIT_API_BURST=100000 DCDN_RATE_LIMIT_API_RATE=100000 DCDN_NAMESERVERS=ns1.bench.test,ns2.bench.test
-$dcdn admin create-user --email bench@example.com --password "benchmark password" --role admin --data-dir "$work/coordinator" >/dev/null
+$dcdn admin create-user --email bench@example.com --password "load test secret 7" --role admin --data-dir "$work/coordinator" --log-level warning >/dev/null
 $dcdn coordinator --host 127.0.0.1 --api-port "$api_port" --data-dir "$work/coordinator" --log-level warning &
 pids+=($!)
 api="http://127.0.0.1:$api_port/api/v1"
 until curl -sf "http://127.0.0.1:$api_port/healthz" >/dev/null; do sleep 0.2; done
-token=$(curl -sf -X POST "$api/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"benchmark password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+token=$(curl -sf -X POST "$api/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"load test secret 7"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
 node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-ns","roles":["dns","edge"],"region":"local","country":"DE","ipv4":"192.0.2.53"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 domain=$(curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d '{"domain":"bench.example","origin_ip":"203.0.113.7"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
@@ -91,6 +91,9 @@ server:
     pidfile: "$work/nsd/nsd.pid"
     logfile: "$work/nsd/nsd.log"
     server-count: $(nproc)
+    # NSD limits responses per client subnet by default (RRL); a benchmark from one address must not be throttled.
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
 remote-control:
     control-enable: no
 zone:

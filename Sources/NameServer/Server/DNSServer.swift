@@ -18,6 +18,7 @@ public final class DNSServer: Service, Sendable {
     let resolver = AuthoritativeResolver()
     /// Queries answered since the last report.
     public let queries = Atomic<Int64>(0)
+    let cache = PacketCache()
 
     public init(store: ZoneStore, host: String, port: Int, transferKey: TSIGKey?, logger: Logger) {
         self.store = store
@@ -67,6 +68,13 @@ public final class DNSServer: Service, Sendable {
     /// Answers one query packet; nil means drop it.
     func answer(_ bytes: [UInt8], from client: SocketAddress?, overTCP: Bool) -> [UInt8]? {
         let address = client?.ipAddress.flatMap(IPAddress.init)
+        let zones = store.zones
+        let country = address.flatMap { store.geoIP?.country(of: $0) }.map { UInt16($0.utf8.first!) << 8 | UInt16($0.utf8.last!) } ?? 0
+        let key = PacketCache.key(for: bytes, country: country, tcp: overTCP)
+        if let key, let cached = cache.response(for: key, version: zones.version, query: bytes) {
+            queries.add(1, ordering: .relaxed)
+            return cached
+        }
         guard let query = try? DNSMessage(bytes: bytes) else {
             // Answer FORMERR when the header at least is readable and is not itself a response.
             guard bytes.count >= 12, bytes[2] & 0x80 == 0 else { return nil }
@@ -76,10 +84,16 @@ public final class DNSServer: Service, Sendable {
             return error.encode()
         }
         queries.add(1, ordering: .relaxed)
-        guard let response = resolver.respond(to: query, from: address, zones: store.zones) else { return nil }
-        if overTCP { return response.encode() }
-        let limit = query.edns.map { max(512, min(Int($0.udpPayloadSize), Int(AuthoritativeResolver.udpPayloadSize))) } ?? 512
-        return response.encode(maxSize: limit)
+        guard let response = resolver.respond(to: query, from: address, zones: zones) else { return nil }
+        let encoded: [UInt8]
+        if overTCP {
+            encoded = response.encode()
+        } else {
+            let limit = query.edns.map { max(512, min(Int($0.udpPayloadSize), Int(AuthoritativeResolver.udpPayloadSize))) } ?? 512
+            encoded = response.encode(maxSize: limit)
+        }
+        if let key, query.tsig == nil { cache.store(encoded, for: key, version: zones.version) }
+        return encoded
     }
 
     /// The messages of a zone transfer, or a single refusal.
