@@ -34,21 +34,22 @@ public struct DomainService: Sendable {
         /// The guide's field; `name` is accepted too.
         var domain: String?
         var name: String?
-        var settings: Settings {
-            Settings(
-                origin: origin, originIp: originIp, sslMode: sslMode, cacheLevel: cacheLevel, browserTtl: browserTtl, edgeTtl: edgeTtl,
-                devMode: devMode, underAttack: underAttack, multiNodeRedundancy: multiNodeRedundancy, dnsFallback: dnsFallback)
+        /// The same fields as a settings update, read from the same JSON object.
+        var settings: Settings
+
+        enum CodingKeys: String, CodingKey { case domain, name }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            domain = try container.decodeIfPresent(String.self, forKey: .domain)
+            name = try container.decodeIfPresent(String.self, forKey: .name)
+            settings = try Settings(from: decoder)
         }
-        var origin: String?
-        var originIp: String?
-        var sslMode: String?
-        var cacheLevel: String?
-        var browserTtl: Int?
-        var edgeTtl: Int?
-        var devMode: Bool?
-        var underAttack: Bool?
-        var multiNodeRedundancy: Bool?
-        var dnsFallback: Bool?
+
+        init(domain: String, settings: Settings) {
+            self.domain = domain
+            self.settings = settings
+        }
     }
 
     // MARK: Domains
@@ -71,7 +72,7 @@ public struct DomainService: Sendable {
         domain.multiNodeRedundancy = false
         domain.dnsFallback = false
         domain.configVersion = 0
-        guard request.origin != nil || request.originIp != nil else {
+        guard request.settings.origin != nil || request.settings.originIp != nil else {
             throw APIError.validation("origin_ip", "is required: the IP address or host name of your server")
         }
         try apply(request.settings, to: domain)

@@ -26,7 +26,7 @@ struct DomainsDashboard {
             let form = try await FormData(request, context: context)
             do {
                 let domain = try await domains.create(
-                    DomainService.NewDomain(domain: form.string("domain"), originIp: form.string("origin")), for: identity.user)
+                    DomainService.NewDomain(domain: form.string("domain"), settings: DomainService.Settings(originIp: form.string("origin"))), for: identity.user)
                 return Response.redirect(to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())?notice=domain_added")
             } catch let error as APIError {
                 return try await listPage(
@@ -192,13 +192,6 @@ struct DomainsDashboard {
         if let recordError { values["recordError"] = recordError }
         return renderer.page(
             "domain", title: domain.name, identity: identity, active: "domains", status: status, values.merging(extra) { $1 })
-    }
-}
-
-extension DomainService.NewDomain {
-    init(domain: String, originIp: String) {
-        self.domain = domain
-        self.originIp = originIp
     }
 }
 
