@@ -12,11 +12,8 @@ struct DCDN: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dcdn",
         abstract: "DCDN: a self-hostable, decentralized CDN and cloud platform.",
-        discussion: """
-            One binary, one subcommand per role. Start with `dcdn dev`: the whole platform on this
-            machine with an embedded database. Every flag is also a DCDN_* environment variable and
-            a key of the JSON config file; see docs/configuration.md.
-            """,
+        discussion:
+            "One binary, one subcommand per role. Start with `dcdn dev`: the whole platform on this machine with an embedded database. Every flag is also a DCDN_* environment variable and a key of the JSON config file; see docs/configuration.md.",
         subcommands: [Dev.self, CoordinatorCommand.self, DNSCommand.self, Database.self, Admin.self])
 }
 
@@ -210,11 +207,9 @@ struct DNSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dns",
         abstract: "Run an authoritative GeoDNS nameserver that syncs zones from the coordinator.",
-        discussion: """
-            Needs the coordinator's URL and this node's token (Admin → Nodes). Keeps serving its last
-            synced zones when the coordinator is unreachable. Zone transfers to secondaries need
-            DCDN_DNS_TRANSFER_KEY; DCDN_DNS_NOTIFY lists secondaries to notify.
-            """)
+        discussion:
+            "Needs the coordinator's URL and this node's token (Admin → Nodes). Keeps serving its last synced zones when the coordinator is unreachable. Zone transfers to secondaries need DCDN_DNS_TRANSFER_KEY; DCDN_DNS_NOTIFY lists secondaries to notify."
+    )
 
     @OptionGroup var options: SettingsOptions
     @Option(help: "The coordinator's URL (also DCDN_COORDINATOR_URL).") var coordinatorURL: String?
