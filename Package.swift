@@ -71,6 +71,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The edge: reverse proxy to customers' origins.
+        .target(
+            name: "EdgeNode",
+            dependencies: [
+                "DCDNCore", "NodeAgent",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Outbound mail over SMTP: a leaf library so that any role may send mail.
         .target(
             name: "SMTPKit",
@@ -109,6 +121,7 @@ let package = Package(
                 "DCDNCore",
                 "Coordinator",
                 "NameServer",
+                "EdgeNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -116,6 +129,7 @@ let package = Package(
         .testTarget(name: "DCDNCoreTests", dependencies: ["DCDNCore"]),
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
+        .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode"]),
         .testTarget(
             name: "NameServerTests",
             dependencies: ["NameServer", "DNSKit", .product(name: "NIOCore", package: "swift-nio")]

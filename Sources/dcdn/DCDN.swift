@@ -2,6 +2,7 @@ import ArgumentParser
 import Coordinator
 import DCDNCore
 import DNSKit
+import EdgeNode
 import Foundation
 import Logging
 import NameServer
@@ -14,7 +15,7 @@ struct DCDN: AsyncParsableCommand {
         abstract: "DCDN: a self-hostable, decentralized CDN and cloud platform.",
         discussion:
             "One binary, one subcommand per role. Start with `dcdn dev`: the whole platform on this machine with an embedded database. Every flag is also a DCDN_* environment variable and a key of the JSON config file; see docs/configuration.md.",
-        subcommands: [Dev.self, CoordinatorCommand.self, DNSCommand.self, Database.self, Admin.self])
+        subcommands: [Dev.self, CoordinatorCommand.self, NodeCommand.self, DNSCommand.self, Database.self, Admin.self])
 }
 
 struct Dev: AsyncParsableCommand {
@@ -31,6 +32,8 @@ struct Dev: AsyncParsableCommand {
         let dataDirectory = settings.dataDirectory
         if settings.dnsPort == 0 { settings.dnsPort = try FreePort.pick(host: settings.host) }
         let dnsPort = settings.dnsPort
+        if settings.httpPort == 0 { settings.httpPort = try FreePort.pick(host: settings.host) }
+        let httpPort = settings.httpPort
         // In dev the world's DNS is this machine's nameserver, so delegation is observed there.
         if settings.delegationResolver == nil { settings.delegationResolver = "\(settings.host):\(dnsPort)" }
         let host = settings.host
@@ -46,6 +49,12 @@ struct Dev: AsyncParsableCommand {
                         stateFile: dataDirectory + "/dns-config.json"),
                     transferKey: settings.dnsTransferKey.flatMap(TSIGKey.init), notify: settings.dnsNotify),
                 logger: Logger(label: "dcdn.dns"))
+            let edge = EdgeNodeRole(
+                host: settings.host, port: httpPort,
+                agent: .init(
+                    coordinatorURL: publicURL, token: token, registration: NodeRegistration(role: "edge"),
+                    stateFile: dataDirectory + "/edge-config.json"),
+                logger: Logger(label: "dcdn.edge"))
             let app = buildApplication(coordinator, host: settings.host, port: settings.apiPort) { _ in
                 // Written unbuffered: scripts wait for the "listening" line on a pipe.
                 let banner = """
@@ -55,6 +64,7 @@ struct Dev: AsyncParsableCommand {
                       API          \(publicURL)/api/v1  (OpenAPI: \(publicURL)/api/v1/openapi.json)
                       Dev outbox   \(publicURL)/dashboard/outbox  (verification mail lands here)
                       DNS          \(host):\(dnsPort) UDP+TCP  (dig @\(host) -p \(dnsPort) <your domain>)
+                      Edge HTTP    \(host):\(httpPort)  (curl -H 'Host: <your domain>' http://\(host):\(httpPort)/)
                       Admin login  \(admin.email)  password: \(admin.password)
                       Data         \(dataDirectory)
                     coordinator listening on \(publicURL)
@@ -62,7 +72,7 @@ struct Dev: AsyncParsableCommand {
                     """
                 FileHandle.standardOutput.write(Data((banner + "\n").utf8))
             }
-            try await runUntilSignalled([app, nameserver] + coordinator.jobs(), logger: logger)
+            try await runUntilSignalled([app, nameserver, edge] + coordinator.jobs(), logger: logger)
         }
     }
 }
@@ -259,5 +269,39 @@ enum DevNode {
         draft.country = "ZZ"
         draft.ipv4 = host == "0.0.0.0" ? "127.0.0.1" : host
         return try await coordinator.nodes.create(draft).1
+    }
+}
+
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run an edge node: the reverse proxy in front of customers' origins, synced from the coordinator.",
+        discussion:
+            "Needs the coordinator's URL and this node's token (Admin → Nodes). Keeps serving its last synced configuration when the coordinator is unreachable."
+    )
+
+    @OptionGroup var options: SettingsOptions
+    @Option(help: "The coordinator's URL (also DCDN_COORDINATOR_URL).") var coordinatorURL: String?
+    @Option(help: "This node's token (also DCDN_NODE_TOKEN).") var nodeToken: String?
+
+    func run() async throws {
+        var flags = options.values
+        if let coordinatorURL { flags["coordinator_url"] = coordinatorURL }
+        if let nodeToken { flags["node_token"] = nodeToken }
+        var settings = try await SettingsOptions.load(role: .coordinator, flags: flags)
+        guard let url = settings.coordinatorURL else { throw ValidationError("--coordinator-url (or DCDN_COORDINATOR_URL) is required") }
+        guard let token = settings.nodeToken else { throw ValidationError("--node-token (or DCDN_NODE_TOKEN) is required") }
+        if settings.httpPort == 0 { settings.httpPort = try FreePort.pick(host: settings.host) }
+        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        let logger = Logger(label: "dcdn.edge")
+        let registration = NodeRegistration(
+            role: "edge", name: settings.nodeName, region: settings.nodeRegion, country: settings.nodeCountry, ipv4: settings.nodeIPv4,
+            ipv6: settings.nodeIPv6)
+        let role = EdgeNodeRole(
+            host: settings.host, port: settings.httpPort,
+            agent: .init(
+                coordinatorURL: url, token: token, registration: registration, stateFile: settings.dataDirectory + "/edge-config.json"),
+            logger: logger)
+        try await runUntilSignalled([role], logger: logger)
     }
 }

@@ -33,7 +33,7 @@ class Instance:
             }
         )
         environment.update(env or {})
-        ports = ["--api-port", "0"] + (["--dns-port", "0"] if role == "dev" else [])
+        ports = ["--api-port", "0"] + (["--dns-port", "0", "--http-port", "0"] if role == "dev" else [])
         command = [str(DCDN), role, *ports, "--data-dir", self.data_dir, *args]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
@@ -81,6 +81,15 @@ class Instance:
             if match:
                 return int(match.group(1))
         raise AssertionError("no DNS port in the output:\n" + self.output)
+
+    @property
+    def edge_port(self):
+        """The edge's HTTP port, from the banner of `dcdn dev` or the log of `dcdn node`."""
+        for line in self.lines:
+            match = re.search(r"(?:Edge HTTP\s+127\.0\.0\.1|edge listening on 127\.0\.0\.1):(\d+)", line)
+            if match:
+                return int(match.group(1))
+        raise AssertionError("no edge port in the output:\n" + self.output)
 
     @property
     def output(self):

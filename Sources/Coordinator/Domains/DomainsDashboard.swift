@@ -26,7 +26,9 @@ struct DomainsDashboard {
             let form = try await FormData(request, context: context)
             do {
                 let domain = try await domains.create(
-                    DomainService.NewDomain(domain: form.string("domain"), settings: DomainService.Settings(originIp: form.string("origin"))), for: identity.user)
+                    DomainService.NewDomain(
+                        domain: form.string("domain"), settings: DomainService.Settings(originIp: form.string("origin"))),
+                    for: identity.user)
                 return Response.redirect(to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())?notice=domain_added")
             } catch let error as APIError {
                 return try await listPage(

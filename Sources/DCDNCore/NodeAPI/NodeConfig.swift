@@ -174,6 +174,19 @@ public struct NodeReport: Codable, Sendable, Equatable {
         public var status5xx: Int64
         public var blocked: Int64
         public var challenged: Int64
+
+        public init(domain: String) {
+            self.domain = domain
+            requests = 0
+            bytes = 0
+            cacheHits = 0
+            status2xx = 0
+            status3xx = 0
+            status4xx = 0
+            status5xx = 0
+            blocked = 0
+            challenged = 0
+        }
     }
     public var configVersion: Int64?
     public var windowSeconds: Int

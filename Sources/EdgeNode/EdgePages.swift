@@ -1,0 +1,40 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The edge's own pages (unknown site, origin errors) and the product guide's §14 headers,
+/// which every response carries without overriding an origin's own Content-Security-Policy.
+enum EdgePages {
+    static func page(_ status: HTTPResponse.Status, title: String, message: String, domain: String? = nil) -> Response {
+        let html = """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(status.code) \(escape(title))</title>
+            <style>body{font:16px system-ui,sans-serif;margin:0;background:#f6f8fa;color:#1b1f24}main{max-width:560px;margin:12vh auto;padding:24px;background:#fff;border:1px solid #d0d7de;border-radius:8px}h1{font-size:22px}small{color:#57606a}</style>
+            </head><body><main><h1>\(escape(title))</h1><p>\(escape(message))</p>
+            <p><small>Error \(status.code)\(domain.map { " · \(escape($0))" } ?? "") · served by DCDN</small></p></main></body></html>
+            """
+        var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"]
+        addSecurityHeaders(&headers)
+        headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func addSecurityHeaders(_ headers: inout HTTPFields) {
+        let defaults: [(String, String)] = [
+            ("X-Frame-Options", "SAMEORIGIN"), ("X-Content-Type-Options", "nosniff"), ("X-XSS-Protection", "1; mode=block"),
+            ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
+            ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+        ]
+        for (name, value) in defaults {
+            let field = HTTPField.Name(name)!
+            if headers[field] == nil { headers[field] = value }
+        }
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;"
+        )
+        .replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,54 @@
+import DCDNCore
+import Foundation
+import Testing
+
+@testable import EdgeNode
+
+@Suite("Edge routes")
+struct EdgeRoutesTests {
+    static func snapshot(origin: String, sslMode: String, records: [DNSRecordConfig]) -> NodeConfigSnapshot {
+        NodeConfigSnapshot(
+            version: 3, full: true,
+            domains: [
+                DomainConfig(
+                    id: UUID(), name: "example.com", serial: 3, origin: origin, sslMode: sslMode, cacheLevel: "standard", browserTtl: 3600,
+                    edgeTtl: 3600, devModeUntil: nil, underAttack: false, multiNodeRedundancy: false, dnsFallback: false, records: records)
+            ], removedDomains: [], nodes: [], nameservers: [], hostmaster: "")
+    }
+
+    static let records = [
+        DNSRecordConfig(name: "@", type: "A", content: "203.0.113.7", ttl: 0, priority: nil, proxied: true),
+        DNSRecordConfig(name: "www", type: "CNAME", content: "example.com", ttl: 0, priority: nil, proxied: true),
+        DNSRecordConfig(name: "shop", type: "CNAME", content: "shops.saas.example", ttl: 0, priority: nil, proxied: true),
+        DNSRecordConfig(name: "*.apps", type: "A", content: "203.0.113.50", ttl: 0, priority: nil, proxied: true),
+        DNSRecordConfig(name: "mail", type: "A", content: "203.0.113.25", ttl: 0, priority: nil, proxied: false),
+    ]
+
+    @Test("proxied names route to their origin; DNS-only names do not")
+    func routes() throws {
+        let routes = EdgeRoutes(snapshot: Self.snapshot(origin: "203.0.113.7:8080", sslMode: "off", records: Self.records))
+        let apex = try #require(routes.route(forHost: "Example.COM:80"))
+        #expect(apex.originHost == "203.0.113.7" && apex.originPort == 8080 && !apex.originTLS)
+        #expect(routes.route(forHost: "www.example.com")?.originHost == "203.0.113.7", "a CNAME inside the zone uses the domain's origin")
+        #expect(routes.route(forHost: "shop.example.com")?.originHost == "shops.saas.example")
+        #expect(routes.route(forHost: "x.apps.example.com")?.originHost == "203.0.113.50")
+        #expect(routes.route(forHost: "mail.example.com") == nil)
+        #expect(routes.route(forHost: "example.org") == nil)
+    }
+
+    @Test("the SSL mode decides the origin leg: off/flexible HTTP, full HTTPS, strict verified HTTPS")
+    func sslModes() throws {
+        for (mode, tls, verify, port) in [
+            ("off", false, false, 80), ("flexible", false, false, 80), ("full", true, false, 443), ("strict", true, true, 443),
+        ] {
+            let route = try #require(
+                EdgeRoutes(snapshot: Self.snapshot(origin: "203.0.113.7", sslMode: mode, records: Self.records)).route(
+                    forHost: "example.com"))
+            #expect(route.originTLS == tls && route.verifyOrigin == verify && route.originPort == port, "\(mode)")
+        }
+        #expect(
+            EdgeProxy.originURL(
+                EdgeRoutes.Route(domain: "d", originHost: "2001:db8::1", originPort: 443, originTLS: true, verifyOrigin: true),
+                path: "/a?b=1") == "https://[2001:db8::1]:443/a?b=1")
+    }
+}
