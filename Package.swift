@@ -122,6 +122,7 @@ let package = Package(
                 "Coordinator",
                 "NameServer",
                 "EdgeNode",
+                "NodeAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -6,6 +6,7 @@ import EdgeNode
 import Foundation
 import Logging
 import NameServer
+import NodeAgent
 import ServiceLifecycle
 
 @main
@@ -221,38 +222,25 @@ struct DNSCommand: AsyncParsableCommand {
             "Needs the coordinator's URL and this node's token (Admin → Nodes). Keeps serving its last synced zones when the coordinator is unreachable. Zone transfers to secondaries need DCDN_DNS_TRANSFER_KEY; DCDN_DNS_NOTIFY lists secondaries to notify."
     )
 
-    @OptionGroup var options: SettingsOptions
-    @Option(help: "The coordinator's URL (also DCDN_COORDINATOR_URL).") var coordinatorURL: String?
-    @Option(help: "This node's token (also DCDN_NODE_TOKEN).") var nodeToken: String?
+    @OptionGroup var role: RoleOptions
 
     func run() async throws {
-        var flags = options.values
-        if let coordinatorURL { flags["coordinator_url"] = coordinatorURL }
-        if let nodeToken { flags["node_token"] = nodeToken }
-        var settings = try await SettingsOptions.load(role: .coordinator, flags: flags)
-        guard let url = settings.coordinatorURL else { throw ValidationError("--coordinator-url (or DCDN_COORDINATOR_URL) is required") }
-        guard let token = settings.nodeToken else { throw ValidationError("--node-token (or DCDN_NODE_TOKEN) is required") }
+        var setup = try await role.load()
         var key: TSIGKey?
-        if let text = settings.dnsTransferKey {
+        if let text = setup.settings.dnsTransferKey {
             guard let parsed = TSIGKey(text) else {
                 throw ValidationError("dns_transfer_key must be name:base64secret with at least 16 bytes")
             }
             key = parsed
         }
-        if settings.dnsPort == 0 { settings.dnsPort = try FreePort.pick(host: settings.host) }
-        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        if setup.settings.dnsPort == 0 { setup.settings.dnsPort = try FreePort.pick(host: setup.settings.host) }
         let logger = Logger(label: "dcdn.dns")
-        let registration = NodeRegistration(
-            role: "dns", name: settings.nodeName, region: settings.nodeRegion, country: settings.nodeCountry, ipv4: settings.nodeIPv4,
-            ipv6: settings.nodeIPv6)
-        let role = try NameServerRole(
+        let nameserver = try NameServerRole(
             options: .init(
-                host: settings.host, port: settings.dnsPort,
-                agent: .init(
-                    coordinatorURL: url, token: token, registration: registration, stateFile: settings.dataDirectory + "/dns-config.json"),
-                transferKey: key, notify: settings.dnsNotify),
+                host: setup.settings.host, port: setup.settings.dnsPort, agent: setup.agent(role: "dns", stateFile: "dns-config.json"),
+                transferKey: key, notify: setup.settings.dnsNotify),
             logger: logger)
-        try await runUntilSignalled([role], logger: logger)
+        try await runUntilSignalled([nameserver], logger: logger)
     }
 }
 
@@ -280,28 +268,49 @@ struct NodeCommand: AsyncParsableCommand {
             "Needs the coordinator's URL and this node's token (Admin → Nodes). Keeps serving its last synced configuration when the coordinator is unreachable."
     )
 
+    @OptionGroup var role: RoleOptions
+
+    func run() async throws {
+        var setup = try await role.load()
+        if setup.settings.httpPort == 0 { setup.settings.httpPort = try FreePort.pick(host: setup.settings.host) }
+        let logger = Logger(label: "dcdn.edge")
+        let edge = EdgeNodeRole(
+            host: setup.settings.host, port: setup.settings.httpPort, agent: setup.agent(role: "edge", stateFile: "edge-config.json"),
+            logger: logger)
+        try await runUntilSignalled([edge], logger: logger)
+    }
+}
+
+/// The options every node role takes: the shared settings, the coordinator and this node's token.
+struct RoleOptions: ParsableArguments {
     @OptionGroup var options: SettingsOptions
     @Option(help: "The coordinator's URL (also DCDN_COORDINATOR_URL).") var coordinatorURL: String?
     @Option(help: "This node's token (also DCDN_NODE_TOKEN).") var nodeToken: String?
 
-    func run() async throws {
+    struct Setup {
+        var settings: DCDNSettings
+        var coordinatorURL: String
+        var token: String
+
+        /// The node-API client's configuration; the registration carries the node_* overrides.
+        func agent(role: String, stateFile: String) -> NodeAgent.Configuration {
+            let registration = NodeRegistration(
+                role: role, name: settings.nodeName, region: settings.nodeRegion, country: settings.nodeCountry, ipv4: settings.nodeIPv4,
+                ipv6: settings.nodeIPv6)
+            return .init(
+                coordinatorURL: coordinatorURL, token: token, registration: registration,
+                stateFile: settings.dataDirectory + "/" + stateFile)
+        }
+    }
+
+    func load() async throws -> Setup {
         var flags = options.values
         if let coordinatorURL { flags["coordinator_url"] = coordinatorURL }
         if let nodeToken { flags["node_token"] = nodeToken }
-        var settings = try await SettingsOptions.load(role: .coordinator, flags: flags)
+        let settings = try await SettingsOptions.load(role: .coordinator, flags: flags)
         guard let url = settings.coordinatorURL else { throw ValidationError("--coordinator-url (or DCDN_COORDINATOR_URL) is required") }
         guard let token = settings.nodeToken else { throw ValidationError("--node-token (or DCDN_NODE_TOKEN) is required") }
-        if settings.httpPort == 0 { settings.httpPort = try FreePort.pick(host: settings.host) }
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
-        let logger = Logger(label: "dcdn.edge")
-        let registration = NodeRegistration(
-            role: "edge", name: settings.nodeName, region: settings.nodeRegion, country: settings.nodeCountry, ipv4: settings.nodeIPv4,
-            ipv6: settings.nodeIPv6)
-        let role = EdgeNodeRole(
-            host: settings.host, port: settings.httpPort,
-            agent: .init(
-                coordinatorURL: url, token: token, registration: registration, stateFile: settings.dataDirectory + "/edge-config.json"),
-            logger: logger)
-        try await runUntilSignalled([role], logger: logger)
+        return Setup(settings: settings, coordinatorURL: url, token: token)
     }
 }
