@@ -22,14 +22,6 @@ public struct TSIGKey: Sendable, Equatable {
 
     public enum Failure: Error, Equatable {
         case unsigned, badKey, badSignature, badTime
-        /// The TSIG error code a response reports (RFC 8945 §4.3.3).
-        var code: UInt16 {
-            switch self {
-            case .unsigned, .badSignature: 16
-            case .badKey: 17
-            case .badTime: 18
-            }
-        }
     }
 
     /// Checks a request's signature; returns its MAC, which the first response's MAC covers.

@@ -56,7 +56,6 @@ public struct EdgeRoutes: Sendable {
         return byHost["*" + host[dot...]]
     }
 
-    public var hostCount: Int { byHost.count }
 
     static func split(_ origin: String) -> (String, Int?) {
         if origin.hasPrefix("["), let close = origin.firstIndex(of: "]") {

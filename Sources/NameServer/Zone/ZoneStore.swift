@@ -9,7 +9,6 @@ public struct ZoneSet: Sendable {
     public let version: Int64
     let zones: [String: Zone]
     let selector: EdgeSelector
-    let snapshot: NodeConfigSnapshot?
 
     public init(snapshot: NodeConfigSnapshot?, geoIP: GeoIPDatabase?) {
         version = snapshot?.version ?? 0
@@ -20,7 +19,6 @@ public struct ZoneSet: Sendable {
         }
         self.zones = zones
         selector = EdgeSelector(nodes: snapshot?.nodes ?? [], geoIP: geoIP)
-        self.snapshot = snapshot
     }
 
     /// The zone that is the closest enclosing one for `name`.
@@ -35,7 +33,6 @@ public struct ZoneSet: Sendable {
     }
 
     public func zone(named name: String) -> Zone? { zones[name.lowercased()] }
-    public var zoneCount: Int { zones.count }
 }
 
 public final class ZoneStore: Sendable {
