@@ -1,3 +1,4 @@
+import DCDNCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -20,12 +21,7 @@ enum EdgePages {
     }
 
     static func addSecurityHeaders(_ headers: inout HTTPFields) {
-        let defaults: [(String, String)] = [
-            ("X-Frame-Options", "SAMEORIGIN"), ("X-Content-Type-Options", "nosniff"), ("X-XSS-Protection", "1; mode=block"),
-            ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
-            ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
-        ]
-        for (name, value) in defaults {
+        for (name, value) in SecurityHeaders.all {
             let field = HTTPField.Name(name)!
             if headers[field] == nil { headers[field] = value }
         }

@@ -21,7 +21,9 @@ public struct EdgeRoutes: Sendable {
         version = snapshot?.version ?? 0
         var routes: [String: Route] = [:]
         for domain in snapshot?.domains ?? [] {
-            let (defaultHost, explicitPort) = Self.split(domain.origin)
+            let origin = Origin(domain.origin)
+            let defaultHost = origin?.host ?? domain.origin
+            let explicitPort = origin?.port
             let tls = domain.sslMode == "full" || domain.sslMode == "strict"
             let port = explicitPort ?? (tls ? 443 : 80)
             for record in domain.records where record.proxied && DNSRecordContent.proxiableTypes.contains(record.type) {
@@ -54,18 +56,5 @@ public struct EdgeRoutes: Sendable {
         if let route = byHost[host] { return route }
         guard let dot = host.firstIndex(of: ".") else { return nil }
         return byHost["*" + host[dot...]]
-    }
-
-
-    static func split(_ origin: String) -> (String, Int?) {
-        if origin.hasPrefix("["), let close = origin.firstIndex(of: "]") {
-            let host = String(origin[origin.index(after: origin.startIndex)..<close])
-            let rest = origin[origin.index(after: close)...]
-            return (host, rest.hasPrefix(":") ? Int(rest.dropFirst()) : nil)
-        }
-        if origin.filter({ $0 == ":" }).count == 1, let colon = origin.lastIndex(of: ":") {
-            return (String(origin[..<colon]), Int(origin[origin.index(after: colon)...]))
-        }
-        return (origin, nil)
     }
 }

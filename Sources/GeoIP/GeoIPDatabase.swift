@@ -77,6 +77,11 @@ public final class GeoIPDatabase: Sendable {
 
     /// The two-letter country of an address, or nil (private, reserved, unknown).
     public func country(of address: IPAddress) -> String? {
+        packedCountry(of: address).map(Self.unpack)
+    }
+
+    /// The country as its two ASCII letters in one UInt16: for hot paths that only compare it.
+    public func packedCountry(of address: IPAddress) -> UInt16? {
         let address = address.unmapped
         let packed: UInt16?
         if address.isIPv4 {
@@ -85,7 +90,7 @@ public final class GeoIPDatabase: Sendable {
         } else {
             packed = Self.find(Self.integer(address), starts: v6Starts, ends: v6Ends, countries: v6Countries)
         }
-        return packed.map(Self.unpack)
+        return packed
     }
 
     /// The reference location of a country (its first tz zone's city).

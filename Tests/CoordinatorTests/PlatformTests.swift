@@ -185,7 +185,7 @@ struct JobTests {
                 .create(on: app.coordinator.store.db)
             try await EmailVerification(userID: user.id!, tokenHash: "old", expiresAt: Date().addingTimeInterval(-8 * 86_400))
                 .create(on: app.coordinator.store.db)
-            let job = ExpiredCredentialsJob(store: app.coordinator.store, logger: .init(label: "test"))
+            let job = ExpiredCredentialsJob(store: app.coordinator.store)
             #expect(try await job.runOnce() == 2)
             #expect(try await app.coordinator.accounts.authenticate(sessionToken: live) != nil)
             #expect(try await EmailVerification.query(on: app.coordinator.store.db).count() == 1, "the recent link stays")

@@ -4,6 +4,7 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -141,3 +142,9 @@ def admin_token(base_url, password=ADMIN_PASSWORD, email="admin@dcdn.test"):
     login = requests.post(f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=10)
     assert login.status_code == 200, login.text
     return login.json()["access_token"]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

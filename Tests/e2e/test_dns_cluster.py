@@ -3,7 +3,6 @@ the coordinator stopped."""
 
 import base64
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -11,17 +10,11 @@ import time
 import pytest
 import requests
 
-from conftest import DCDN, Instance
+from conftest import free_port, DCDN, Instance
 from test_dns import dig, wait_for
 
 KEY_NAME = "transfer-key"
 SECRET = base64.b64encode(os.urandom(32)).decode()
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def soa_serial(port, zone):

@@ -4,7 +4,6 @@ with AUTH PLAIN, and with STARTTLS against a relay whose CA the operator configu
 import datetime
 import email
 import re
-import socket
 import ssl
 import tempfile
 import time
@@ -19,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import Instance
+from conftest import free_port, Instance
 
 
 class Inbox:
@@ -63,12 +62,6 @@ def self_signed(directory):
     with open(key_path, "wb") as file:
         file.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return cert_path, key_path
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def register_and_verify(instance, inbox, sender):

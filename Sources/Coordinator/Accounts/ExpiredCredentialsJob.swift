@@ -1,30 +1,13 @@
 import FluentKit
 import Foundation
-import Logging
-import ServiceLifecycle
 
-/// Deletes dashboard sessions and verification links that can no longer be used, hourly.
-/// Deleting is idempotent, so replicas running it at the same time do no harm.
-public struct ExpiredCredentialsJob: Service {
+/// Deletes dashboard sessions and verification links that can no longer be used (run hourly by
+/// `Coordinator.jobs()`). Deleting is idempotent, so replicas running it at the same time do no harm.
+public struct ExpiredCredentialsJob: Sendable {
     let store: DatabaseStore
-    let logger: Logger
-    let interval: Duration
 
-    public init(store: DatabaseStore, logger: Logger, interval: Duration = .seconds(3600)) {
+    public init(store: DatabaseStore) {
         self.store = store
-        self.logger = logger
-        self.interval = interval
-    }
-
-    public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await runOnce()
-            } catch {
-                logger.warning("expired-credentials cleanup failed", metadata: ["error": "\(error)"])
-            }
-            try? await gracefulShutdownOrSleep()
-        }
     }
 
     /// One sweep; returns how many rows went.
@@ -37,9 +20,5 @@ public struct ExpiredCredentialsJob: Service {
         let links = try await EmailVerification.query(on: store.db).filter(\.$expiresAt < cutoff).count()
         try await EmailVerification.query(on: store.db).filter(\.$expiresAt < cutoff).delete()
         return sessions + links
-    }
-
-    private func gracefulShutdownOrSleep() async throws {
-        try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
     }
 }

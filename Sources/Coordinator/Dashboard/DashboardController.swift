@@ -21,6 +21,12 @@ struct DashboardController {
         "user_updated": "User updated.",
         "plan_updated": "Plan updated.",
         "oidc_failed": "Signing in with your identity provider did not work. Try again or use your password.",
+        "domain_added": "Domain added. Set the nameservers below at your registrar; it becomes active once DCDN sees them.",
+        "domain_deleted": "Domain removed.",
+        "settings_saved": "Settings saved. Nodes pick them up within seconds.",
+        "record_added": "Record added.",
+        "record_updated": "Record updated.",
+        "record_deleted": "Record deleted.",
     ]
 
     func addRoutes(to router: Router<AppRequestContext>) {

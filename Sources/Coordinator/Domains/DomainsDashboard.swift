@@ -8,15 +8,6 @@ struct DomainsDashboard {
     var domains: DomainService { coordinator.domains }
     var renderer: DashboardRenderer { coordinator.dashboard }
 
-    static let notices: [String: String] = [
-        "domain_added": "Domain added. Set the nameservers below at your registrar; it becomes active once DCDN sees them.",
-        "domain_deleted": "Domain removed.",
-        "settings_saved": "Settings saved. Nodes pick them up within seconds.",
-        "record_added": "Record added.",
-        "record_updated": "Record updated.",
-        "record_deleted": "Record deleted.",
-    ]
-
     func addRoutes(to dashboard: RouterGroup<AppRequestContext>) {
         dashboard.get("domains") { request, context in
             try await listPage(try signedIn(context), request: request)
@@ -133,12 +124,7 @@ struct DomainsDashboard {
     }
 
     func notice(_ request: Request) -> [String: Any] {
-        guard let key = request.uri.queryParameters["notice"].map(String.init),
-            let text = Self.notices[key] ?? DashboardController.notices[key]
-        else {
-            return [:]
-        }
-        return ["notice": text]
+        DashboardController(coordinator: coordinator).notice(request)
     }
 
     func listPage(

@@ -48,21 +48,14 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
 extension JSONEncoder {
     /// snake_case keys and RFC 3339 UTC times, as the API conventions say.
     public static var api: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
+        let encoder = JSONEncoder.nodeAPI
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 }
 
 extension JSONDecoder {
-    public static var api: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }
+    public static var api: JSONDecoder { .nodeAPI }
 }
 
 /// Decodes JSON bodies and turns every decoding failure into a 4xx naming the field.

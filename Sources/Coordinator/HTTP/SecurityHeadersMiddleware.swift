@@ -1,3 +1,4 @@
+import DCDNCore
 import HTTPTypes
 import Hummingbird
 
@@ -12,17 +13,12 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        let defaults: [(HTTPField.Name, String)] = [
-            (HTTPField.Name("X-Frame-Options")!, "SAMEORIGIN"),
-            (.xContentTypeOptions, "nosniff"),
-            (HTTPField.Name("X-XSS-Protection")!, "1; mode=block"),
-            (.strictTransportSecurity, "max-age=31536000; includeSubDomains"),
-            (HTTPField.Name("Referrer-Policy")!, "strict-origin-when-cross-origin"),
-            (HTTPField.Name("Permissions-Policy")!, "camera=(), microphone=(), geolocation=()"),
-            (.contentSecurityPolicy, request.uri.path.hasPrefix("/api/") ? Self.apiPolicy : Self.dashboardPolicy),
-        ]
-        for (name, value) in defaults where response.headers[name] == nil {
-            response.headers[name] = value
+        for (name, value) in SecurityHeaders.all {
+            let field = HTTPField.Name(name)!
+            if response.headers[field] == nil { response.headers[field] = value }
+        }
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = request.uri.path.hasPrefix("/api/") ? Self.apiPolicy : Self.dashboardPolicy
         }
         return response
     }

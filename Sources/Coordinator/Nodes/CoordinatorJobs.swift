@@ -31,7 +31,9 @@ extension Coordinator {
     /// The coordinator's background jobs.
     public func jobs() -> [any Service] {
         [
-            ExpiredCredentialsJob(store: store, logger: logger),
+            PeriodicJob(name: "expired credentials", interval: .seconds(3600), logger: logger) { [store] in
+                try await ExpiredCredentialsJob(store: store).runOnce()
+            },
             PeriodicJob(name: "node health", interval: .seconds(2), logger: logger) { [nodes] in try await nodes.expireSilentNodes() },
             LongPollDrain(feed: feed),
             PeriodicJob(name: "delegation check", interval: .seconds(Int64(settings.delegationCheckSeconds)), logger: logger) { [self] in
@@ -63,11 +65,7 @@ struct DelegationCheck {
     }
 
     func resolverAddress() throws -> SocketAddress {
-        if let configured = coordinator.settings.delegationResolver {
-            let parts = configured.split(separator: ":")
-            let port = parts.count > 1 ? Int(parts.last!) ?? 53 : 53
-            return try SocketAddress(ipAddress: parts.count > 2 ? configured : String(parts[0]), port: parts.count > 2 ? 53 : port)
-        }
+        if let configured = coordinator.settings.delegationResolver { return try SocketAddress(dnsServer: configured) }
         let conf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         let server =
             conf.split(separator: "\n").first { $0.hasPrefix("nameserver") }?.split(separator: " ").last.map(String.init) ?? "127.0.0.1"

@@ -77,7 +77,7 @@ public final class DNSServer: Service, Sendable {
         // The client's country matters only when GeoDNS has a choice to make.
         let country =
             zones.selector.isGeographic
-            ? address.flatMap { store.geoIP?.country(of: $0) }.map { UInt16($0.utf8.first!) << 8 | UInt16($0.utf8.last!) } ?? 0 : 0
+            ? address.flatMap { store.geoIP?.packedCountry(of: $0) } ?? 0 : 0
         let key = PacketCache.key(for: bytes, country: country, tcp: overTCP)
         if let key, let cached = cache.response(for: key, version: zones.version, query: bytes) {
             queries.add(1, ordering: .relaxed)

@@ -12,11 +12,7 @@ public struct NotifySender: Sendable {
     let logger: Logger
 
     public init(targets: [String], key: TSIGKey?, logger: Logger) throws {
-        self.targets = try targets.map { target in
-            let parts = target.split(separator: ":")
-            guard parts.count >= 2, let port = Int(parts.last!) else { throw DNSWireError("dns_notify entry \(target) is not host:port") }
-            return try SocketAddress(ipAddress: parts.dropLast().joined(separator: ":"), port: port)
-        }
+        self.targets = try targets.map { try SocketAddress(dnsServer: $0, defaultPort: nil) }
         self.key = key
         self.logger = logger
     }
