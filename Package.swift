@@ -71,11 +71,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The edge: reverse proxy to customers' origins.
+        // System zlib and Brotli encoders (Debian's zlib1g-dev and libbrotli-dev).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CBrotli", providers: [.apt(["libbrotli-dev"])]),
+        // The edge: caching reverse proxy to customers' origins.
         .target(
             name: "EdgeNode",
             dependencies: [
-                "DCDNCore", "NodeAgent",
+                "DCDNCore", "NodeAgent", "CZlib", "CBrotli",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

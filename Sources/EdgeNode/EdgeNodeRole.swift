@@ -7,17 +7,36 @@ import ServiceLifecycle
 
 /// `dcdn node`: the edge's HTTP listener fed by the node API, reporting traffic in heartbeats.
 public struct EdgeNodeRole: Service {
+    public struct Options: Sendable {
+        public var host: String
+        public var port: Int
+        /// The disk tier's folder; nil keeps a memory-only cache.
+        public var cacheDirectory: String?
+        public var cacheLimits: CacheStore.Limits
+        public var originTimeout: Int
+
+        public init(host: String, port: Int, cacheDirectory: String?, cacheLimits: CacheStore.Limits = .init(), originTimeout: Int = 100) {
+            self.host = host
+            self.port = port
+            self.cacheDirectory = cacheDirectory
+            self.cacheLimits = cacheLimits
+            self.originTimeout = originTimeout
+        }
+    }
+
     public let state = EdgeState()
+    public let store: CacheStore
+    let purger: Purger
     let agent: NodeAgent
-    let host: String
-    let port: Int
+    let options: Options
     let logger: Logger
 
-    public init(host: String, port: Int, agent: NodeAgent.Configuration, logger: Logger) {
-        self.host = host
-        self.port = port
+    public init(options: Options, agent: NodeAgent.Configuration, logger: Logger) {
+        self.options = options
         self.agent = NodeAgent(configuration: agent, logger: logger)
         self.logger = logger
+        store = CacheStore(directory: options.cacheDirectory, limits: options.cacheLimits, logger: logger)
+        purger = Purger(store: store, logger: logger)
         if let saved = self.agent.loadPersisted() {
             state.apply(saved)
             logger.info("serving the saved configuration until the coordinator answers", metadata: ["version": "\(saved.version)"])
@@ -25,9 +44,12 @@ public struct EdgeNodeRole: Service {
     }
 
     public func run() async throws {
-        let clients = OriginClients()
-        let proxy = EdgeProxy(state: state, clients: clients, logger: logger)
-        let (host, port, logger) = (host, port, logger)
+        let clients = OriginClients(readTimeout: .seconds(Int64(options.originTimeout)))
+        let origins = OriginFetcher(clients: clients, logger: logger, timeout: .seconds(Int64(options.originTimeout) + 5))
+        let cache = EdgeCache(
+            store: store, flights: FlightTable(), origins: origins, state: state, compressed: CompressedVariants(), logger: logger)
+        let proxy = EdgeProxy(state: state, cache: cache, origins: origins)
+        let (host, port, logger, state, purger) = (options.host, options.port, logger, state, purger)
         let application = Application(
             responder: proxy, configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { _ in logger.info("edge listening on \(host):\(port) (HTTP)") }, logger: logger)
@@ -35,7 +57,10 @@ public struct EdgeNodeRole: Service {
             group.addTask { try await application.runService(gracefulShutdownSignals: []) }
             group.addTask {
                 await agent.run(
-                    apply: { snapshot in state.apply(snapshot) },
+                    apply: { snapshot in
+                        state.apply(snapshot)
+                        purger.run(snapshot.purges)
+                    },
                     report: { NodeReport(configVersion: nil, windowSeconds: 5, domains: state.drainCounters()) })
             }
             try await group.next()

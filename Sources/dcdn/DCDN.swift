@@ -51,7 +51,7 @@ struct Dev: AsyncParsableCommand {
                     transferKey: settings.dnsTransferKey.flatMap(TSIGKey.init), notify: settings.dnsNotify),
                 logger: Logger(label: "dcdn.dns"))
             let edge = EdgeNodeRole(
-                host: settings.host, port: httpPort,
+                options: .edge(settings, port: httpPort),
                 agent: .init(
                     coordinatorURL: publicURL, token: token, registration: NodeRegistration(role: "edge"),
                     stateFile: dataDirectory + "/edge-config.json"),
@@ -275,7 +275,7 @@ struct NodeCommand: AsyncParsableCommand {
         if setup.settings.httpPort == 0 { setup.settings.httpPort = try FreePort.pick(host: setup.settings.host) }
         let logger = Logger(label: "dcdn.edge")
         let edge = EdgeNodeRole(
-            host: setup.settings.host, port: setup.settings.httpPort, agent: setup.agent(role: "edge", stateFile: "edge-config.json"),
+            options: .edge(setup.settings, port: setup.settings.httpPort), agent: setup.agent(role: "edge", stateFile: "edge-config.json"),
             logger: logger)
         try await runUntilSignalled([edge], logger: logger)
     }
@@ -312,5 +312,17 @@ struct RoleOptions: ParsableArguments {
         guard let token = settings.nodeToken else { throw ValidationError("--node-token (or DCDN_NODE_TOKEN) is required") }
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         return Setup(settings: settings, coordinatorURL: url, token: token)
+    }
+}
+
+extension EdgeNodeRole.Options {
+    /// The edge's options from the settings: the disk cache lives in data_dir/cache.
+    static func edge(_ settings: DCDNSettings, port: Int) -> Self {
+        var limits = CacheStore.Limits()
+        limits.memoryBytes = settings.cacheMemoryMB << 20
+        limits.diskBytes = settings.cacheDiskMB << 20
+        return .init(
+            host: settings.host, port: port, cacheDirectory: settings.cacheDiskMB > 0 ? settings.dataDirectory + "/cache" : nil,
+            cacheLimits: limits, originTimeout: settings.originTimeout)
     }
 }

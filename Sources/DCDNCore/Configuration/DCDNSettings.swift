@@ -56,6 +56,11 @@ public struct DCDNSettings: Sendable {
     public var nodeIPv6: String?
     /// Whether domains may point at private addresses (always in dev; a lab setting otherwise).
     public var allowPrivateOrigins: Bool
+    /// Edge cache: memory tier and disk tier sizes in MiB (the disk tier lives in data_dir/cache).
+    public var cacheMemoryMB: Int
+    public var cacheDiskMB: Int
+    /// Seconds the edge waits for an origin's response before answering 504.
+    public var originTimeout: Int
 
     public var isDev: Bool { role == .dev }
     /// The SQLite file used when no database URL is configured.
@@ -198,6 +203,9 @@ public struct DCDNSettings: Sendable {
         nodeIPv4 = string("node_ipv4")
         nodeIPv6 = string("node_ipv6")
         allowPrivateOrigins = (string("allow_private_origins").map { $0 == "true" || $0 == "1" }) ?? dev
+        cacheMemoryMB = try int("cache_memory_mb", 256, 1...1_048_576)
+        cacheDiskMB = try int("cache_disk_mb", 10_240, 0...100_000_000)
+        originTimeout = try int("origin_timeout", 100, 1...3600)
     }
 
     /// Settings for tests and embedding: defaults of a role with overrides by key.

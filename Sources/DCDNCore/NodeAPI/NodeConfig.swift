@@ -14,11 +14,14 @@ public struct NodeConfigSnapshot: Codable, Sendable, Equatable {
     public var nameservers: [String]
     /// Where SOA RNAME points (hostmaster mailbox in DNS form).
     public var hostmaster: String
+    /// Cache purges: in a delta those after `since`, in a full snapshot those of the last day.
+    public var purges: [PurgeCommand]
 
     public init(
         version: Int64, full: Bool, domains: [DomainConfig], removedDomains: [UUID], nodes: [NodeInfo], nameservers: [String],
-        hostmaster: String
+        hostmaster: String, purges: [PurgeCommand] = []
     ) {
+        self.purges = purges
         self.version = version
         self.full = full
         self.domains = domains
@@ -38,6 +41,9 @@ public struct NodeConfigSnapshot: Codable, Sendable, Equatable {
         result.full = true
         result.domains = byID.values.sorted { $0.name < $1.name }
         result.removedDomains = []
+        // Kept so a restarted node knows which purges it already ran.
+        let known = Set(delta.purges.map(\.id))
+        result.purges = (purges.filter { !known.contains($0.id) } + delta.purges).suffix(PurgeCommand.retained)
         return result
     }
 }
@@ -59,11 +65,15 @@ public struct DomainConfig: Codable, Sendable, Equatable {
     public var multiNodeRedundancy: Bool
     public var dnsFallback: Bool
     public var records: [DNSRecordConfig]
+    /// In the order they are tried.
+    public var pageRules: [PageRuleConfig]
 
     public init(
         id: UUID, name: String, serial: UInt32, origin: String, sslMode: String, cacheLevel: String, browserTtl: Int, edgeTtl: Int,
-        devModeUntil: Date?, underAttack: Bool, multiNodeRedundancy: Bool, dnsFallback: Bool, records: [DNSRecordConfig]
+        devModeUntil: Date?, underAttack: Bool, multiNodeRedundancy: Bool, dnsFallback: Bool, records: [DNSRecordConfig],
+        pageRules: [PageRuleConfig] = []
     ) {
+        self.pageRules = pageRules
         self.id = id
         self.name = name
         self.serial = serial
@@ -228,5 +238,31 @@ extension JSONDecoder {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.dateDecodingStrategy = .iso8601
         return decoder
+    }
+}
+
+/// `POST /cdn/domains/{id}/purge` as nodes receive it. Exactly one of the selectors is used.
+public struct PurgeCommand: Codable, Sendable, Equatable {
+    /// Increasing: the configuration version the purge was published at.
+    public var id: Int64
+    public var domain: String
+    public var everything: Bool
+    /// Full URLs (`https://host/path?query`) or `host/path?query`.
+    public var urls: [String]
+    /// URL prefixes, same forms.
+    public var prefixes: [String]
+    /// Cache-Tag values.
+    public var tags: [String]
+
+    /// How many past purges a node keeps to know which ones it already ran.
+    public static let retained = 1000
+
+    public init(id: Int64, domain: String, everything: Bool, urls: [String], prefixes: [String], tags: [String]) {
+        self.id = id
+        self.domain = domain
+        self.everything = everything
+        self.urls = urls
+        self.prefixes = prefixes
+        self.tags = tags
     }
 }

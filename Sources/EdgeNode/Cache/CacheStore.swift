@@ -1,0 +1,471 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The edge's shared cache: every stored response's metadata in an index, bodies in a memory
+/// tier (small objects, LRU by bytes) and a disk tier (every object, LRU by last use). Both tiers
+/// are size-bounded. The disk tier survives restarts: each object is a body file and a metadata
+/// file, each written to a temporary name, fsynced and renamed, the metadata last and naming its
+/// body with its length, so a crash leaves either the old object, the new one or none.
+public final class CacheStore: Sendable {
+    public struct Limits: Sendable {
+        public var memoryBytes: Int
+        public var diskBytes: Int
+        /// Objects above this size are kept on disk only.
+        public var memoryObjectBytes: Int
+        /// Objects above this size are not stored at all.
+        public var maxObjectBytes: Int
+
+        public init(
+            memoryBytes: Int = 256 << 20, diskBytes: Int = 10 << 30, memoryObjectBytes: Int = 4 << 20, maxObjectBytes: Int = 1 << 30
+        ) {
+            self.memoryBytes = memoryBytes
+            self.diskBytes = diskBytes
+            self.memoryObjectBytes = memoryObjectBytes
+            self.maxObjectBytes = maxObjectBytes
+        }
+    }
+
+    /// A stored response and where its body is.
+    struct Entry: Sendable {
+        var response: CachedResponse
+        var body: Body
+    }
+
+    enum Body: Sendable {
+        case memory(ByteBuffer)
+        case file(String)
+    }
+
+    private struct Index {
+        var entries: [String: CachedResponse] = [:]
+        /// Variants of each primary key.
+        var variants: [String: Set<String>] = [:]
+        var memory = LRU()
+        var diskBytes = 0
+        var lastUse: [String: UInt64] = [:]
+        var clock: UInt64 = 0
+    }
+
+    let directory: String?
+    let limits: Limits
+    let logger: Logger
+    private let index = Mutex(Index())
+
+    /// `directory` nil keeps a memory-only cache (tests).
+    public init(directory: String?, limits: Limits = .init(), logger: Logger) {
+        self.directory = directory
+        self.limits = limits
+        self.logger = logger
+        if let directory { load(directory) }
+    }
+
+    // MARK: Lookup
+
+    /// The vary field names stored for a primary key, to compute the request's variant.
+    func varyNames(for key: String) -> [String]? {
+        index.withLock { index in
+            guard let first = index.variants[key]?.first else { return nil }
+            return index.entries[key + "\u{0}" + first]?.vary
+        }
+    }
+
+    func entry(key: String, variant: String) -> Entry? {
+        let id = key + "\u{0}" + variant
+        let found: (CachedResponse, ByteBuffer?)? = index.withLock { index in
+            guard let response = index.entries[id] else { return nil }
+            index.clock += 1
+            index.lastUse[id] = index.clock
+            return (response, index.memory.get(id))
+        }
+        guard let (response, memoryBody) = found else { return nil }
+        if let memoryBody { return Entry(response: response, body: .memory(memoryBody)) }
+        guard let directory, let file = response.bodyFile else {
+            // Memory-only and evicted from memory.
+            remove(ids: [id])
+            return nil
+        }
+        let path = directory + "/" + file
+        if response.bodyLength <= limits.memoryObjectBytes {
+            guard let data = FileManager.default.contents(atPath: path), data.count == response.bodyLength else {
+                remove(ids: [id])
+                return nil
+            }
+            let buffer = ByteBuffer(data: data)
+            index.withLock { index in
+                if index.entries[id]?.bodyFile == file { index.memory.put(id, buffer, limit: limits.memoryBytes) }
+            }
+            return Entry(response: response, body: .memory(buffer))
+        }
+        return Entry(response: response, body: .file(path))
+    }
+
+    // MARK: Storing
+
+    /// Stores a complete response whose body the writer collected. Small bodies are served from
+    /// memory at once and reach the disk in the background; a spooled body is renamed into place.
+    func store(_ response: CachedResponse, from writer: CacheWriter) {
+        guard !writer.failed else { return }
+        var response = response
+        response.bodyLength = writer.length
+        response.bodyFile = nil
+        let id = response.entryID
+        var spooledFile: String?
+        if let directory, let spooled = writer.finishSpool() {
+            let file = "\(Self.hash(id))-\(UUID().uuidString.prefix(8)).body"
+            guard rename(directory + "/" + spooled, directory + "/" + file) == 0 else {
+                unlink(directory + "/" + spooled)
+                return
+            }
+            spooledFile = file
+            response.bodyFile = file
+        }
+        let memoryBody = spooledFile == nil && response.bodyLength <= limits.memoryObjectBytes ? writer.buffer : nil
+        guard memoryBody != nil || spooledFile != nil else { return }
+        let (previousFile, evicted): (String?, [String]) = index.withLock { index in
+            let previous = index.entries[id]?.bodyFile
+            if let previous = index.entries[id], previous.bodyFile != nil { index.diskBytes -= previous.bodyLength }
+            index.entries[id] = response
+            index.variants[response.key, default: []].insert(response.variant)
+            index.clock += 1
+            index.lastUse[id] = index.clock
+            if let memoryBody { index.memory.put(id, memoryBody, limit: limits.memoryBytes) } else { index.memory.remove(id) }
+            if response.bodyFile != nil { index.diskBytes += response.bodyLength }
+            return (previous, Self.overDisk(&index, limit: limits.diskBytes))
+        }
+        if let directory, let previousFile { unlink(directory + "/" + previousFile) }
+        if !evicted.isEmpty { remove(ids: evicted) }
+        guard directory != nil else { return }
+        Task.detached { self.persist(response, body: memoryBody) }
+    }
+
+    /// Writes the body (unless spooled) and then the metadata durably, and records the body file.
+    private func persist(_ response: CachedResponse, body: ByteBuffer?) {
+        guard let directory else { return }
+        var response = response
+        let id = response.entryID
+        do {
+            if let body {
+                let file = "\(Self.hash(id))-\(UUID().uuidString.prefix(8)).body"
+                try Self.writeDurably(Data(buffer: body), to: directory + "/" + file)
+                response.bodyFile = file
+            } else if let file = response.bodyFile {
+                let descriptor = open(directory + "/" + file, O_RDONLY)
+                if descriptor >= 0 {
+                    fsync(descriptor)
+                    close(descriptor)
+                }
+            }
+            try Self.writeDurably(try JSONEncoder().encode(response), to: directory + "/" + Self.hash(id) + ".meta")
+        } catch {
+            logger.warning("could not write a cache object to disk", metadata: ["error": "\(error)"])
+            return
+        }
+        // The entry may have been replaced or purged meanwhile: then this copy is garbage.
+        let (kept, evicted) = index.withLock { index -> (Bool, [String]) in
+            guard var current = index.entries[id], current.responseTime == response.responseTime,
+                current.bodyFile == nil || current.bodyFile == response.bodyFile
+            else { return (false, []) }
+            if current.bodyFile == nil {
+                current.bodyFile = response.bodyFile
+                index.entries[id] = current
+                index.diskBytes += current.bodyLength
+            }
+            return (true, Self.overDisk(&index, limit: limits.diskBytes))
+        }
+        if !kept {
+            if body != nil, let file = response.bodyFile { unlink(directory + "/" + file) }
+            let meta = directory + "/" + Self.hash(id) + ".meta"
+            if index.withLock({ $0.entries[id] == nil }) { unlink(meta) }
+        }
+        if !evicted.isEmpty { remove(ids: evicted) }
+    }
+
+    /// Collects a body for `store`: in memory while small, then spooled to a temporary file in
+    /// the cache folder so a large download is never held in memory.
+    func writer() -> CacheWriter {
+        CacheWriter(directory: directory, memoryLimit: limits.memoryObjectBytes, maxBytes: limits.maxObjectBytes)
+    }
+
+    /// Replaces the metadata of a stored response (after a 304), keeping its body.
+    func update(_ response: CachedResponse) {
+        let id = response.entryID
+        let current = index.withLock { $0.entries[id] }
+        guard let current else { return }
+        var response = response
+        response.bodyFile = current.bodyFile
+        response.bodyLength = current.bodyLength
+        if let directory, response.bodyFile != nil {
+            try? Self.writeDurably(try JSONEncoder().encode(response), to: directory + "/" + Self.hash(id) + ".meta")
+        }
+        index.withLock { index in
+            if index.entries[id] != nil { index.entries[id] = response }
+        }
+    }
+
+    // MARK: Removal
+
+    /// Every variant of these primary keys.
+    func remove(keys: [String]) {
+        let ids = index.withLock { index in keys.flatMap { key in (index.variants[key] ?? []).map { key + "\u{0}" + $0 } } }
+        remove(ids: ids)
+    }
+
+    /// Removes the stored responses of `domain` that `matches` selects; returns how many.
+    @discardableResult
+    func remove(domain: String, where matches: (CachedResponse) -> Bool) -> Int {
+        let ids = index.withLock { index in
+            index.entries.values.filter { $0.domain == domain && matches($0) }.map(\.entryID)
+        }
+        remove(ids: ids)
+        return ids.count
+    }
+
+    private func remove(ids: [String]) {
+        let files: [String] = index.withLock { index in
+            var files: [String] = []
+            for id in ids {
+                guard let response = index.entries.removeValue(forKey: id) else { continue }
+                index.lastUse.removeValue(forKey: id)
+                index.memory.remove(id)
+                index.variants[response.key]?.remove(response.variant)
+                if index.variants[response.key]?.isEmpty == true { index.variants.removeValue(forKey: response.key) }
+                if let file = response.bodyFile {
+                    index.diskBytes -= response.bodyLength
+                    files.append(file)
+                    files.append(Self.hash(id) + ".meta")
+                }
+            }
+            return files
+        }
+        guard let directory else { return }
+        for file in files { unlink(directory + "/" + file) }
+    }
+
+    public struct Usage: Sendable, Equatable {
+        public var objects: Int
+        public var memoryBytes: Int
+        public var diskBytes: Int
+    }
+
+    public var usage: Usage {
+        index.withLock { Usage(objects: $0.entries.count, memoryBytes: $0.memory.bytes, diskBytes: $0.diskBytes) }
+    }
+
+    // MARK: Disk
+
+    /// The least recently used entries to drop until the disk tier is at 90% of its limit.
+    private static func overDisk(_ index: inout Index, limit: Int) -> [String] {
+        guard index.diskBytes > limit else { return [] }
+        var bytes = index.diskBytes
+        var evicted: [String] = []
+        for (id, _) in index.lastUse.sorted(by: { $0.value < $1.value }) {
+            guard bytes > limit * 9 / 10 else { break }
+            guard let response = index.entries[id], response.bodyFile != nil else { continue }
+            bytes -= response.bodyLength
+            evicted.append(id)
+        }
+        return evicted
+    }
+
+    /// Rebuilds the index from the folder: temporary files of an interrupted write, bodies no
+    /// metadata names and metadata whose body is missing or of the wrong length are deleted.
+    private func load(_ directory: String) {
+        let fileManager = FileManager.default
+        try? fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let names = (try? fileManager.contentsOfDirectory(atPath: directory)) ?? []
+        var referenced = Set<String>()
+        var loaded: [CachedResponse] = []
+        for name in names where name.hasSuffix(".meta") {
+            let path = directory + "/" + name
+            guard let data = fileManager.contents(atPath: path), let response = try? JSONDecoder().decode(CachedResponse.self, from: data),
+                let file = response.bodyFile,
+                let attributes = try? fileManager.attributesOfItem(atPath: directory + "/" + file),
+                (attributes[.size] as? NSNumber)?.intValue == response.bodyLength
+            else {
+                unlink(path)
+                continue
+            }
+            referenced.insert(file)
+            loaded.append(response)
+        }
+        for name in names where name.hasSuffix(".tmp") || (name.hasSuffix(".body") && !referenced.contains(name)) {
+            unlink(directory + "/" + name)
+        }
+        index.withLock { index in
+            for response in loaded.sorted(by: { $0.responseTime < $1.responseTime }) {
+                index.entries[response.entryID] = response
+                index.variants[response.key, default: []].insert(response.variant)
+                index.clock += 1
+                index.lastUse[response.entryID] = index.clock
+                index.diskBytes += response.bodyLength
+            }
+        }
+        if !loaded.isEmpty { logger.info("cache loaded from disk", metadata: ["objects": "\(loaded.count)"]) }
+    }
+
+    static func hash(_ id: String) -> String {
+        SHA256.hash(data: Data(id.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Temporary file, fsync, rename: readers see the old file or the whole new one.
+    static func writeDurably(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary]) }
+        var written = 0
+        let ok = data.withUnsafeBytes { raw -> Bool in
+            while written < raw.count {
+                let count = write(descriptor, raw.baseAddress! + written, raw.count - written)
+                if count <= 0 { return false }
+                written += count
+            }
+            return fsync(descriptor) == 0
+        }
+        close(descriptor)
+        guard ok, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+    }
+}
+
+/// Least-recently-used bodies bounded by their total size.
+struct LRU {
+    private final class Node {
+        let id: String
+        var body: ByteBuffer
+        var previous: Node?
+        var next: Node?
+        init(id: String, body: ByteBuffer) {
+            self.id = id
+            self.body = body
+        }
+    }
+
+    private var nodes: [String: Node] = [:]
+    private var head: Node?
+    private var tail: Node?
+    private(set) var bytes = 0
+
+    mutating func get(_ id: String) -> ByteBuffer? {
+        guard let node = nodes[id] else { return nil }
+        unlink(node)
+        pushFront(node)
+        return node.body
+    }
+
+    mutating func put(_ id: String, _ body: ByteBuffer, limit: Int) {
+        remove(id)
+        guard body.readableBytes <= limit else { return }
+        let node = Node(id: id, body: body)
+        nodes[id] = node
+        pushFront(node)
+        bytes += body.readableBytes
+        while bytes > limit, let last = tail { remove(last.id) }
+    }
+
+    mutating func remove(_ id: String) {
+        guard let node = nodes.removeValue(forKey: id) else { return }
+        unlink(node)
+        bytes -= node.body.readableBytes
+    }
+
+    private mutating func unlink(_ node: Node) {
+        node.previous?.next = node.next
+        node.next?.previous = node.previous
+        if head === node { head = node.next }
+        if tail === node { tail = node.previous }
+        node.previous = nil
+        node.next = nil
+    }
+
+    private mutating func pushFront(_ node: Node) {
+        node.next = head
+        head?.previous = node
+        head = node
+        if tail == nil { tail = node }
+    }
+}
+
+/// A body on its way into the cache; used by one response stream at a time.
+final class CacheWriter: @unchecked Sendable {
+    let directory: String?
+    let memoryLimit: Int
+    let maxBytes: Int
+    private(set) var buffer = ByteBuffer()
+    private(set) var length = 0
+    private(set) var spooledName: String?
+    private var descriptor: Int32 = -1
+    /// Too large, or the spool file failed: the response is served but not stored.
+    private(set) var failed = false
+
+    init(directory: String?, memoryLimit: Int, maxBytes: Int) {
+        self.directory = directory
+        self.memoryLimit = memoryLimit
+        self.maxBytes = maxBytes
+    }
+
+    func append(_ chunk: ByteBuffer) {
+        guard !failed else { return }
+        length += chunk.readableBytes
+        if length > maxBytes { return abandon() }
+        if descriptor < 0, length > memoryLimit {
+            guard let directory else { return abandon() }
+            let name = "spool-\(UUID().uuidString).tmp"
+            descriptor = open(directory + "/" + name, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard descriptor >= 0 else { return abandon() }
+            spooledName = name
+            guard writeAll(buffer) else { return abandon() }
+            buffer = ByteBuffer()
+        }
+        if descriptor >= 0 {
+            if !writeAll(chunk) { abandon() }
+        } else {
+            var chunk = chunk
+            buffer.writeBuffer(&chunk)
+        }
+    }
+
+    /// Closes the spool file after fsync; its name, or nil when the body is in `buffer`.
+    func finishSpool() -> String? {
+        guard descriptor >= 0 else { return nil }
+        fsync(descriptor)
+        close(descriptor)
+        descriptor = -1
+        return spooledName
+    }
+
+    func abandon() {
+        failed = true
+        buffer = ByteBuffer()
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+        if let directory, let spooledName { unlink(directory + "/" + spooledName) }
+        spooledName = nil
+    }
+
+    private func writeAll(_ chunk: ByteBuffer) -> Bool {
+        chunk.withUnsafeReadableBytes { raw in
+            var written = 0
+            while written < raw.count {
+                let count = write(descriptor, raw.baseAddress! + written, raw.count - written)
+                if count <= 0 { return false }
+                written += count
+            }
+            return true
+        }
+    }
+
+    deinit {
+        if descriptor >= 0 { abandon() }
+    }
+}

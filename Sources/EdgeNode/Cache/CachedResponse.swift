@@ -1,0 +1,47 @@
+import Foundation
+import NIOCore
+
+/// A stored response's metadata: what RFC 9111 needs to decide freshness and to build the
+/// response again, plus what purges select on (domain, URL, tags).
+struct CachedResponse: Codable, Sendable {
+    /// The primary cache key: the host and the request target.
+    var key: String
+    /// The request's values of the response's Vary fields ("" without Vary).
+    var variant: String
+    var domain: String
+    var status: Int
+    /// The origin's fields, hop-by-hop ones removed, in order.
+    var headers: [[String]]
+    /// When the edge stored (or last revalidated) it, Unix seconds.
+    var responseTime: Double
+    /// RFC 9111 §4.2.3's corrected_initial_age.
+    var initialAge: Double
+    /// Seconds the response stays fresh from the origin's point of view.
+    var freshness: Double
+    var staleWhileRevalidate: Double
+    var staleIfError: Double
+    /// must-revalidate, proxy-revalidate or s-maxage: never served stale.
+    var mustRevalidate: Bool
+    /// no-cache: stored, but revalidated before every use.
+    var noCache: Bool
+    var vary: [String]
+    var tags: [String]
+    var bodyLength: Int
+    /// The body file when on disk, relative to the cache folder.
+    var bodyFile: String?
+
+    var entryID: String { key + "\u{0}" + variant }
+
+    func header(_ name: String) -> String? {
+        headers.first { $0[0].caseInsensitiveCompare(name) == .orderedSame }?[1]
+    }
+
+    func age(now: Double) -> Double { initialAge + max(0, now - responseTime) }
+
+    /// Seconds of freshness left; negative once stale.
+    func ttl(now: Double) -> Double { freshness - age(now: now) }
+
+    var etag: String? { header("ETag") }
+    var lastModified: String? { header("Last-Modified") }
+    var hasValidators: Bool { etag != nil || lastModified != nil }
+}

@@ -1,0 +1,271 @@
+import AsyncHTTPClient
+import DCDNCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The RFC 9111 shared cache in front of the origin: lookup with Vary, freshness and Age,
+/// revalidation with validators, stale-while-revalidate and stale-if-error (and stale content
+/// while the origin is down), collapsed forwarding, HEAD and Range served from stored GETs,
+/// compression for clients that accept it, and Cache-Status (RFC 9211) on every response.
+struct EdgeCache: Sendable {
+    let store: CacheStore
+    let flights: FlightTable
+    let origins: OriginFetcher
+    let state: EdgeState
+    let compressed: CompressedVariants
+    let logger: Logger
+    /// How long a request waits for another's fetch of the same URL.
+    var collapseTimeout: Duration = .seconds(10)
+
+    func respond(_ exchange: Exchange, settings: CacheSettings) async throws -> Response {
+        if let reason = settings.bypass {
+            let outcome = await origins.fetch(exchange, method: exchange.request.method)
+            guard case .response(let origin, _) = outcome else { return origins.failurePage(outcome, exchange: exchange, state: state) }
+            let fields = OriginFetcher.fields(OriginFetcher.storedHeaders(origin.headers))
+            return deliver(
+                Delivery(status: Int(origin.status.code), fields: fields, source: .stream(origin.body)), exchange: exchange,
+                cacheStatus: "fwd=bypass; detail=\(reason)", hit: false)
+        }
+        let key = exchange.cacheKey
+        var reason = "uri-miss"
+        if let vary = store.varyNames(for: key) {
+            let variant = CachePolicy.variant(vary, request: exchange.request.headers)
+            if let entry = store.entry(key: key, variant: variant) {
+                return try await use(entry, exchange: exchange, settings: settings)
+            }
+            reason = "vary-miss"
+        }
+        return try await miss(exchange, settings: settings, reason: reason)
+    }
+
+    /// A stored response: fresh, stale but usable while revalidating, or revalidated now.
+    private func use(_ entry: CacheStore.Entry, exchange: Exchange, settings: CacheSettings) async throws -> Response {
+        let now = Date().timeIntervalSince1970
+        let stored = entry.response
+        let ttl = stored.ttl(now: now)
+        if ttl > 0, !stored.noCache {
+            return serve(entry, exchange: exchange, settings: settings, cacheStatus: "hit; ttl=\(Int(ttl))", now: now)
+        }
+        if !stored.mustRevalidate, !stored.noCache, -ttl <= stored.staleWhileRevalidate {
+            if let ticket = flights.lead("revalidate " + stored.entryID) {
+                Task { await revalidateInBackground(entry, exchange: exchange, settings: settings, ticket: ticket) }
+            }
+            return serve(
+                entry, exchange: exchange, settings: settings, cacheStatus: "hit; ttl=\(Int(ttl)); detail=stale-while-revalidate", now: now)
+        }
+        return try await revalidate(entry, exchange: exchange, settings: settings)
+    }
+
+    private func revalidate(_ entry: CacheStore.Entry, exchange: Exchange, settings: CacheSettings) async throws -> Response {
+        let stored = entry.response
+        var validators: [(String, String)] = []
+        if let etag = stored.etag { validators.append(("If-None-Match", etag)) }
+        if let modified = stored.lastModified { validators.append(("If-Modified-Since", modified)) }
+        let outcome = await origins.fetch(exchange, method: .get, cacheFill: true, validators: validators)
+        let now = Date().timeIntervalSince1970
+        guard case .response(let origin, let requestTime) = outcome else {
+            // Disconnected from the origin: RFC 9111 §4.2.4 lets a cache serve stale unless forbidden.
+            if !stored.mustRevalidate {
+                return serve(
+                    entry, exchange: exchange, settings: settings,
+                    cacheStatus: "fwd=stale; ttl=\(Int(stored.ttl(now: now))); detail=origin-unreachable", now: now)
+            }
+            return origins.failurePage(outcome, exchange: exchange, state: state)
+        }
+        let status = Int(origin.status.code)
+        if status == 304 {
+            let updated = refreshed(stored, with: origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now)
+            store.update(updated)
+            return serve(
+                CacheStore.Entry(response: updated, body: entry.body), exchange: exchange, settings: settings,
+                cacheStatus: "fwd=stale; fwd-status=304; ttl=\(Int(updated.ttl(now: now)))", now: now)
+        }
+        if status >= 500, !stored.mustRevalidate, -stored.ttl(now: now) <= stored.staleIfError {
+            return serve(
+                entry, exchange: exchange, settings: settings,
+                cacheStatus: "fwd=stale; fwd-status=\(status); ttl=\(Int(stored.ttl(now: now))); detail=stale-if-error", now: now)
+        }
+        return fromOrigin(origin, requestTime: requestTime, exchange: exchange, settings: settings, forward: "stale", ticket: nil)
+    }
+
+    private func revalidateInBackground(
+        _ entry: CacheStore.Entry, exchange: Exchange, settings: CacheSettings, ticket: FlightTable.Ticket
+    ) async {
+        defer { ticket.finish() }
+        let stored = entry.response
+        var validators: [(String, String)] = []
+        if let etag = stored.etag { validators.append(("If-None-Match", etag)) }
+        if let modified = stored.lastModified { validators.append(("If-Modified-Since", modified)) }
+        guard
+            case .response(let origin, let requestTime) = await origins.fetch(
+                exchange, method: .get, cacheFill: true, validators: validators)
+        else { return }
+        let now = Date().timeIntervalSince1970
+        if origin.status == .notModified {
+            store.update(refreshed(stored, with: origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now))
+            return
+        }
+        guard var response = storable(origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now) else {
+            return
+        }
+        let writer = store.writer()
+        do {
+            for try await chunk in origin.body { writer.append(chunk) }
+        } catch { return }
+        response.variant = CachePolicy.variant(response.vary, request: exchange.request.headers)
+        if Self.complete(writer, headers: origin.headers) { store.store(response, from: writer) }
+    }
+
+    private func miss(_ exchange: Exchange, settings: CacheSettings, reason: String) async throws -> Response {
+        let key = exchange.cacheKey
+        // HEAD misses are forwarded as HEAD: nothing to store.
+        if exchange.isHead {
+            let outcome = await origins.fetch(exchange, method: .head)
+            guard case .response(let origin, let requestTime) = outcome else {
+                return origins.failurePage(outcome, exchange: exchange, state: state)
+            }
+            return fromOrigin(
+                origin, requestTime: requestTime, exchange: exchange, settings: settings, forward: reason, ticket: nil, store: false)
+        }
+        var ticket = flights.lead(key)
+        if ticket == nil {
+            _ = await flights.follow(key, timeout: collapseTimeout)
+            if let vary = store.varyNames(for: key),
+                let entry = store.entry(key: key, variant: CachePolicy.variant(vary, request: exchange.request.headers))
+            {
+                let now = Date().timeIntervalSince1970
+                return serve(
+                    entry, exchange: exchange, settings: settings, cacheStatus: "hit; ttl=\(Int(entry.response.ttl(now: now))); collapsed",
+                    now: now)
+            }
+            ticket = flights.lead(key)
+        }
+        let outcome = await origins.fetch(exchange, method: .get, cacheFill: true)
+        guard case .response(let origin, let requestTime) = outcome else {
+            ticket?.finish()
+            return origins.failurePage(outcome, exchange: exchange, state: state)
+        }
+        return fromOrigin(origin, requestTime: requestTime, exchange: exchange, settings: settings, forward: reason, ticket: ticket)
+    }
+
+    /// Streams the origin's answer to the visitor, storing it on the way when it may be stored.
+    private func fromOrigin(
+        _ origin: HTTPClientResponse, requestTime: Double, exchange: Exchange, settings: CacheSettings, forward: String,
+        ticket: FlightTable.Ticket?, store storing: Bool = true
+    ) -> Response {
+        let now = Date().timeIntervalSince1970
+        let status = Int(origin.status.code)
+        let headers = OriginFetcher.storedHeaders(origin.headers)
+        var delivery = Delivery(status: status, fields: OriginFetcher.fields(headers), source: .stream(origin.body))
+        var cacheStatus = "fwd=\(forward); fwd-status=\(status)"
+        if storing, var response = storable(origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now) {
+            response.variant = CachePolicy.variant(response.vary, request: exchange.request.headers)
+            let writer = store.writer()
+            let originHeaders = origin.headers
+            let store = self.store
+            delivery.writer = writer
+            let stored = response
+            delivery.onEnd = { complete in
+                if complete, Self.complete(writer, headers: originHeaders) { store.store(stored, from: writer) } else { writer.abandon() }
+                ticket?.finish()
+            }
+            cacheStatus += "; stored"
+            Self.applyBrowserTTL(&delivery.fields, settings: settings)
+        } else {
+            delivery.onEnd = { _ in ticket?.finish() }
+        }
+        return deliver(delivery, exchange: exchange, cacheStatus: cacheStatus, hit: false)
+    }
+
+    /// The CachedResponse for an origin answer, or nil when it must not be stored.
+    private func storable(_ origin: HTTPClientResponse, exchange: Exchange, settings: CacheSettings, requestTime: Double, now: Double)
+        -> CachedResponse?
+    {
+        var fields = HTTPFields()
+        for (name, value) in origin.headers { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
+        guard
+            var response = CachePolicy.storable(
+                status: Int(origin.status.code), headers: fields, requestHasAuthorization: exchange.request.headers[.authorization] != nil,
+                path: exchange.target, settings: settings, now: now, requestTime: requestTime)
+        else { return nil }
+        response.key = exchange.cacheKey
+        response.domain = exchange.route.domain
+        response.headers = OriginFetcher.storedHeaders(origin.headers)
+        return response
+    }
+
+    /// A stored response updated by a 304 (RFC 9111 §4.3.4): new fields replace stored ones.
+    private func refreshed(
+        _ stored: CachedResponse, with origin: HTTPClientResponse, exchange: Exchange, settings: CacheSettings, requestTime: Double,
+        now: Double
+    ) -> CachedResponse {
+        var headers = stored.headers
+        let skip: Set<String> = ["content-length", "content-encoding", "transfer-encoding", "content-range"]
+        for pair in OriginFetcher.storedHeaders(origin.headers) where !skip.contains(pair[0].lowercased()) {
+            headers.removeAll { $0[0].caseInsensitiveCompare(pair[0]) == .orderedSame }
+        }
+        headers += OriginFetcher.storedHeaders(origin.headers).filter { !skip.contains($0[0].lowercased()) }
+        var fields = HTTPFields()
+        for pair in headers { if let name = HTTPField.Name(pair[0]) { fields.append(HTTPField(name: name, value: pair[1])) } }
+        var updated =
+            CachePolicy.storable(
+                status: stored.status, headers: fields, requestHasAuthorization: false, path: exchange.target, settings: settings, now: now,
+                requestTime: requestTime) ?? stored
+        updated.key = stored.key
+        updated.variant = stored.variant
+        updated.domain = stored.domain
+        updated.headers = headers
+        updated.bodyLength = stored.bodyLength
+        updated.bodyFile = stored.bodyFile
+        if updated.responseTime == stored.responseTime { updated.responseTime = now }
+        return updated
+    }
+
+    /// A stored response to the visitor, with Age and the browser TTL.
+    private func serve(_ entry: CacheStore.Entry, exchange: Exchange, settings: CacheSettings, cacheStatus: String, now: Double) -> Response
+    {
+        var fields = OriginFetcher.fields(entry.response.headers)
+        fields[.age] = String(Int(entry.response.age(now: now)))
+        Self.applyBrowserTTL(&fields, settings: settings)
+        let source: Delivery.Source
+        switch entry.body {
+        case .memory(let buffer): source = .buffer(buffer)
+        case .file(let path): source = .file(path, length: entry.response.bodyLength)
+        }
+        return deliver(
+            Delivery(status: entry.response.status, fields: fields, source: source), exchange: exchange, cacheStatus: cacheStatus,
+            hit: true, entryID: entry.response.entryID + "\u{0}\(entry.response.responseTime)")
+    }
+
+    /// Visitors' browsers get at least the browser TTL, unless the origin forbids storing or
+    /// reuse without revalidation.
+    static func applyBrowserTTL(_ fields: inout HTTPFields, settings: CacheSettings) {
+        let control = CacheControl(fields[values: .cacheControl])
+        guard !control.noStore, !control.noCache, !control.isPrivate, (control.maxAge ?? 0) < settings.browserTTL else { return }
+        var directives = fields[values: .cacheControl].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.lowercased().hasPrefix("max-age") && !$0.isEmpty }
+        directives.append("max-age=\(settings.browserTTL)")
+        fields[.cacheControl] = directives.joined(separator: ", ")
+        fields[.expires] = nil
+    }
+
+    /// The body arrived whole: as long as the origin's Content-Length said, if it said one.
+    static func complete(_ writer: CacheWriter, headers: HTTPHeaders) -> Bool {
+        guard !writer.failed else { return false }
+        if let declared = headers.first(name: "Content-Length").flatMap(Int.init) { return declared == writer.length }
+        return true
+    }
+
+    /// `host/path?query` for a URL or path naming `host`, else nil.
+    static func sameHostKey(_ value: String, host: String) -> String? {
+        if value.hasPrefix("/") { return host + value }
+        guard let url = URL(string: value), let urlHost = url.host?.lowercased(), urlHost == host else { return nil }
+        let path = url.path.isEmpty ? "/" : url.path
+        return host + path + (url.query.map { "?" + $0 } ?? "")
+    }
+}

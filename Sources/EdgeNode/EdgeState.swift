@@ -1,0 +1,42 @@
+import DCDNCore
+import Foundation
+import Synchronization
+
+/// The routes in force and the traffic counters of the current report window.
+public final class EdgeState: Sendable {
+    private let current = Mutex(EdgeRoutes(snapshot: nil))
+    private let counters = Mutex<[String: NodeReport.DomainCounters]>([:])
+
+    public init() {}
+
+    public var routes: EdgeRoutes { current.withLock { $0 } }
+
+    public func apply(_ snapshot: NodeConfigSnapshot) {
+        let routes = EdgeRoutes(snapshot: snapshot)
+        current.withLock { $0 = routes }
+    }
+
+    func count(_ domain: String, status: Int, bytes: Int, hit: Bool) {
+        counters.withLock { counters in
+            var entry = counters[domain] ?? NodeReport.DomainCounters(domain: domain)
+            entry.requests += 1
+            entry.bytes += Int64(bytes)
+            if hit { entry.cacheHits += 1 }
+            switch status / 100 {
+            case 2: entry.status2xx += 1
+            case 3: entry.status3xx += 1
+            case 4: entry.status4xx += 1
+            default: entry.status5xx += 1
+            }
+            counters[domain] = entry
+        }
+    }
+
+    /// The counters since the last call.
+    public func drainCounters() -> [NodeReport.DomainCounters] {
+        counters.withLock { counters in
+            defer { counters = [:] }
+            return Array(counters.values)
+        }
+    }
+}

@@ -1,0 +1,247 @@
+import AsyncHTTPClient
+import DCDNCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The request context of the edge: it needs the visitor's address for X-Forwarded-For.
+public struct EdgeRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// The edge's request flow (product guide §1, §3): route by Host, apply the first matching page
+/// rule, answer GET and HEAD through the RFC 9111 cache and forward everything else to the origin.
+public struct EdgeProxy: HTTPResponder {
+    public typealias Context = EdgeRequestContext
+
+    let state: EdgeState
+    let cache: EdgeCache
+    let origins: OriginFetcher
+
+    init(state: EdgeState, cache: EdgeCache, origins: OriginFetcher) {
+        self.state = state
+        self.cache = cache
+        self.origins = origins
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        guard let authority = request.head.authority, let route = state.routes.route(forName: EdgeRoutes.hostName(authority)) else {
+            return EdgePages.page(.notFound, title: "Unknown site", message: "This DCDN node does not serve that site.")
+        }
+        if request.headers[values: .cdnLoop].contains(where: { $0.lowercased().contains(OriginFetcher.loopToken) }) {
+            return EdgePages.page(
+                .init(code: 508), title: "Loop detected", message: "This request already passed through DCDN.", domain: route.domain)
+        }
+        let host = EdgeRoutes.hostName(authority)
+        let target = request.uri.description.hasPrefix("/") ? request.uri.description : "/" + request.uri.description
+        let scheme = "http"
+        let matched = route.site.rule(scheme: scheme, url: host + target)
+        if let (rule, captures) = matched {
+            if let forwarding = rule.forwardingUrl {
+                let location = PageRulePattern.substitute(forwarding, captures: captures)
+                return redirect(to: location, status: rule.forwardingStatus ?? 302, domain: route.domain)
+            }
+            if rule.alwaysHttps == true, scheme == "http" {
+                return redirect(to: "https://\(authority)\(target)", status: 301, domain: route.domain)
+            }
+        }
+        let settings = route.site.settings(rule: matched?.0)
+        let exchange = Exchange(request: request, route: route, host: host, target: target, client: context.remoteAddress?.ipAddress)
+        switch request.method {
+        case .get, .head:
+            return try await cache.respond(exchange, settings: settings)
+        default:
+            return try await forward(exchange)
+        }
+    }
+
+    /// Unsafe and other methods go to the origin; a success invalidates what the cache holds for
+    /// the URL and for a same-host Location or Content-Location (RFC 9111 §4.4).
+    func forward(_ exchange: Exchange) async throws -> Response {
+        let outcome = await origins.fetch(exchange, method: exchange.request.method, streamingBody: true)
+        guard case .response(let origin, _) = outcome else {
+            return origins.failurePage(outcome, exchange: exchange, state: state)
+        }
+        let status = Int(origin.status.code)
+        if exchange.request.method != .options, exchange.request.method != .trace, (200..<400).contains(status) {
+            var keys = [exchange.host + exchange.target]
+            for name in ["Location", "Content-Location"] {
+                if let value = origin.headers.first(name: name), let key = EdgeCache.sameHostKey(value, host: exchange.host) {
+                    keys.append(key)
+                }
+            }
+            cache.store.remove(keys: keys)
+        }
+        let fields = OriginFetcher.fields(OriginFetcher.storedHeaders(origin.headers))
+        return cache.deliver(
+            Delivery(status: status, fields: fields, source: .stream(origin.body)), exchange: exchange,
+            cacheStatus: "fwd=method", hit: false)
+    }
+
+    func redirect(to location: String, status: Int, domain: String) -> Response {
+        var headers: HTTPFields = [.location: location, .contentLength: "0", .cacheControl: "max-age=3600"]
+        headers[.cacheStatus] = "DCDN; fwd=bypass; detail=page-rule"
+        EdgePages.addSecurityHeaders(&headers)
+        state.count(domain, status: status, bytes: 0, hit: false)
+        return Response(status: .init(code: status), headers: headers)
+    }
+}
+
+/// One visitor request on its way through the edge.
+struct Exchange: Sendable {
+    let request: Request
+    let route: EdgeRoutes.Route
+    /// The Host header's name, normalised.
+    let host: String
+    /// Path and query.
+    let target: String
+    let client: String?
+
+    var cacheKey: String { host + target }
+    var isHead: Bool { request.method == .head }
+}
+
+/// Talks to customers' origins: builds the forwarded request (X-Forwarded-*, Via, CDN-Loop per
+/// RFC 8586, hop-by-hop fields dropped per RFC 9110 §7.6.1) and maps failures to branded pages.
+struct OriginFetcher: Sendable {
+    enum Outcome: Sendable {
+        case response(HTTPClientResponse, requestTime: Double)
+        case timedOut
+        case unreachable
+    }
+
+    let clients: OriginClients
+    let logger: Logger
+    var timeout: TimeAmount = .seconds(120)
+
+    static let loopToken = "dcdn"
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding",
+        "upgrade",
+    ]
+    /// Dropped when the edge asks for the whole object to fill its cache.
+    static let conditionalAndRange: Set<String> = [
+        "if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range", "range",
+    ]
+
+    /// `validators` replace the visitor's conditional fields (a cache revalidation); `cacheFill`
+    /// drops the visitor's conditional and Range fields so the origin sends the whole object.
+    func fetch(
+        _ exchange: Exchange, method: HTTPRequest.Method, streamingBody: Bool = false, cacheFill: Bool = false,
+        validators: [(String, String)] = []
+    ) async -> Outcome {
+        let route = exchange.route
+        let request = exchange.request
+        var outbound = HTTPClientRequest(url: Self.originURL(route, path: exchange.target))
+        outbound.method = HTTPMethod(rawValue: method.rawValue)
+        let connectionTokens = Set(
+            request.headers[values: .connection].flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            })
+        let dropped = cacheFill || !validators.isEmpty ? Self.conditionalAndRange : []
+        for field in request.headers {
+            let name = field.name.canonicalName
+            guard !Self.hopByHop.contains(name), !connectionTokens.contains(name), !dropped.contains(name), name != "host",
+                name != "x-forwarded-for"
+            else { continue }
+            outbound.headers.add(name: field.name.rawName, value: field.value)
+        }
+        for (name, value) in validators { outbound.headers.add(name: name, value: value) }
+        let client = exchange.client ?? "unknown"
+        let forwardedFor = request.headers[.xForwardedFor].map { "\($0), \(client)" } ?? client
+        outbound.headers.add(name: "Host", value: request.head.authority ?? exchange.host)
+        outbound.headers.add(name: "X-Forwarded-For", value: forwardedFor)
+        outbound.headers.add(name: "X-Forwarded-Proto", value: "http")
+        outbound.headers.add(name: "X-Forwarded-Host", value: request.head.authority ?? exchange.host)
+        outbound.headers.add(name: "Via", value: (request.headers[.via].map { "\($0), " } ?? "") + "1.1 \(Self.loopToken)")
+        outbound.headers.add(name: "CDN-Loop", value: Self.loopToken)
+        if streamingBody, request.headers[.contentLength] != nil || request.headers[.transferEncoding] != nil {
+            let length = request.headers[.contentLength].flatMap(Int64.init).map { HTTPClientRequest.Body.Length.known($0) } ?? .unknown
+            outbound.body = .stream(request.body, length: length)
+        }
+        let requestTime = Date().timeIntervalSince1970
+        do {
+            let response = try await clients.client(verifying: route.verifyOrigin).execute(outbound, timeout: timeout)
+            return .response(response, requestTime: requestTime)
+        } catch let error as HTTPClientError where error == .readTimeout || error == .deadlineExceeded {
+            return .timedOut
+        } catch {
+            logger.info("origin unreachable", metadata: ["domain": "\(route.domain)", "error": "\(error)"])
+            return .unreachable
+        }
+    }
+
+    func failurePage(_ outcome: Outcome, exchange: Exchange, state: EdgeState) -> Response {
+        let domain = exchange.route.domain
+        if case .timedOut = outcome {
+            state.count(domain, status: 504, bytes: 0, hit: false)
+            return EdgePages.page(
+                .gatewayTimeout, title: "The origin did not answer in time",
+                message: "DCDN waited for \(domain)'s server, which did not respond.", domain: domain)
+        }
+        state.count(domain, status: 502, bytes: 0, hit: false)
+        return EdgePages.page(
+            .badGateway, title: "The origin is unreachable", message: "DCDN could not connect to \(domain)'s server.", domain: domain)
+    }
+
+    /// The origin's fields without hop-by-hop ones (nor those its Connection field names).
+    static func storedHeaders(_ headers: HTTPHeaders) -> [[String]] {
+        let tokens = Set(
+            headers["Connection"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        return headers.compactMap { name, value in
+            let lower = name.lowercased()
+            return Self.hopByHop.contains(lower) || tokens.contains(lower) ? nil : [name, value]
+        }
+    }
+
+    static func fields(_ pairs: [[String]]) -> HTTPFields {
+        var fields = HTTPFields()
+        for pair in pairs {
+            if let name = HTTPField.Name(pair[0]) { fields.append(HTTPField(name: name, value: pair[1])) }
+        }
+        return fields
+    }
+
+    static func originURL(_ route: EdgeRoutes.Route, path: String) -> String {
+        let host = route.originHost.contains(":") ? "[\(route.originHost)]" : route.originHost
+        return "\(route.originTLS ? "https" : "http")://\(host):\(route.originPort)\(path.hasPrefix("/") ? path : "/" + path)"
+    }
+}
+
+/// Two pooled, kept-alive clients: one verifying origin certificates (strict), one not (full).
+public final class OriginClients: Sendable {
+    let verified: HTTPClient
+    let unverified: HTTPClient
+
+    public init(connectTimeout: TimeAmount = .seconds(10), readTimeout: TimeAmount = .seconds(60)) {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: connectTimeout, read: readTimeout))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60))
+        configuration.decompression = .disabled
+        verified = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        configuration.tlsConfiguration = .makeClientConfiguration()
+        configuration.tlsConfiguration?.certificateVerification = .none
+        unverified = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func client(verifying: Bool) -> HTTPClient { verifying ? verified : unverified }
+
+    public func shutdown() async {
+        try? await verified.shutdown()
+        try? await unverified.shutdown()
+    }
+}
+
+extension HTTPField.Name {
+    static let cdnLoop = Self("CDN-Loop")!
+    static let xForwardedFor = Self("X-Forwarded-For")!
+}
