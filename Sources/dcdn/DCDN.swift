@@ -42,6 +42,9 @@ struct Dev: AsyncParsableCommand {
             let admin = try await DevAdmin.ensure(settings: settings, accounts: coordinator.accounts)
             // The roles of dev talk to the coordinator over loopback HTTP with a node token, as in production.
             let token = try await DevNode.ensure(coordinator: coordinator, host: settings.host)
+            let demoPort = try FreePort.pick(host: "127.0.0.1")
+            try await DemoSite.ensure(coordinator: coordinator, admin: admin.email, originPort: demoPort)
+            let demoOrigin = DemoSite.origin(port: demoPort, logger: Logger(label: "dcdn.demo-origin"))
             let nameserver = try NameServerRole(
                 options: .init(
                     host: settings.host, port: dnsPort,
@@ -65,7 +68,7 @@ struct Dev: AsyncParsableCommand {
                       API          \(publicURL)/api/v1  (OpenAPI: \(publicURL)/api/v1/openapi.json)
                       Dev outbox   \(publicURL)/dashboard/outbox  (verification mail lands here)
                       DNS          \(host):\(dnsPort) UDP+TCP  (dig @\(host) -p \(dnsPort) <your domain>)
-                      Edge HTTP    \(host):\(httpPort)  (curl -H 'Host: <your domain>' http://\(host):\(httpPort)/)
+                      Edge HTTP    \(host):\(httpPort)  (curl -i -H 'Host: \(DemoSite.name)' http://\(host):\(httpPort)/)
                       Admin login  \(admin.email)  password: \(admin.password)
                       Data         \(dataDirectory)
                     coordinator listening on \(publicURL)
@@ -73,7 +76,7 @@ struct Dev: AsyncParsableCommand {
                     """
                 FileHandle.standardOutput.write(Data((banner + "\n").utf8))
             }
-            try await runUntilSignalled([app, nameserver, edge] + coordinator.jobs(), logger: logger)
+            try await runUntilSignalled([app, nameserver, edge, demoOrigin] + coordinator.jobs(), logger: logger)
         }
     }
 }

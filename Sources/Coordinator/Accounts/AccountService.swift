@@ -234,6 +234,14 @@ public struct AccountService: Sendable {
     /// `dcdn admin create-user` and the dev admin: verified at once. Updates the password and
     /// role when the account exists.
     @discardableResult
+    /// The account with this address (admin tooling and `dcdn dev`).
+    public func user(email: String) async throws -> User {
+        guard let user = try await User.query(on: store.db).filter(\.$email == email.lowercased()).first() else {
+            throw APIError(.notFound, code: "not_found", detail: "No account \(email)")
+        }
+        return user
+    }
+
     public func upsertUser(email rawEmail: String, password: String, role: User.Role) async throws -> User {
         let email = try EmailAddress.normalise(rawEmail)
         try PasswordPolicy.check(password, email: email)

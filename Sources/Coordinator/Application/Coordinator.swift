@@ -14,6 +14,7 @@ public final class Coordinator: Sendable {
     public let feed: ConfigFeed
     public let nodes: NodeService
     public let domains: DomainService
+    public let cdn: CDNService
     public let secrets: Secrets
     public let oidc: OIDCLogin?
     public let metrics: PrometheusCollectorRegistry
@@ -53,6 +54,7 @@ public final class Coordinator: Sendable {
         feed = ConfigFeed(store: store, settings: settings)
         nodes = NodeService(store: store, feed: feed)
         domains = DomainService(store: store, feed: feed, planLimits: planLimits, allowPrivateOrigins: settings.allowPrivateOrigins)
+        cdn = CDNService(store: store, feed: feed, domains: domains)
         oidc = settings.oidc.map { OIDCLogin(settings: $0, publicURL: publicURL, secrets: secrets) }
         metrics = PrometheusCollectorRegistry()
         rateLimits = RateLimits(

@@ -27,6 +27,9 @@ struct DashboardController {
         "record_added": "Record added.",
         "record_updated": "Record updated.",
         "record_deleted": "Record deleted.",
+        "rule_added": "Page rule added. Nodes apply it within seconds.",
+        "rule_deleted": "Page rule deleted.",
+        "purged": "Purge sent to every edge node.",
     ]
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -132,6 +135,7 @@ struct DashboardController {
             }
         }
         DomainsDashboard(coordinator: coordinator).addRoutes(to: dashboard)
+        CDNDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         NodesDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         AdminDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         if coordinator.settings.isDev { DevDashboard(coordinator: coordinator).addRoutes(to: dashboard) }

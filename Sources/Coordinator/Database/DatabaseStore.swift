@@ -34,6 +34,7 @@ public final class DatabaseStore: Sendable {
         migrations = Migrations()
         migrations.add(FoundationMigrations.all)
         migrations.add(DomainMigrations.all)
+        migrations.add(CDNMigrations.all)
     }
 
     public var db: any Database {

@@ -28,6 +28,12 @@ public struct DomainService: Sendable {
         var underAttack: Bool?
         var multiNodeRedundancy: Bool?
         var dnsFallback: Bool?
+
+        public init(origin: String? = nil, originIp: String? = nil, sslMode: String? = nil) {
+            self.origin = origin
+            self.originIp = originIp
+            self.sslMode = sslMode
+        }
     }
 
     public struct NewDomain: Decodable, Sendable {
@@ -46,7 +52,7 @@ public struct DomainService: Sendable {
             settings = try Settings(from: decoder)
         }
 
-        init(domain: String, settings: Settings) {
+        public init(domain: String, settings: Settings) {
             self.domain = domain
             self.settings = settings
         }

@@ -84,16 +84,33 @@ public final class ConfigFeed: Sendable {
                 recordsByDomain[challenge.$domain.id, default: []].append(record)
             }
         }
+        var rulesByDomain: [UUID: [PageRule]] = [:]
+        if !ids.isEmpty {
+            let rules = try await (full ? PageRule.query(on: db) : PageRule.query(on: db).filter(\.$domain.$id ~~ ids)).sort(\.$position)
+                .all()
+            for rule in rules { rulesByDomain[rule.$domain.id, default: []].append(rule) }
+        }
+        let purgeQuery = PurgeRequest.query(on: db)
+        if let since {
+            purgeQuery.filter(\.$version > since)
+        } else {
+            purgeQuery.filter(\.$createdAt > Date().addingTimeInterval(-86_400))
+        }
+        let purges = try await purgeQuery.sort(\.$version).limit(PurgeCommand.retained).all().map {
+            PurgeCommand(
+                id: $0.version, domain: $0.domainName, everything: $0.everything, urls: $0.urls, prefixes: $0.prefixes, tags: $0.tags)
+        }
         let removed = since.map { since in DomainTombstone.query(on: db).filter(\.$version > since) }
         let removedIDs = try await removed?.all().map(\.domainID) ?? []
         let nodes = try await Node.query(on: db).sort(\.$name).all()
         return NodeConfigSnapshot(
             version: version, full: full,
-            domains: domains.map { Self.config($0, records: recordsByDomain[$0.id!] ?? []) },
-            removedDomains: removedIDs, nodes: nodes.map(Self.info), nameservers: settings.nameservers, hostmaster: settings.hostmaster)
+            domains: domains.map { Self.config($0, records: recordsByDomain[$0.id!] ?? [], rules: rulesByDomain[$0.id!] ?? []) },
+            removedDomains: removedIDs, nodes: nodes.map(Self.info), nameservers: settings.nameservers, hostmaster: settings.hostmaster,
+            purges: purges)
     }
 
-    static func config(_ domain: Domain, records: [DomainRecord]) -> DomainConfig {
+    static func config(_ domain: Domain, records: [DomainRecord], rules: [PageRule]) -> DomainConfig {
         DomainConfig(
             id: domain.id!, name: domain.name, serial: domain.serial, origin: domain.origin, sslMode: domain.sslMode.rawValue,
             cacheLevel: domain.cacheLevel.rawValue, browserTtl: domain.browserTTL, edgeTtl: domain.edgeTTL,
@@ -101,7 +118,7 @@ public final class ConfigFeed: Sendable {
             underAttack: domain.underAttack, multiNodeRedundancy: domain.multiNodeRedundancy, dnsFallback: domain.dnsFallback,
             records: records.sorted { ($0.name, $0.type, $0.content) < ($1.name, $1.type, $1.content) }.map {
                 DNSRecordConfig(name: $0.name, type: $0.type, content: $0.content, ttl: $0.ttl, priority: $0.priority, proxied: $0.proxied)
-            })
+            }, pageRules: rules.map(CDNService.config))
     }
 
     static func info(_ node: Node) -> NodeInfo {

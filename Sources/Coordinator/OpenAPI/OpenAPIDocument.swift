@@ -137,6 +137,38 @@ public enum OpenAPIDocument {
                 summary: "Import a BIND zone file (text/plain body, or JSON {zone, replace})", tag: "DNS", access: .user,
                 body: "ZoneImport", responses: [(200, "ZoneImportResult"), (413, "Error")]),
             Operation(
+                method: "get", path: "/api/v1/cdn/domains/{id}/page-rules", summary: "List page rules in the order they are tried",
+                tag: "Caching", access: .user, responses: [(200, "PageRuleList"), (404, "Error")]),
+            Operation(
+                method: "post", path: "/api/v1/cdn/domains/{id}/page-rules", summary: "Add a page rule (appended unless position is given)",
+                tag: "Caching", access: .user, body: "PageRuleDraft", responses: [(201, "PageRule"), (403, "Error"), (422, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/cdn/domains/{id}/page-rules/{rule_id}", summary: "A page rule", tag: "Caching",
+                access: .user, responses: [(200, "PageRule"), (404, "Error")]),
+            Operation(
+                method: "patch", path: "/api/v1/cdn/domains/{id}/page-rules/{rule_id}", summary: "Change or move a page rule",
+                tag: "Caching", access: .user, body: "PageRuleDraft", responses: [(200, "PageRule"), (404, "Error"), (422, "Error")]),
+            Operation(
+                method: "delete", path: "/api/v1/cdn/domains/{id}/page-rules/{rule_id}", summary: "Delete a page rule", tag: "Caching",
+                access: .user, responses: [(204, nil), (404, "Error")]),
+            Operation(
+                method: "post", path: "/api/v1/cdn/domains/{id}/purge",
+                summary: "Purge cached content: everything, URLs, URL prefixes or Cache-Tag tags (one of them)", tag: "Caching",
+                access: .user, body: "PurgeDraft", responses: [(202, "Purge"), (404, "Error"), (422, "Error")]),
+            Operation(
+                method: "get", path: "/api/v1/cdn/domains/{id}/purges", summary: "Recent purges and how many edge nodes have run them",
+                tag: "Caching", access: .user, responses: [(200, "PurgeList"), (404, "Error")], query: page),
+            Operation(
+                method: "get", path: "/api/v1/cdn/domains/{id}/analytics",
+                summary: "Traffic by time bucket: requests, bytes, cache hits, statuses",
+                tag: "Analytics", access: .user, responses: [(200, "Analytics"), (404, "Error"), (422, "Error")],
+                query: [
+                    (
+                        "period", ["type": "string", "enum": ["1h", "24h", "7d", "30d"], "default": "24h"],
+                        "Time span; buckets are 1 min, 1 h, 6 h, 1 day"
+                    )
+                ]),
+            Operation(
                 method: "post", path: "/api/v1/node-api/register", summary: "A node announces its role and addresses (node token)",
                 tag: "Node API", access: .node, body: "NodeRegistration", responses: [(200, nil), (401, "Error"), (403, "Error")]),
             Operation(
@@ -312,6 +344,53 @@ public enum OpenAPIDocument {
                 "imported": ["type": "integer"], "skipped": ["type": "integer"],
                 "errors": ["type": "array", "items": object(["line": ["type": "integer"], "detail": string])],
             ]),
+            "PageRuleDraft": object([
+                "pattern": ["type": "string", "description": "URL pattern with * wildcards, e.g. *.example.com/api/*"],
+                "position": ["type": "integer", "minimum": 1],
+                "cache_level": ["type": "string", "enum": ["standard", "aggressive", "bypass"]],
+                "edge_ttl": ["type": "integer", "minimum": 1, "maximum": 2_592_000],
+                "browser_ttl": ["type": "integer", "minimum": 3600, "maximum": 31_536_000],
+                "forwarding_url": ["type": "string", "description": "Redirect target; $1… are the wildcards"],
+                "forwarding_status": ["type": "integer", "enum": [301, 302]], "always_https": boolean,
+                "clear": ["type": "array", "items": string, "description": "Actions to remove on update"],
+            ]),
+            "PageRule": object(
+                [
+                    "id": uuid, "position": ["type": "integer"], "pattern": string, "cache_level": string, "edge_ttl": ["type": "integer"],
+                    "browser_ttl": ["type": "integer"], "forwarding_url": string, "forwarding_status": ["type": "integer"],
+                    "always_https": boolean, "created_at": time, "updated_at": time,
+                ], required: ["id", "position", "pattern", "always_https"]),
+            "PageRuleList": list("page_rules", of: "PageRule"),
+            "PurgeDraft": object([
+                "everything": boolean, "urls": ["type": "array", "items": string, "maxItems": 100],
+                "prefixes": ["type": "array", "items": string, "maxItems": 100],
+                "tags": ["type": "array", "items": string, "maxItems": 100],
+            ]),
+            "Purge": object(
+                [
+                    "id": uuid, "everything": boolean, "urls": ["type": "array", "items": string],
+                    "prefixes": ["type": "array", "items": string], "tags": ["type": "array", "items": string],
+                    "version": ["type": "integer"], "nodes_done": ["type": "integer"], "nodes_total": ["type": "integer"],
+                    "created_at": time,
+                ], required: ["id", "version", "nodes_done", "nodes_total"]),
+            "PurgeList": list("purges", of: "Purge"),
+            "Analytics": object(
+                [
+                    "domain": string, "period": string, "interval_seconds": ["type": "integer"], "from": time, "to": time,
+                    "totals": object([
+                        "requests": ["type": "integer"], "bytes": ["type": "integer"], "cache_hits": ["type": "integer"],
+                        "cache_hit_ratio": ["type": "number"], "status2xx": ["type": "integer"], "status3xx": ["type": "integer"],
+                        "status4xx": ["type": "integer"], "status5xx": ["type": "integer"],
+                    ]),
+                    "buckets": [
+                        "type": "array",
+                        "items": object([
+                            "start": time, "requests": ["type": "integer"], "bytes": ["type": "integer"], "cache_hits": ["type": "integer"],
+                            "status2xx": ["type": "integer"], "status3xx": ["type": "integer"], "status4xx": ["type": "integer"],
+                            "status5xx": ["type": "integer"],
+                        ]),
+                    ],
+                ], required: ["domain", "period", "interval_seconds", "totals", "buckets"]),
             "HAEnable": object(["domain_name": string, "domain_id": uuid, "multi_node_redundancy": boolean, "dns_fallback": boolean]),
             "HAStatus": object([
                 "domain": string, "enabled": boolean, "multi_node_redundancy": boolean, "dns_fallback": boolean,

@@ -10,8 +10,10 @@ struct CacheSettings: Sendable, Equatable {
     var edgeTTL: Int
     /// A page rule's edge TTL replaces the origin's freshness too.
     var edgeTTLOverrides: Bool
-    /// The max-age visitors' browsers get for responses the edge stores, when the origin's is lower.
+    /// The max-age visitors' browsers get for responses the edge stores when the origin set none.
     var browserTTL: Int
+    /// A page rule's browser TTL replaces the origin's max-age too.
+    var browserTTLOverrides = false
     /// Why the cache is skipped ("dev-mode", "cache-level"), nil when it is used.
     var bypass: String?
 }

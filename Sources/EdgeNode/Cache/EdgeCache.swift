@@ -242,11 +242,13 @@ struct EdgeCache: Sendable {
             hit: true, entryID: entry.response.entryID + "\u{0}\(entry.response.responseTime)")
     }
 
-    /// Visitors' browsers get at least the browser TTL, unless the origin forbids storing or
-    /// reuse without revalidation.
+    /// Visitors' browsers get the browser TTL when the origin said nothing about their cache
+    /// (no max-age, no Expires), or always under a page rule's browser TTL; never when the origin
+    /// forbids storing or reuse without revalidation.
     static func applyBrowserTTL(_ fields: inout HTTPFields, settings: CacheSettings) {
         let control = CacheControl(fields[values: .cacheControl])
-        guard !control.noStore, !control.noCache, !control.isPrivate, (control.maxAge ?? 0) < settings.browserTTL else { return }
+        guard !control.noStore, !control.noCache, !control.isPrivate else { return }
+        guard settings.browserTTLOverrides || (control.maxAge == nil && fields[.expires] == nil) else { return }
         var directives = fields[values: .cacheControl].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.lowercased().hasPrefix("max-age") && !$0.isEmpty }
         directives.append("max-age=\(settings.browserTTL)")

@@ -15,6 +15,7 @@ enum EdgePages {
             <p><small>Error \(status.code)\(domain.map { " · \(escape($0))" } ?? "") · served by DCDN</small></p></main></body></html>
             """
         var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"]
+        headers[.cacheStatus] = "DCDN; detail=edge-\(status.code)"
         addSecurityHeaders(&headers)
         headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))

@@ -54,7 +54,10 @@ public struct EdgeRoutes: Sendable {
                     settings.edgeTTL = ttl
                     settings.edgeTTLOverrides = true
                 }
-                if let ttl = rule.browserTtl { settings.browserTTL = ttl }
+                if let ttl = rule.browserTtl {
+                    settings.browserTTL = ttl
+                    settings.browserTTLOverrides = true
+                }
             }
             if let devModeUntil, devModeUntil > now {
                 settings.bypass = "dev-mode"
