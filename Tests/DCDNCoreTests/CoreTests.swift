@@ -93,3 +93,36 @@ struct SettingsTests {
         #expect(missing?.key == "config")
     }
 }
+
+@Suite("Page rule patterns")
+struct PageRulePatternTests {
+    @Test("wildcards match any run, captures fill $n, schemes and hosts are respected")
+    func matching() throws {
+        let api = try #require(PageRulePattern("*.example.com/api/*"))
+        #expect(api.match(scheme: "http", url: "www.example.com/api/users?x=1") == ["www", "users?x=1"])
+        #expect(api.match(scheme: "http", url: "example.com/api/users") == nil, "*. needs a label")
+        #expect(try #require(PageRulePattern("*example.com/api/*")).match(scheme: "http", url: "example.com/api/") == ["", ""])
+        #expect(try #require(PageRulePattern("EXAMPLE.com/Path")).match(scheme: "http", url: "example.com/Path") == [])
+        #expect(try #require(PageRulePattern("example.com")).match(scheme: "http", url: "example.com/") == [])
+        #expect(try #require(PageRulePattern("example.com")).match(scheme: "http", url: "example.com/x") == nil)
+        let https = try #require(PageRulePattern("https://example.com/*"))
+        #expect(https.match(scheme: "http", url: "example.com/a") == nil)
+        #expect(https.match(scheme: "https", url: "example.com/a") == ["a"])
+        #expect(
+            try #require(PageRulePattern("example.com/*/img/*.jpg")).match(scheme: "http", url: "example.com/a/b/img/c.jpg") == [
+                "a/b", "c",
+            ])
+        #expect(
+            PageRulePattern("") == nil && PageRulePattern("a b") == nil
+                && PageRulePattern("example.com/" + String(repeating: "*", count: 9)) == nil)
+        // Linear even for patterns that make backtracking matchers explode.
+        let nasty = try #require(PageRulePattern("example.com/*a*a*a*a*a*a*a*b"))
+        #expect(nasty.match(scheme: "http", url: "example.com/" + String(repeating: "a", count: 5000)) == nil)
+    }
+
+    @Test("forwarding targets substitute captures")
+    func substitution() {
+        #expect(PageRulePattern.substitute("https://new.example/$1?from=$2", captures: ["a/b", "x"]) == "https://new.example/a/b?from=x")
+        #expect(PageRulePattern.substitute("$3 and $$ and $", captures: ["a"]) == " and $$ and $")
+    }
+}

@@ -46,9 +46,29 @@ struct EdgeRoutesTests {
                     forHost: "example.com"))
             #expect(route.originTLS == tls && route.verifyOrigin == verify && route.originPort == port, "\(mode)")
         }
-        #expect(
-            EdgeProxy.originURL(
-                EdgeRoutes.Route(domain: "d", originHost: "2001:db8::1", originPort: 443, originTLS: true, verifyOrigin: true),
-                path: "/a?b=1") == "https://[2001:db8::1]:443/a?b=1")
+        var route = try #require(
+            EdgeRoutes(snapshot: Self.snapshot(origin: "203.0.113.7", sslMode: "full", records: Self.records)).route(forHost: "example.com")
+        )
+        route.originHost = "2001:db8::1"
+        #expect(OriginFetcher.originURL(route, path: "/a?b=1") == "https://[2001:db8::1]:443/a?b=1")
+    }
+
+    @Test("the first matching page rule overrides the domain's cache settings; dev mode bypasses everything")
+    func siteSettings() throws {
+        var snapshot = Self.snapshot(origin: "203.0.113.7", sslMode: "off", records: Self.records)
+        snapshot.domains[0].pageRules = [
+            PageRuleConfig(pattern: "example.com/api/*", cacheLevel: "bypass"),
+            PageRuleConfig(pattern: "example.com/*", edgeTtl: 5, browserTtl: 7200),
+        ]
+        let site = try #require(EdgeRoutes(snapshot: snapshot).route(forHost: "example.com")).site
+        let api = try #require(site.rule(scheme: "http", url: "example.com/api/x"))
+        #expect(site.settings(rule: api.0).bypass == "page-rule")
+        let other = try #require(site.rule(scheme: "http", url: "example.com/x"))
+        let settings = site.settings(rule: other.0)
+        #expect(settings.bypass == nil && settings.edgeTTL == 5 && settings.edgeTTLOverrides && settings.browserTTL == 7200)
+        #expect(site.rule(scheme: "http", url: "www.example.com/x") == nil)
+        snapshot.domains[0].devModeUntil = Date().addingTimeInterval(60)
+        let dev = try #require(EdgeRoutes(snapshot: snapshot).route(forHost: "example.com")).site
+        #expect(dev.settings(rule: nil).bypass == "dev-mode")
     }
 }

@@ -306,7 +306,9 @@ public struct CDNService: Sendable {
         let step = Double(period.bucketSeconds)
         let end = (now.timeIntervalSince1970 / step).rounded(.down) * step + step
         let start = end - Double(period.seconds)
-        let since = max(Date(timeIntervalSince1970: start), domain.createdAt ?? .distantPast)
+        // Counters are per minute: the domain's own first minute counts.
+        let created = ((domain.createdAt?.timeIntervalSince1970 ?? 0) / 60).rounded(.down) * 60
+        let since = Date(timeIntervalSince1970: max(start, created))
         let rows = try await TrafficCounter.query(on: db).filter(\.$domainName == domain.name).filter(\.$minute >= since).all()
         var buckets = stride(from: start, to: end, by: step).map { Bucket(start: Date(timeIntervalSince1970: $0)) }
         var totals = Bucket(start: Date(timeIntervalSince1970: start))
