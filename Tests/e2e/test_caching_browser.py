@@ -1,0 +1,83 @@
+"""Caching (page rules, purge) and Analytics for the dev demo site, in a real browser."""
+
+import time
+
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
+
+from conftest import ADMIN_PASSWORD
+from test_dashboard_browser import ARTIFACTS, browser, wait  # noqa: F401 (fixture)
+from test_dns import wait_for
+from test_domains_browser import sign_in
+
+DEMO = "demo.dcdn.test"
+
+
+def edge(dev, path="/"):
+    return requests.get(f"http://127.0.0.1:{dev.edge_port}{path}", headers={"Host": DEMO}, timeout=10)
+
+
+def test_demo_site_shows_a_miss_then_a_hit(dev):
+    wait_for(lambda: edge(dev, "/?warm-up").status_code == 200, timeout=10)
+    first = edge(dev, "/?first")
+    assert first.status_code == 200 and "demo origin" in first.text
+    assert "fwd=uri-miss" in first.headers["Cache-Status"]
+    assert edge(dev, "/?first").headers["Cache-Status"].startswith("DCDN; hit")
+
+
+def test_page_rule_purge_and_analytics_from_the_dashboard(dev, browser):
+    sign_in(browser, dev.url, "admin@dcdn.test", ADMIN_PASSWORD)
+    browser.find_element(By.LINK_TEXT, "Domains").click()
+    browser.find_element(By.LINK_TEXT, DEMO).click()
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Caching").click()
+
+    # A page rule that forwards, then one that bypasses the cache for /api/*.
+    browser.find_element(By.ID, "rule-pattern").send_keys(f"{DEMO}/old/*")
+    Select(browser.find_element(By.ID, "rule-action")).select_by_visible_text("Forward (301)")
+    browser.find_element(By.ID, "rule-forwarding").send_keys(f"http://{DEMO}/$1")
+    browser.find_element(By.ID, "add-rule-submit").click()
+    wait(browser).until(EC.url_contains("notice=rule_added"))
+    browser.find_element(By.ID, "rule-pattern").send_keys(f"{DEMO}/api/*")
+    Select(browser.find_element(By.ID, "rule-action")).select_by_visible_text("Cache bypass")
+    browser.find_element(By.ID, "add-rule-submit").click()
+    wait(browser).until(EC.url_contains("notice=rule_added"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#page-rules tbody tr")
+    assert [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows] == [f"{DEMO}/old/*", f"{DEMO}/api/*"]
+    wait_for(lambda: "detail=page-rule" in edge(dev, "/api/time").headers["Cache-Status"], timeout=3)
+    moved = requests.get(f"http://127.0.0.1:{dev.edge_port}/old/page", headers={"Host": DEMO}, timeout=10, allow_redirects=False)
+    assert moved.status_code == 301 and moved.headers["Location"] == f"http://{DEMO}/page"
+
+    # Move the bypass rule up, then a bad pattern shows the reason.
+    rows[1].find_element(By.CSS_SELECTOR, "button[title='Move up']").click()
+    first = browser.find_elements(By.CSS_SELECTOR, "#page-rules tbody tr")[0].find_elements(By.TAG_NAME, "td")[1].text
+    assert first == f"{DEMO}/api/*"
+    browser.find_element(By.ID, "rule-pattern").send_keys("elsewhere.example/*")
+    browser.find_element(By.ID, "add-rule-submit").click()
+    assert "must be for demo.dcdn.test" in wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#rules .error"))).text
+
+    # Purge one URL: the next request is a miss.
+    edge(dev, "/?purge-me")
+    assert "hit" in edge(dev, "/?purge-me").headers["Cache-Status"]
+    Select(browser.find_element(By.ID, "purge-kind")).select_by_visible_text("URLs (one per line)")
+    browser.find_element(By.ID, "purge-values").send_keys(f"http://{DEMO}/?purge-me")
+    browser.find_element(By.ID, "purge-submit").click()
+    wait(browser).until(EC.url_contains("notice=purged"))
+    wait_for(lambda: "hit" not in edge(dev, "/?purge-me").headers["Cache-Status"], timeout=2)
+    assert f"{DEMO}/?purge-me" in browser.find_element(By.ID, "recent-purges").text
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "caching.png"))
+
+    # Analytics: the traffic above shows up in the chart's totals.
+    browser.find_element(By.LINK_TEXT, "Analytics").click()
+    browser.find_element(By.LINK_TEXT, "1h").click()
+
+    def counted():
+        browser.refresh()
+        return int(browser.find_element(By.ID, "total-requests").text) >= 4
+
+    wait_for(counted, timeout=15, interval=1)
+    assert browser.find_element(By.CSS_SELECTOR, "svg.chart polyline.requests").get_attribute("points")
+    assert browser.find_element(By.ID, "hit-ratio").text.endswith("%")
+    browser.save_screenshot(str(ARTIFACTS / "analytics.png"))
