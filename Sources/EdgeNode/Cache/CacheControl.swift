@@ -23,42 +23,79 @@ struct CacheControl: Equatable, Sendable {
 
     init() {}
 
-    /// Parses the comma-separated values of every line of the field; unknown directives are ignored.
+    /// Parses the comma-separated values of every line of the field; unknown directives are
+    /// ignored. Works on bytes: it runs for every response the edge serves.
     init(_ values: [String]) {
         for value in values {
-            for part in value.split(separator: ",") {
-                let directive = part.trimmingCharacters(in: .whitespaces)
-                guard !directive.isEmpty else { continue }
-                let name: Substring
-                var argument: String?
-                if let equals = directive.firstIndex(of: "=") {
-                    name = directive[..<equals]
-                    argument = directive[directive.index(after: equals)...].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
-                } else {
-                    name = Substring(directive)
-                }
-                let seconds = argument.flatMap { Int($0) }.map { max(0, $0) }
-                switch name.lowercased() {
-                case "max-age": maxAge = seconds ?? 0
-                case "s-maxage": sharedMaxAge = seconds ?? 0
-                case "stale-while-revalidate": staleWhileRevalidate = seconds
-                case "stale-if-error": staleIfError = seconds
-                // A qualified no-cache/private ("no-cache=Set-Cookie") is treated as the unqualified
-                // form, which RFC 9111 §5.2.2.4 allows a cache to do.
-                case "no-store": noStore = true
-                case "no-cache": noCache = true
-                case "private": isPrivate = true
-                case "public": isPublic = true
-                case "must-revalidate": mustRevalidate = true
-                case "proxy-revalidate": proxyRevalidate = true
-                case "no-transform": noTransform = true
-                case "immutable": immutable = true
-                case "only-if-cached": onlyIfCached = true
-                case "max-stale": maxStale = argument == nil ? Int.max : seconds
-                case "min-fresh": minFresh = seconds
-                default: continue
+            var value = value
+            value.withUTF8 { bytes in
+                var start = 0
+                while start < bytes.count {
+                    var end = start
+                    var quoted = false
+                    while end < bytes.count, bytes[end] != UInt8(ascii: ",") || quoted {
+                        if bytes[end] == UInt8(ascii: "\"") { quoted.toggle() }
+                        end += 1
+                    }
+                    apply(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                    start = end + 1
                 }
             }
+        }
+    }
+
+    /// One directive, `name` or `name=value` (value possibly quoted), surrounding spaces allowed.
+    private mutating func apply(_ directive: UnsafeBufferPointer<UInt8>) {
+        let space = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var lower = 0
+        var upper = directive.count
+        while lower < upper, space(directive[lower]) { lower += 1 }
+        while upper > lower, space(directive[upper - 1]) { upper -= 1 }
+        guard lower < upper else { return }
+        var equals = lower
+        while equals < upper, directive[equals] != UInt8(ascii: "=") { equals += 1 }
+        var nameEnd = equals
+        while nameEnd > lower, space(directive[nameEnd - 1]) { nameEnd -= 1 }
+        let name = String(decoding: UnsafeBufferPointer(rebasing: directive[lower..<nameEnd]), as: UTF8.self).lowercased()
+        var argument: Int?
+        var hasArgument = false
+        if equals < upper {
+            hasArgument = true
+            var number = 0
+            var digits = 0
+            var negative = false
+            for byte in directive[(equals + 1)..<upper] {
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    number = number &* 10 &+ Int(byte - UInt8(ascii: "0"))
+                    digits += 1
+                case UInt8(ascii: "-"): negative = true
+                case UInt8(ascii: "\""), UInt8(ascii: " "), UInt8(ascii: "\t"): continue
+                default: digits = -1_000
+                }
+            }
+            // Saturate huge values (RFC 9111 §1.2.2: at least 2^31) rather than overflow.
+            if digits > 0 { argument = negative ? 0 : (digits > 10 ? Int(Int32.max) : min(number, Int(Int32.max))) }
+        }
+        switch name {
+        case "max-age": maxAge = argument ?? 0
+        case "s-maxage": sharedMaxAge = argument ?? 0
+        case "stale-while-revalidate": staleWhileRevalidate = argument
+        case "stale-if-error": staleIfError = argument
+        // A qualified no-cache/private ("no-cache=Set-Cookie") is treated as the unqualified
+        // form, which RFC 9111 §5.2.2.4 allows a cache to do.
+        case "no-store": noStore = true
+        case "no-cache": noCache = true
+        case "private": isPrivate = true
+        case "public": isPublic = true
+        case "must-revalidate": mustRevalidate = true
+        case "proxy-revalidate": proxyRevalidate = true
+        case "no-transform": noTransform = true
+        case "immutable": immutable = true
+        case "only-if-cached": onlyIfCached = true
+        case "max-stale": maxStale = hasArgument ? argument : Int.max
+        case "min-fresh": minFresh = argument
+        default: return
         }
     }
 

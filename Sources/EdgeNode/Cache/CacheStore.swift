@@ -57,13 +57,16 @@ public final class CacheStore: Sendable {
     let limits: Limits
     let logger: Logger
     private let index = Mutex(Index())
+    private let diskWriter: DiskWriter?
 
     /// `directory` nil keeps a memory-only cache (tests).
     public init(directory: String?, limits: Limits = .init(), logger: Logger) {
         self.directory = directory
         self.limits = limits
         self.logger = logger
+        diskWriter = directory == nil ? nil : DiskWriter()
         if let directory { load(directory) }
+        diskWriter?.start { [weak self] jobs in self?.persist(jobs) }
     }
 
     // MARK: Lookup
@@ -141,50 +144,83 @@ public final class CacheStore: Sendable {
         }
         if let directory, let previousFile { unlink(directory + "/" + previousFile) }
         if !evicted.isEmpty { remove(ids: evicted) }
-        guard directory != nil else { return }
-        Task.detached { self.persist(response, body: memoryBody) }
+        // Behind on disk writes: the object stays in memory only rather than queueing without bound.
+        if let diskWriter, !diskWriter.enqueue(.init(response: response, body: memoryBody)), let spooledFile, let directory {
+            remove(ids: [id])
+            unlink(directory + "/" + spooledFile)
+        }
     }
 
-    /// Writes the body (unless spooled) and then the metadata durably, and records the body file.
-    private func persist(_ response: CachedResponse, body: ByteBuffer?) {
+    /// Makes a batch of stored responses durable off the request path: bodies and metadata go
+    /// to temporary files, one sync makes them durable, then renames publish them (bodies before
+    /// their metadata), so a crash leaves whole objects or none.
+    private func persist(_ jobs: [DiskWriter.Job]) {
         guard let directory else { return }
-        var response = response
-        let id = response.entryID
-        do {
-            if let body {
-                let file = "\(Self.hash(id))-\(UUID().uuidString.prefix(8)).body"
-                try Self.writeDurably(Data(buffer: body), to: directory + "/" + file)
-                response.bodyFile = file
-            } else if let file = response.bodyFile {
-                let descriptor = open(directory + "/" + file, O_RDONLY)
-                if descriptor >= 0 {
-                    fsync(descriptor)
-                    close(descriptor)
+        var staged: [(response: CachedResponse, ownBody: Bool, renames: [(String, String)])] = []
+        for job in jobs {
+            var response = job.response
+            let id = response.entryID
+            let tag = UUID().uuidString.prefix(8)
+            var renames: [(String, String)] = []
+            do {
+                if let body = job.body {
+                    let file = "\(Self.hash(id))-\(tag).body"
+                    try Self.write(Data(buffer: body), to: "\(directory)/\(file).tmp")
+                    renames.append(("\(directory)/\(file).tmp", "\(directory)/\(file)"))
+                    response.bodyFile = file
+                }
+                let meta = "\(directory)/\(Self.hash(id)).meta"
+                try Self.write(try JSONEncoder().encode(response), to: "\(meta).\(tag).tmp")
+                renames.append(("\(meta).\(tag).tmp", meta))
+                staged.append((response, job.body != nil, renames))
+            } catch {
+                logger.warning("could not write a cache object to disk", metadata: ["error": "\(error)"])
+                for (temporary, _) in renames { unlink(temporary) }
+            }
+        }
+        guard !staged.isEmpty else { return }
+        sync()
+        for (response, ownBody, renames) in staged {
+            let id = response.entryID
+            // The entry may have been replaced or purged meanwhile: then this copy is garbage.
+            let (kept, evicted) = index.withLock { index -> (Bool, [String]) in
+                guard var current = index.entries[id], current.responseTime == response.responseTime else { return (false, []) }
+                if current.bodyFile == nil {
+                    current.bodyFile = response.bodyFile
+                    index.entries[id] = current
+                    index.diskBytes += current.bodyLength
+                } else if current.bodyFile != response.bodyFile {
+                    return (false, [])
+                }
+                return (true, Self.overDisk(&index, limit: limits.diskBytes))
+            }
+            if kept {
+                for (temporary, final) in renames { rename(temporary, final) }
+            } else {
+                for (temporary, _) in renames { unlink(temporary) }
+                if !ownBody, let file = response.bodyFile, index.withLock({ $0.entries[id]?.bodyFile != file }) {
+                    unlink(directory + "/" + file)
                 }
             }
-            try Self.writeDurably(try JSONEncoder().encode(response), to: directory + "/" + Self.hash(id) + ".meta")
-        } catch {
-            logger.warning("could not write a cache object to disk", metadata: ["error": "\(error)"])
-            return
+            if !evicted.isEmpty { remove(ids: evicted) }
         }
-        // The entry may have been replaced or purged meanwhile: then this copy is garbage.
-        let (kept, evicted) = index.withLock { index -> (Bool, [String]) in
-            guard var current = index.entries[id], current.responseTime == response.responseTime,
-                current.bodyFile == nil || current.bodyFile == response.bodyFile
-            else { return (false, []) }
-            if current.bodyFile == nil {
-                current.bodyFile = response.bodyFile
-                index.entries[id] = current
-                index.diskBytes += current.bodyLength
+    }
+
+    /// Writes a whole file (not synced: `persist` syncs a batch at once).
+    static func write(_ data: Data, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        defer { close(descriptor) }
+        let complete = data.withUnsafeBytes { raw -> Bool in
+            var written = 0
+            while written < raw.count {
+                let count = Glibc.write(descriptor, raw.baseAddress! + written, raw.count - written)
+                if count <= 0 { return false }
+                written += count
             }
-            return (true, Self.overDisk(&index, limit: limits.diskBytes))
+            return true
         }
-        if !kept {
-            if body != nil, let file = response.bodyFile { unlink(directory + "/" + file) }
-            let meta = directory + "/" + Self.hash(id) + ".meta"
-            if index.withLock({ $0.entries[id] == nil }) { unlink(meta) }
-        }
-        if !evicted.isEmpty { remove(ids: evicted) }
+        guard complete else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
     }
 
     /// Collects a body for `store`: in memory while small, then spooled to a temporary file in
@@ -201,12 +237,11 @@ public final class CacheStore: Sendable {
         var response = response
         response.bodyFile = current.bodyFile
         response.bodyLength = current.bodyLength
-        if let directory, response.bodyFile != nil {
-            try? Self.writeDurably(try JSONEncoder().encode(response), to: directory + "/" + Self.hash(id) + ".meta")
-        }
         index.withLock { index in
             if index.entries[id] != nil { index.entries[id] = response }
         }
+        // Its body is on disk already: only the metadata changes.
+        if response.bodyFile != nil { _ = diskWriter?.enqueue(.init(response: response, body: nil)) }
     }
 
     // MARK: Removal
@@ -284,7 +319,7 @@ public final class CacheStore: Sendable {
         var loaded: [CachedResponse] = []
         for name in names where name.hasSuffix(".meta") {
             let path = directory + "/" + name
-            guard let data = fileManager.contents(atPath: path), let response = try? JSONDecoder().decode(CachedResponse.self, from: data),
+            guard let data = fileManager.contents(atPath: path), var response = try? JSONDecoder().decode(CachedResponse.self, from: data),
                 let file = response.bodyFile,
                 let attributes = try? fileManager.attributesOfItem(atPath: directory + "/" + file),
                 (attributes[.size] as? NSNumber)?.intValue == response.bodyLength
@@ -293,6 +328,7 @@ public final class CacheStore: Sendable {
                 continue
             }
             referenced.insert(file)
+            response.fields = OriginFetcher.fields(response.headers)
             loaded.append(response)
         }
         for name in names where name.hasSuffix(".tmp") || (name.hasSuffix(".body") && !referenced.contains(name)) {
@@ -317,19 +353,11 @@ public final class CacheStore: Sendable {
     /// Temporary file, fsync, rename: readers see the old file or the whole new one.
     static func writeDurably(_ data: Data, to path: String) throws {
         let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary]) }
-        var written = 0
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            while written < raw.count {
-                let count = write(descriptor, raw.baseAddress! + written, raw.count - written)
-                if count <= 0 { return false }
-                written += count
-            }
-            return fsync(descriptor) == 0
-        }
-        close(descriptor)
-        guard ok, rename(temporary, path) == 0 else {
+        try write(data, to: temporary)
+        let descriptor = open(temporary, O_RDONLY)
+        let synced = descriptor >= 0 && fsync(descriptor) == 0
+        if descriptor >= 0 { close(descriptor) }
+        guard synced, rename(temporary, path) == 0 else {
             unlink(temporary)
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
@@ -433,10 +461,9 @@ final class CacheWriter: @unchecked Sendable {
         }
     }
 
-    /// Closes the spool file after fsync; its name, or nil when the body is in `buffer`.
+    /// Closes the spool file (the disk writer syncs it); its name, or nil when the body is in `buffer`.
     func finishSpool() -> String? {
         guard descriptor >= 0 else { return nil }
-        fsync(descriptor)
         close(descriptor)
         descriptor = -1
         return spooledName
@@ -467,5 +494,49 @@ final class CacheWriter: @unchecked Sendable {
 
     deinit {
         if descriptor >= 0 { abandon() }
+    }
+}
+
+/// The disk tier's writer: one thread taking batches of stored responses, so disk latency never
+/// reaches the request path or Swift's cooperative threads. Bounded: when it falls behind,
+/// `enqueue` refuses and the object stays in the memory tier only.
+final class DiskWriter: @unchecked Sendable {
+    struct Job {
+        let response: CachedResponse
+        /// nil when the body is already a file (spooled).
+        let body: ByteBuffer?
+    }
+
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var queuedBytes = 0
+    static let maxJobs = 4096
+    static let maxBytes = 128 << 20
+
+    func start(_ persist: @escaping @Sendable ([Job]) -> Void) {
+        let thread = Thread { [self] in
+            while true {
+                condition.lock()
+                while queue.isEmpty { condition.wait() }
+                let batch = queue
+                queue = []
+                queuedBytes = 0
+                condition.unlock()
+                persist(batch)
+            }
+        }
+        thread.name = "dcdn-cache-writer"
+        thread.start()
+    }
+
+    func enqueue(_ job: Job) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let bytes = job.body?.readableBytes ?? 0
+        guard queue.count < Self.maxJobs, queuedBytes + bytes <= Self.maxBytes else { return false }
+        queue.append(job)
+        queuedBytes += bytes
+        condition.signal()
+        return true
     }
 }

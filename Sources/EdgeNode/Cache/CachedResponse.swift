@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import NIOCore
 
 /// A stored response's metadata: what RFC 9111 needs to decide freshness and to build the
@@ -11,7 +12,9 @@ struct CachedResponse: Codable, Sendable {
     var domain: String
     var status: Int
     /// The origin's fields, hop-by-hop ones removed, in order.
-    var headers: [[String]]
+    var headers: [[String]] { didSet { fields = OriginFetcher.fields(headers) } }
+    /// The same as HTTP fields, built once rather than on every hit (not stored: rebuilt on load).
+    var fields = HTTPFields()
     /// When the edge stored (or last revalidated) it, Unix seconds.
     var responseTime: Double
     /// RFC 9111 §4.2.3's corrected_initial_age.
@@ -29,6 +32,11 @@ struct CachedResponse: Codable, Sendable {
     var bodyLength: Int
     /// The body file when on disk, relative to the cache folder.
     var bodyFile: String?
+
+    enum CodingKeys: String, CodingKey {
+        case key, variant, domain, status, headers, responseTime, initialAge, freshness, staleWhileRevalidate, staleIfError
+        case mustRevalidate, noCache, vary, tags, bodyLength, bodyFile
+    }
 
     var entryID: String { key + "\u{0}" + variant }
 

@@ -76,8 +76,8 @@ extension EdgeCache {
 
         // Compression: only what the origin left uncompressed, is worth it, and may be transformed.
         var encoding: Compressor.Encoding?
-        if range == nil, status == 200, fields[.contentEncoding] == nil, Compression.isCompressible(contentType: fields[.contentType]),
-            !CacheControl(fields[values: .cacheControl]).noTransform, (totalLength ?? Int.max) >= Compression.minimumBytes
+        if range == nil, status == 200, fields[.contentEncoding] == nil, (totalLength ?? Int.max) >= Compression.minimumBytes,
+            Compression.isCompressible(contentType: fields[.contentType]), !CacheControl(fields[values: .cacheControl]).noTransform
         {
             let varies = fields[values: .vary].flatMap { $0.split(separator: ",") }.contains {
                 $0.trimmingCharacters(in: .whitespaces).lowercased() == "accept-encoding"

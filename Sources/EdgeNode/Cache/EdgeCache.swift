@@ -229,7 +229,7 @@ struct EdgeCache: Sendable {
     /// A stored response to the visitor, with Age and the browser TTL.
     private func serve(_ entry: CacheStore.Entry, exchange: Exchange, settings: CacheSettings, cacheStatus: String, now: Double) -> Response
     {
-        var fields = OriginFetcher.fields(entry.response.headers)
+        var fields = entry.response.fields
         fields[.age] = String(Int(entry.response.age(now: now)))
         Self.applyBrowserTTL(&fields, settings: settings)
         let source: Delivery.Source

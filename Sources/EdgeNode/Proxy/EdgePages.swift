@@ -21,11 +21,10 @@ enum EdgePages {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
+    static let securityHeaders = SecurityHeaders.all.map { (HTTPField.Name($0.0)!, $0.1) }
+
     static func addSecurityHeaders(_ headers: inout HTTPFields) {
-        for (name, value) in SecurityHeaders.all {
-            let field = HTTPField.Name(name)!
-            if headers[field] == nil { headers[field] = value }
-        }
+        for (field, value) in securityHeaders where headers[field] == nil { headers[field] = value }
     }
 
     static func escape(_ text: String) -> String {

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Edge benchmark: wrk against `dcdn node`, nginx proxy_cache and Varnish, each caching the same
+# origin (nginx serving static files) on this machine, one after the other with the same load:
+# hits of a 1 KiB and a 100 KiB object, and a miss-heavy mix (90% unique URLs, 10% one hot URL).
+# Prints requests/s, p99 latency, the ratios, and dcdn node's RSS under load.
+# Usage: scripts/bench/edge.sh [SECONDS] [CONNECTIONS]    (defaults 10 s, 64 connections)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-10}
+connections=${2:-64}
+scripts/bootstrap.sh bench
+if ! command -v swift >/dev/null 2>&1; then export PATH=/opt/swift/usr/bin:$PATH; fi
+swift build -c release --product dcdn >/dev/null 2>&1 || swift build -c release --product dcdn
+dcdn=$PWD/.build/release/dcdn
+work=$(mktemp -d /tmp/dcdn-bench-edge.XXXXXX)
+chmod 755 "$work"  # varnishd reads the VCL as its own user
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$work/nginx-origin.pid" ] && kill "$(cat "$work/nginx-origin.pid")" 2>/dev/null || true
+  [ -f "$work/nginx-cache.pid" ] && kill "$(cat "$work/nginx-cache.pid")" 2>/dev/null || true
+  pkill -f "varnishd.*$work" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+# 1. The origin: nginx serving static files, cacheable for an hour.
+origin_port=$(port)
+mkdir -p "$work/www"
+head -c 1024 /dev/urandom > "$work/www/1k.bin"
+head -c 102400 /dev/urandom > "$work/www/100k.bin"
+head -c 4096 /dev/urandom > "$work/www/miss.bin"
+cat > "$work/nginx-origin.conf" <<EOF
+worker_processes 1;
+pid $work/nginx-origin.pid;
+error_log $work/origin-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$origin_port;
+    root $work/www;
+    add_header Cache-Control "public, max-age=3600";
+    location / { try_files \$uri =404; }
+  }
+}
+EOF
+nginx -c "$work/nginx-origin.conf"
+
+# 2. nginx proxy_cache and Varnish in front of it, configured like the edge: a memory-backed
+#    cache, collapsed forwarding (proxy_cache_lock / Varnish's default), keep-alive upstreams.
+nginx_port=$(port)
+mkdir -p "$work/nginx-cache"
+cat > "$work/nginx-cache.conf" <<EOF
+worker_processes auto;
+pid $work/nginx-cache.pid;
+error_log $work/cache-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  proxy_cache_path $work/nginx-cache levels=1:2 keys_zone=edge:64m max_size=1g inactive=1h use_temp_path=off;
+  upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_cache edge;
+      proxy_cache_lock on;
+      add_header Cache-Status \$upstream_cache_status;
+    }
+  }
+}
+EOF
+nginx -c "$work/nginx-cache.conf"
+
+varnish_port=$(port)
+cat > "$work/default.vcl" <<EOF
+vcl 4.1;
+backend origin { .host = "127.0.0.1"; .port = "$origin_port"; }
+EOF
+varnishd -n "$work/varnish" -a "127.0.0.1:$varnish_port" -f "$work/default.vcl" -s malloc,256m -P "$work/varnish.pid" >/dev/null
+pids+=("$(cat "$work/varnish.pid")")
+
+# 3. dcdn: a coordinator and an edge node (its own process, so RSS is the edge's alone).
+api_port=$(port)
+edge_port=$(port)
+export DCDN_BCRYPT_COST=4 DCDN_RATE_LIMIT_API_BURST=100000 DCDN_RATE_LIMIT_API_RATE=100000 DCDN_ALLOW_PRIVATE_ORIGINS=true
+$dcdn admin create-user --email bench@example.com --password "load test secret 7" --role admin --data-dir "$work/coordinator" --log-level warning >/dev/null
+$dcdn coordinator --host 127.0.0.1 --api-port "$api_port" --data-dir "$work/coordinator" --log-level warning &
+pids+=($!)
+api="http://127.0.0.1:$api_port/api/v1"
+until curl -sf "http://127.0.0.1:$api_port/healthz" >/dev/null; do sleep 0.2; done
+token=$(curl -sf -X POST "$api/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"load test secret 7"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
+node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"off\"}" >/dev/null
+$dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" --data-dir "$work/edge" --log-level warning &
+edge_pid=$!
+pids+=($edge_pid)
+until curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin"; do sleep 0.2; done
+
+# 4. The load. The miss mix asks for a new URL 90% of the time.
+cat > "$work/miss.lua" <<'EOF'
+counter = 0
+request = function()
+  counter = counter + 1
+  if counter % 10 == 0 then return wrk.format("GET", "/miss.bin?hot") end
+  return wrk.format("GET", "/miss.bin?n=" .. math.random(1, 2000000000) .. "-" .. counter)
+end
+EOF
+declare -A rps p99
+peak_rss=0
+run() { # name port scenario
+  local name=$1 target=$2 scenario=$3 url script=()
+  case $scenario in
+    hit-1k) url=/1k.bin ;;
+    hit-100k) url=/100k.bin ;;
+    miss-mix) url=/; script=(-s "$work/miss.lua") ;;
+  esac
+  curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$target/1k.bin" || true
+  curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$target/100k.bin" || true
+  local output
+  output=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "${script[@]}" -H 'Host: bench.example' "http://127.0.0.1:$target$url")
+  rps[$name,$scenario]=$(awk '/Requests\/sec/ {print $2}' <<<"$output")
+  p99[$name,$scenario]=$(awk '$1 == "99%" {print $2}' <<<"$output")
+  if [ "$name" = dcdn ]; then
+    local rss
+    rss=$(awk '/VmHWM/ {print $2}' "/proc/$edge_pid/status")
+    [ "$rss" -gt "$peak_rss" ] && peak_rss=$rss
+  fi
+}
+for scenario in hit-1k hit-100k miss-mix; do
+  run dcdn "$edge_port" "$scenario"
+  run nginx "$nginx_port" "$scenario"
+  run varnish "$varnish_port" "$scenario"
+done
+
+ms() { # wrk latency ("812.00us", "1.20ms", "2.01s") in milliseconds
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+printf '\n%-9s %-8s %12s %10s %12s %10s\n' scenario server "requests/s" "p99 ms" "rps vs dcdn" ""
+for scenario in hit-1k hit-100k miss-mix; do
+  for name in dcdn nginx varnish; do
+    printf '%-9s %-8s %12s %10s\n' "$scenario" "$name" "${rps[$name,$scenario]}" "$(ms "${p99[$name,$scenario]}")"
+  done
+  python3 - "${rps[dcdn,$scenario]}" "${rps[nginx,$scenario]}" "${rps[varnish,$scenario]}" "$(ms "${p99[dcdn,$scenario]}")" "$(ms "${p99[nginx,$scenario]}")" "$(ms "${p99[varnish,$scenario]}")" "$scenario" <<'PY'
+import sys
+d, n, v, dp, np_, vp, s = sys.argv[1:]
+print(f"  {s}: dcdn/nginx {float(d)/float(n):.2f}x rps, p99 {float(dp)/float(np_):.2f}x;  dcdn/varnish {float(d)/float(v):.2f}x rps, p99 {float(dp)/float(vp):.2f}x")
+PY
+done
+echo "dcdn node peak RSS under load: $((peak_rss / 1024)) MiB (memory tier limit $(( ${DCDN_CACHE_MEMORY_MB:-256} )) MiB)"
