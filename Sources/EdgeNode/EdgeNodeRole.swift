@@ -1,6 +1,7 @@
 import DCDNCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NodeAgent
 import ServiceLifecycle
@@ -49,10 +50,12 @@ public struct EdgeNodeRole: Service {
         let cache = EdgeCache(
             store: store, flights: FlightTable(), origins: origins, state: state, compressed: CompressedVariants(), logger: logger)
         let proxy = EdgeProxy(state: state, cache: cache, origins: origins)
+        let webSockets = WebSocketTunnel(state: state, logger: logger)
         let (host, port, logger, state, purger) = (options.host, options.port, logger, state, purger)
         let application = Application(
-            responder: proxy, configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { _ in logger.info("edge listening on \(host):\(port) (HTTP)") }, logger: logger)
+            responder: proxy, server: HTTPServerBuilder { responder in EdgeChannel(responder: responder, webSockets: webSockets) },
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { _ in logger.info("edge listening on \(host):\(port) (HTTP/1.1 and HTTP/2)") }, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await application.runService(gracefulShutdownSignals: []) }
             group.addTask {

@@ -23,7 +23,7 @@ public final class EdgeState: Sendable {
             entry.bytes += Int64(bytes)
             if hit { entry.cacheHits += 1 }
             switch status / 100 {
-            case 2: entry.status2xx += 1
+            case 1, 2: entry.status2xx += 1
             case 3: entry.status3xx += 1
             case 4: entry.status4xx += 1
             default: entry.status5xx += 1

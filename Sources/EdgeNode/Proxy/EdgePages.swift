@@ -7,6 +7,12 @@ import Hummingbird
 /// which every response carries without overriding an origin's own Content-Security-Policy.
 enum EdgePages {
     static func page(_ status: HTTPResponse.Status, title: String, message: String, domain: String? = nil) -> Response {
+        let (headers, body) = content(status, title: title, message: message, domain: domain)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// The page's fields and HTML, for callers outside a responder.
+    static func content(_ status: HTTPResponse.Status, title: String, message: String, domain: String? = nil) -> (HTTPFields, ByteBuffer) {
         let html = """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(status.code) \(escape(title))</title>
@@ -18,7 +24,7 @@ enum EdgePages {
         headers[.cacheStatus] = "DCDN; detail=edge-\(status.code)"
         addSecurityHeaders(&headers)
         headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+        return (headers, ByteBuffer(string: html))
     }
 
     static let securityHeaders = SecurityHeaders.all.map { (HTTPField.Name($0.0)!, $0.1) }

@@ -1,0 +1,141 @@
+import HTTPTypes
+import HummingbirdCore
+import HummingbirdHTTP2
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOTLS
+
+/// The edge's listener: HTTP/1.1 and HTTP/2 on one plain-text port. HTTP/2 without TLS is used
+/// with prior knowledge (RFC 9113 §3.3): a connection that opens with the HTTP/2 preface speaks
+/// HTTP/2, any other HTTP/1.1. (Over TLS the same choice is made by ALPN.)
+struct EdgeChannel: HTTPChannelHandler {
+    /// An HTTP/1.1 connection: requests for the responder, or a WebSocket joined to its origin.
+    enum HTTP1Result: Sendable {
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case tunnel(any Channel)
+        /// A WebSocket upgrade the edge answers itself, then closes.
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, WebSocketTunnel.Refusal)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let negotiated: EventLoopFuture<NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, HTTP2Channel.Value>>
+        let channel: any Channel
+    }
+
+    let responder: Responder
+    let http2: HTTP2Channel
+    let webSockets: WebSocketTunnel
+
+    init(responder: @escaping Responder, webSockets: WebSocketTunnel) {
+        self.responder = responder
+        self.webSockets = webSockets
+        http2 = HTTP2Channel(responder: responder)
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let http2 = http2
+        let webSockets = webSockets
+        return channel.eventLoop.makeCompletedFuture {
+            let negotiation = NIOTypedApplicationProtocolNegotiationHandler<
+                NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, HTTP2Channel.Value>
+            > { result in
+                switch result {
+                case .negotiated("h2"):
+                    return http2.setup(channel: channel, logger: logger).map { .http2($0) }
+                default:
+                    return channel.eventLoop.makeCompletedFuture {
+                        .http1_1(try Self.setupHTTP1(channel: channel, webSockets: webSockets, logger: logger))
+                    }
+                }
+            }
+            try channel.pipeline.syncOperations.addHandlers([PrefaceSniffer(), negotiation])
+            return Value(negotiated: negotiation.protocolNegotiationResult, channel: channel)
+        }
+    }
+
+    /// HTTP/1.1 with the WebSocket upgrade: Hummingbird's HTTP/1 pipeline when there is no upgrade.
+    static func setupHTTP1(channel: any Channel, webSockets: WebSocketTunnel, logger: Logger) throws -> EventLoopFuture<HTTP1Result> {
+        let tunnel = webSockets.forConnection()
+        let upgrades = NIOTypedHTTPServerUpgradeConfiguration<HTTP1Result>(upgraders: [tunnel]) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
+                let connection = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                    wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                if let refusal = tunnel.attempt.refusal { return .refused(connection, refusal) }
+                return .http(connection)
+            }
+        }
+        var configuration = NIOUpgradableHTTPServerPipelineConfiguration<HTTP1Result>(upgradeConfiguration: upgrades)
+        configuration.enablePipelining = false  // NIOAsyncChannel serialises pipelined requests
+        configuration.enableErrorHandling = false  // Hummingbird handles errors
+        configuration.enableResponseHeaderValidation = false  // HTTPTypes validates
+        return try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+    }
+
+    /// Answers a WebSocket upgrade that was not passed through, and closes.
+    static func refuse(_ connection: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, _ refusal: WebSocketTunnel.Refusal) async {
+        let page: (HTTPResponse.Status, String, String) =
+            switch refusal {
+            case .unknownHost: (.notFound, "Unknown site", "This DCDN node does not serve that site.")
+            case .loop: (.init(code: 508), "Loop detected", "This request already passed through DCDN.")
+            case .originUnreachable: (.badGateway, "The origin is unreachable", "DCDN could not open a WebSocket to the site's server.")
+            case .origin(let status) where status >= 400:
+                (.init(code: status), "WebSocket refused", "The site's server did not accept the WebSocket.")
+            case .origin: (.badGateway, "No WebSocket at the origin", "The site's server does not speak WebSocket here.")
+            }
+        var (headers, body) = EdgePages.content(page.0, title: page.1, message: page.2)
+        headers[.connection] = "close"
+        headers[.contentLength] = String(body.readableBytes)
+        try? await connection.executeThenClose { _, outbound in
+            try await outbound.write(contentsOf: [.head(HTTPResponse(status: page.0, headerFields: headers)), .body(body), .end(nil)])
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.negotiated.get() {
+            case .http1_1(let upgrade):
+                switch try await upgrade.get() {
+                case .http(let connection): await handleHTTP(asyncChannel: connection, logger: logger)
+                case .tunnel(let channel): try await channel.closeFuture.get()
+                case .refused(let connection, let refusal): await Self.refuse(connection, refusal)
+                }
+            case .http2(let connection): await http2.handle(value: connection, logger: logger)
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Reads until the first bytes tell whether they are the HTTP/2 connection preface, announces the
+/// protocol the way a TLS handshake's ALPN would, passes the bytes on and leaves the pipeline.
+final class PrefaceSniffer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+    private var buffered: ByteBuffer?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = Self.unwrapInboundIn(data)
+        if buffered == nil {
+            buffered = incoming
+        } else {
+            buffered!.writeBuffer(&incoming)
+        }
+        let bytes = buffered!.readableBytesView
+        let seen = min(bytes.count, Self.preface.count)
+        let matches = bytes.prefix(seen).elementsEqual(Self.preface.prefix(seen))
+        if matches, seen < Self.preface.count { return }
+        context.fireUserInboundEventTriggered(TLSUserEvent.handshakeCompleted(negotiatedProtocol: matches ? "h2" : "http/1.1"))
+        context.fireChannelRead(Self.wrapInboundOut(buffered!))
+        buffered = nil
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
