@@ -27,6 +27,18 @@ def test_demo_site_shows_a_miss_then_a_hit(dev):
     assert edge(dev, "/?first").headers["Cache-Status"].startswith("DCDN; hit")
 
 
+def test_demo_origin_serves_a_generated_photo(dev):
+    wait_for(lambda: edge(dev, "/?warm-up").status_code == 200, timeout=10)
+    photo = edge(dev, "/sample.jpg")
+    assert photo.status_code == 200 and photo.headers["Content-Type"] == "image/jpeg"
+    data = photo.content
+    assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9" and len(data) > 100_000
+    sof = data.index(b"\xff\xc0")  # baseline frame header: precision, height, width
+    height, width = int.from_bytes(data[sof + 5:sof + 7], "big"), int.from_bytes(data[sof + 7:sof + 9], "big")
+    assert width * height >= 3_000_000, "a few megapixels"
+    assert "hit" in edge(dev, "/sample.jpg").headers["Cache-Status"]
+
+
 def test_page_rule_purge_and_analytics_from_the_dashboard(dev, browser):
     sign_in(browser, dev.url, "admin@dcdn.test", ADMIN_PASSWORD)
     browser.find_element(By.LINK_TEXT, "Domains").click()

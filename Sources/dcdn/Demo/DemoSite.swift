@@ -10,6 +10,7 @@ enum DemoSite {
 
     /// The origin application; serves until cancelled.
     static func origin(port: Int, logger: Logger) -> some ApplicationProtocol {
+        _ = photo  // start generating it now
         let router = Router()
         router.get("/") { _, _ in
             let html = """
@@ -23,6 +24,13 @@ enum DemoSite {
                 status: .ok,
                 headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "public, max-age=60", .eTag: "\"demo-\(html.count)\""],
                 body: .init(byteBuffer: ByteBuffer(string: html)))
+        }
+        router.get("/sample.jpg") { _, _ in
+            let photo = await DemoSite.photo.value
+            return Response(
+                status: .ok,
+                headers: [.contentType: "image/jpeg", .cacheControl: "public, max-age=86400", .eTag: "\"sample-\(photo.count)\""],
+                body: .init(byteBuffer: ByteBuffer(bytes: photo)))
         }
         router.get("/api/time") { _, _ in
             Response(
@@ -45,4 +53,6 @@ enum DemoSite {
         }
     }
 
+    /// Generated once per process, in the background from start-up.
+    static let photo = Task.detached(priority: .utility) { SamplePhoto.make() }
 }
