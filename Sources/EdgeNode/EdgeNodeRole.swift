@@ -53,7 +53,10 @@ public struct EdgeNodeRole: Service {
         let webSockets = WebSocketTunnel(state: state, logger: logger)
         let (host, port, logger, state, purger) = (options.host, options.port, logger, state, purger)
         let application = Application(
-            responder: proxy, server: HTTPServerBuilder { responder in EdgeChannel(responder: responder, webSockets: webSockets) },
+            responder: proxy,
+            server: HTTPServerBuilder { responder in
+                EdgeChannel(responder: responder, webSockets: webSockets, fastPath: { proxy.fastAnswer($0) })
+            },
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { _ in logger.info("edge listening on \(host):\(port) (HTTP/1.1 and HTTP/2)") }, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in

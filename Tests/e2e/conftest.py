@@ -1,5 +1,6 @@
 """End-to-end harness: real `dcdn` processes on free loopback ports, real clients."""
 
+import contextlib
 import os
 import pathlib
 import re
@@ -9,6 +10,8 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
+from http.server import ThreadingHTTPServer
 
 import pytest
 import requests
@@ -148,3 +151,33 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_http(handler):
+    """A threaded HTTP server with `handler` on a free loopback port; yields the port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+
+
+def proxied_site(dev, origin_port, prefix):
+    """A new customer's domain proxied by the dev edge to 127.0.0.1:origin_port (SSL off), once
+    the edge serves it: {"name", "edge" (base URL), "api" (the domain's API URL), "headers"}."""
+    from test_dns import wait_for
+
+    name = f"{prefix}{uuid.uuid4().hex[:6]}.example"
+    jwt = signed_up(dev.url, f"{prefix}-{uuid.uuid4().hex[:6]}@example.com")
+    headers = {"Authorization": f"Bearer {jwt}"}
+    created = requests.post(
+        f"{dev.url}/api/v1/cdn/domains", json={"domain": name, "origin_ip": f"127.0.0.1:{origin_port}", "ssl_mode": "off"},
+        headers=headers, timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    edge = f"http://127.0.0.1:{dev.edge_port}"
+    known = lambda: requests.get(edge + "/", headers={"Host": name}, timeout=5).headers.get("Cache-Status") != "DCDN; detail=edge-404"
+    wait_for(known, timeout=10)
+    return {"name": name, "edge": edge, "api": f"{dev.url}/api/v1/cdn/domains/{created.json()['id']}", "headers": headers}

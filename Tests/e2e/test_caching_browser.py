@@ -1,7 +1,5 @@
 """Caching (page rules, purge) and Analytics for the dev demo site, in a real browser."""
 
-import time
-
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC

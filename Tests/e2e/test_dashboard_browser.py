@@ -1,6 +1,5 @@
 """The dashboard in a real browser: headless Chromium driven by Selenium."""
 
-import os
 import pathlib
 import shutil
 import uuid

@@ -5,7 +5,6 @@ import base64
 import os
 import subprocess
 import tempfile
-import time
 
 import pytest
 import requests

@@ -8,12 +8,12 @@ import time
 import urllib.parse
 import uuid
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
-from conftest import signed_up
+from conftest import proxied_site, serve_http
 from test_dns import wait_for
 
 
@@ -79,22 +79,13 @@ class Origin(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def origin():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Origin)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
+    with serve_http(Origin) as port:
+        yield port
 
 
 @pytest.fixture(scope="module")
 def site(dev, origin):
-    name = f"cache{uuid.uuid4().hex[:6]}.example"
-    jwt = signed_up(dev.url, f"cache-{uuid.uuid4().hex[:6]}@example.com")
-    headers = {"Authorization": f"Bearer {jwt}"}
-    created = requests.post(f"{dev.url}/api/v1/cdn/domains", json={"domain": name, "origin_ip": f"127.0.0.1:{origin}", "ssl_mode": "off"}, headers=headers, timeout=10)
-    assert created.status_code == 201, created.text
-    edge = f"http://127.0.0.1:{dev.edge_port}"
-    wait_for(lambda: requests.get(edge + "/ready", headers={"Host": name}, timeout=5).status_code == 200, timeout=10)
-    return {"name": name, "edge": edge, "api": f"{dev.url}/api/v1/cdn/domains/{created.json()['id']}", "headers": headers}
+    return proxied_site(dev, origin, "cache")
 
 
 def path(**query):

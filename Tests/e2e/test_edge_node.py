@@ -10,19 +10,15 @@ import uuid
 import pytest
 import requests
 
-from conftest import DCDN, Instance, free_port
+from conftest import DCDN, Instance, free_port, serve_http
 from test_dns import wait_for
-from test_edge_cache import Origin  # noqa: F401 (the same controllable origin)
-from http.server import ThreadingHTTPServer
-import threading
+from test_edge_cache import Origin  # the same controllable origin
 
 
 @pytest.fixture(scope="module")
 def origin():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Origin)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
+    with serve_http(Origin) as port:
+        yield port
 
 
 @pytest.fixture(scope="module")

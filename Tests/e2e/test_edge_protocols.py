@@ -4,20 +4,17 @@ curl --http2-prior-knowledge and the `websockets` library against a `websockets`
 import asyncio
 import subprocess
 import threading
-import uuid
 
 import socket
 
 import pytest
 from h2 import events as h2_events
 from h2.connection import H2Connection
-import requests
 import websockets
 import websockets.asyncio.server
 from websockets.asyncio.client import connect
 
-from conftest import signed_up
-from test_dns import wait_for
+from conftest import proxied_site
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +52,8 @@ def ws_origin():
 
 @pytest.fixture(scope="module")
 def site(dev, ws_origin):
-    name = f"proto{uuid.uuid4().hex[:6]}.example"
-    jwt = signed_up(dev.url, f"proto-{uuid.uuid4().hex[:6]}@example.com")
-    created = requests.post(
-        f"{dev.url}/api/v1/cdn/domains", json={"domain": name, "origin_ip": f"127.0.0.1:{ws_origin['port']}", "ssl_mode": "off"},
-        headers={"Authorization": f"Bearer {jwt}"}, timeout=10,
-    )
-    assert created.status_code == 201, created.text
-    edge = f"127.0.0.1:{dev.edge_port}"
-    wait_for(lambda: requests.get(f"http://{edge}/", headers={"Host": name}, timeout=5).status_code == 200, timeout=10)
-    return {"name": name, "edge": edge}
+    site = proxied_site(dev, ws_origin["port"], "proto")
+    return {"name": site["name"], "edge": site["edge"].removeprefix("http://")}
 
 
 def test_http2_with_prior_knowledge_and_http11_on_the_same_port(site):

@@ -2,15 +2,13 @@
 
 import hashlib
 import json
-import threading
-import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
-from conftest import signed_up
+from conftest import proxied_site, serve_http, signed_up
 from test_dns import wait_for
 
 BIG = bytes(range(256)) * 20_000  # 5 MB
@@ -49,24 +47,13 @@ class Origin(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def origin():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Origin)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
+    with serve_http(Origin) as port:
+        yield port
 
 
 @pytest.fixture(scope="module")
 def site(dev, origin):
-    name = f"edge{uuid.uuid4().hex[:6]}.example"
-    jwt = signed_up(dev.url, f"edge-{uuid.uuid4().hex[:6]}@example.com")
-    created = requests.post(
-        f"{dev.url}/api/v1/cdn/domains", json={"domain": name, "origin_ip": f"127.0.0.1:{origin}", "ssl_mode": "off"},
-        headers={"Authorization": f"Bearer {jwt}"}, timeout=10,
-    )
-    assert created.status_code == 201, created.text
-    edge = f"http://127.0.0.1:{dev.edge_port}"
-    wait_for(lambda: requests.get(edge + "/", headers={"Host": name}, timeout=5).status_code == 200, timeout=10)
-    return {"name": name, "edge": edge}
+    return proxied_site(dev, origin, "edge")
 
 
 def test_routes_by_host_and_forwards_with_standard_headers(site):

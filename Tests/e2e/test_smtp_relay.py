@@ -9,7 +9,6 @@ import tempfile
 import time
 import uuid
 
-import pytest
 import requests
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult

@@ -6,28 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-15}
 records=${2:-1000}
-scripts/bootstrap.sh bench
-if ! command -v swift >/dev/null 2>&1; then export PATH=/opt/swift/usr/bin:$PATH; fi
-swift build -c release --product dcdn >/dev/null
-dcdn=.build/release/dcdn
-work=$(mktemp -d /tmp/dcdn-bench-dns.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+source scripts/bench/lib.sh
+bench_start dns
 
 # 1. A coordinator with one zone of $records records and a DNS node.
-api_port=$(port)
-export DCDN_BCRYPT_COST=4 DCDN_RATE_LIMIT_API_BURST=100000 DCDN_RATE_LIMIT_API_RATE=100000 DCDN_NAMESERVERS=ns1.bench.test,ns2.bench.test
-$dcdn admin create-user --email bench@example.com --password "load test secret 7" --role admin --data-dir "$work/coordinator" --log-level warning >/dev/null
-$dcdn coordinator --host 127.0.0.1 --api-port "$api_port" --data-dir "$work/coordinator" --log-level warning &
-pids+=($!)
-api="http://127.0.0.1:$api_port/api/v1"
-until curl -sf "http://127.0.0.1:$api_port/healthz" >/dev/null; do sleep 0.2; done
-token=$(curl -sf -X POST "$api/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"load test secret 7"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
-node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-ns","roles":["dns","edge"],"region":"local","country":"DE","ipv4":"192.0.2.53"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-domain=$(curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d '{"domain":"bench.example","origin_ip":"203.0.113.7"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+export DCDN_NAMESERVERS=ns1.bench.test,ns2.bench.test
+bench_coordinator
+node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-ns","roles":["dns","edge"],"region":"local","country":"DE","ipv4":"192.0.2.53"}' | json_field token)
+domain=$(curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d '{"domain":"bench.example","origin_ip":"203.0.113.7"}' | json_field id)
 python3 - "$records" > "$work/zone.txt" <<'PY'
 import sys
 print("$ORIGIN bench.example.")

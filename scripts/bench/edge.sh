@@ -8,23 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
 connections=${2:-64}
-scripts/bootstrap.sh bench
-if ! command -v swift >/dev/null 2>&1; then export PATH=/opt/swift/usr/bin:$PATH; fi
-swift build -c release --product dcdn >/dev/null 2>&1 || swift build -c release --product dcdn
-dcdn=$PWD/.build/release/dcdn
-work=$(mktemp -d /tmp/dcdn-bench-edge.XXXXXX)
-chmod 755 "$work"  # varnishd reads the VCL as its own user
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+source scripts/bench/lib.sh
+bench_start edge
+bench_extra_cleanup() {
   [ -f "$work/nginx-origin.pid" ] && kill "$(cat "$work/nginx-origin.pid")" 2>/dev/null || true
   [ -f "$work/nginx-cache.pid" ] && kill "$(cat "$work/nginx-cache.pid")" 2>/dev/null || true
   pkill -f "varnishd.*$work" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
 }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
 # 1. The origin: nginx serving static files, cacheable for an hour.
 origin_port=$(port)
@@ -87,17 +77,10 @@ varnishd -n "$work/varnish" -a "127.0.0.1:$varnish_port" -f "$work/default.vcl" 
 pids+=("$(cat "$work/varnish.pid")")
 
 # 3. dcdn: a coordinator and an edge node (its own process, so RSS is the edge's alone).
-api_port=$(port)
 edge_port=$(port)
-export DCDN_BCRYPT_COST=4 DCDN_RATE_LIMIT_API_BURST=100000 DCDN_RATE_LIMIT_API_RATE=100000 DCDN_ALLOW_PRIVATE_ORIGINS=true
-$dcdn admin create-user --email bench@example.com --password "load test secret 7" --role admin --data-dir "$work/coordinator" --log-level warning >/dev/null
-$dcdn coordinator --host 127.0.0.1 --api-port "$api_port" --data-dir "$work/coordinator" --log-level warning &
-pids+=($!)
-api="http://127.0.0.1:$api_port/api/v1"
-until curl -sf "http://127.0.0.1:$api_port/healthz" >/dev/null; do sleep 0.2; done
-token=$(curl -sf -X POST "$api/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"load test secret 7"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
-node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+export DCDN_ALLOW_PRIVATE_ORIGINS=true
+bench_coordinator
+node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
 curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"off\"}" >/dev/null
 $dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" --data-dir "$work/edge" --log-level warning &
 edge_pid=$!

@@ -112,24 +112,14 @@ public struct CDNService: Sendable {
         if let pattern = draft.pattern ?? (creating ? "" : nil) {
             rule.pattern = try Self.validPattern(pattern, domain: domain.name)
         }
-        if let level = draft.cacheLevel {
-            guard Domain.CacheLevel(rawValue: level) != nil else {
-                throw APIError.validation("cache_level", "must be standard, aggressive or bypass")
-            }
-            rule.cacheLevel = level
-        }
+        if let level = draft.cacheLevel { rule.cacheLevel = try DomainService.cacheLevel(level).rawValue }
         if let ttl = draft.edgeTtl {
             guard Self.ruleEdgeTTLRange.contains(ttl) else {
                 throw APIError.validation("edge_ttl", "must be 1 to 2592000 (30 days) seconds")
             }
             rule.edgeTTL = ttl
         }
-        if let ttl = draft.browserTtl {
-            guard DomainService.browserTTLRange.contains(ttl) else {
-                throw APIError.validation("browser_ttl", "must be 3600 (1 hour) to 31536000 (1 year) seconds")
-            }
-            rule.browserTTL = ttl
-        }
+        if let ttl = draft.browserTtl { rule.browserTTL = try DomainService.browserTTL(ttl) }
         if let url = draft.forwardingUrl {
             guard url.utf8.count <= 2048, let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
                 parsed.host?.isEmpty == false

@@ -163,18 +163,8 @@ public struct DomainService: Sendable {
             }
             domain.sslMode = value
         }
-        if let level = settings.cacheLevel {
-            guard let value = Domain.CacheLevel(rawValue: level) else {
-                throw APIError.validation("cache_level", "must be standard, aggressive or bypass")
-            }
-            domain.cacheLevel = value
-        }
-        if let ttl = settings.browserTtl {
-            guard Self.browserTTLRange.contains(ttl) else {
-                throw APIError.validation("browser_ttl", "must be 3600 (1 hour) to 31536000 (1 year) seconds")
-            }
-            domain.browserTTL = ttl
-        }
+        if let level = settings.cacheLevel { domain.cacheLevel = try Self.cacheLevel(level) }
+        if let ttl = settings.browserTtl { domain.browserTTL = try Self.browserTTL(ttl) }
         if let ttl = settings.edgeTtl {
             guard Self.edgeTTLRange.contains(ttl) else {
                 throw APIError.validation("edge_ttl", "must be 3600 (1 hour) to 2592000 (30 days) seconds")
@@ -188,6 +178,22 @@ public struct DomainService: Sendable {
     }
 
     /// A registrable domain in ASCII form, or a validation error.
+    /// A cache level named in a request (domain settings and page rules).
+    static func cacheLevel(_ text: String) throws -> Domain.CacheLevel {
+        guard let level = Domain.CacheLevel(rawValue: text) else {
+            throw APIError.validation("cache_level", "must be standard, aggressive or bypass")
+        }
+        return level
+    }
+
+    /// A browser TTL given in a request (domain settings and page rules).
+    static func browserTTL(_ seconds: Int) throws -> Int {
+        guard browserTTLRange.contains(seconds) else {
+            throw APIError.validation("browser_ttl", "must be 3600 (1 hour) to 31536000 (1 year) seconds")
+        }
+        return seconds
+    }
+
     static func domainName(_ raw: String) throws -> String {
         guard let ascii = IDNA.toASCII(raw), let host = DNSRecordContent.hostname(ascii), host.contains("."),
             let tld = host.split(separator: ".").last, tld.count >= 2, !tld.allSatisfy(\.isNumber), IPAddress(host) == nil

@@ -443,8 +443,10 @@ public enum OpenAPIDocument {
             var parameters: [[String: Any]] = operation.query.map {
                 ["name": $0.name, "in": "query", "required": false, "schema": $0.schema, "description": $0.description]
             }
-            for name in ["id", "record_id", "domain"] where operation.path.contains("{\(name)}") {
-                parameters.append(["name": name, "in": "path", "required": true, "schema": string])
+            // Every {name} of the path is a path parameter.
+            for piece in operation.path.split(separator: "{").dropFirst() {
+                guard let name = piece.split(separator: "}").first else { continue }
+                parameters.append(["name": String(name), "in": "path", "required": true, "schema": string])
             }
             var responses: [String: Any] = [:]
             for (status, schema) in operation.responses {

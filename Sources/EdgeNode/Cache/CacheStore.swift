@@ -79,7 +79,8 @@ public final class CacheStore: Sendable {
         }
     }
 
-    func entry(key: String, variant: String) -> Entry? {
+    /// The stored response; `memoryOnly` never touches the disk (callers on an event loop).
+    func entry(key: String, variant: String, memoryOnly: Bool = false) -> Entry? {
         let id = key + "\u{0}" + variant
         let found: (CachedResponse, ByteBuffer?)? = index.withLock { index in
             guard let response = index.entries[id] else { return nil }
@@ -89,6 +90,7 @@ public final class CacheStore: Sendable {
         }
         guard let (response, memoryBody) = found else { return nil }
         if let memoryBody { return Entry(response: response, body: .memory(memoryBody)) }
+        if memoryOnly { return nil }
         guard let directory, let file = response.bodyFile else {
             // Memory-only and evicted from memory.
             remove(ids: [id])

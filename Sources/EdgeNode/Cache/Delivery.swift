@@ -29,6 +29,25 @@ extension EdgeCache {
     func deliver(
         _ delivery: Delivery, exchange: Exchange, cacheStatus: String, hit: Bool, entryID: String? = nil
     ) -> Response {
+        switch prepare(delivery, exchange: exchange, cacheStatus: cacheStatus, hit: hit, entryID: entryID) {
+        case .buffered(let status, let fields, let body):
+            Response(status: status, headers: fields, body: body.map { ResponseBody(byteBuffer: $0) } ?? ResponseBody())
+        case .streamed(let status, let fields, let body):
+            Response(status: status, headers: fields, body: body)
+        }
+    }
+
+    /// A response ready to write: whole (the cache's memory bodies, the edge's own answers) or
+    /// streamed (origin and disk bodies).
+    enum Prepared {
+        /// A nil body: none to send (HEAD, 304, 416).
+        case buffered(HTTPResponse.Status, HTTPFields, ByteBuffer?)
+        case streamed(HTTPResponse.Status, HTTPFields, ResponseBody)
+    }
+
+    func prepare(
+        _ delivery: Delivery, exchange: Exchange, cacheStatus: String, hit: Bool, entryID: String? = nil
+    ) -> Prepared {
         let request = exchange.request.headers
         var fields = delivery.fields
         fields[.cacheStatus] = "DCDN; " + cacheStatus
@@ -47,7 +66,7 @@ extension EdgeCache {
         if hit, (200..<300).contains(status), Self.notModified(request: request, fields: fields) {
             for name in [HTTPField.Name.contentLength, .contentType, .contentEncoding] { fields[name] = nil }
             state.count(domain, status: 304, bytes: 0, hit: true)
-            return Response(status: .notModified, headers: fields)
+            return .buffered(.notModified, fields, nil)
         }
 
         var range: ClosedRange<Int>?
@@ -67,7 +86,7 @@ extension EdgeCache {
                 EdgePages.addSecurityHeaders(&headers)
                 state.count(domain, status: 416, bytes: 0, hit: hit)
                 delivery.onEnd?(false)
-                return Response(status: .rangeNotSatisfiable, headers: headers)
+                return .buffered(.rangeNotSatisfiable, headers, nil)
             case .ignored:
                 break
             }
@@ -105,25 +124,25 @@ extension EdgeCache {
             }
             fields[.contentLength] = String(body.readableBytes)
             state.count(domain, status: code, bytes: isHead ? 0 : body.readableBytes, hit: hit)
-            return Response(status: .init(code: code), headers: fields, body: isHead ? ResponseBody() : ResponseBody(byteBuffer: body))
+            return .buffered(.init(code: code), fields, isHead ? nil : body)
         case .file(let path, _):
             if contentEncoding == nil, fields[.contentLength] == nil, let totalLength { fields[.contentLength] = String(totalLength) }
             if isHead {
                 state.count(domain, status: code, bytes: 0, hit: hit)
-                return Response(status: .init(code: code), headers: fields, body: ResponseBody())
+                return .buffered(.init(code: code), fields, nil)
             }
             let body = ResponseBody { writer in
                 let sent = try await Self.writeFile(path, range: sliceRange, encoding: contentEncoding, to: &writer)
                 state.count(domain, status: code, bytes: sent, hit: hit)
                 try await writer.finish(nil)
             }
-            return Response(status: .init(code: code), headers: fields, body: body)
+            return .streamed(.init(code: code), fields, body)
         case .stream(let stream):
             let (writer, onEnd) = (delivery.writer, delivery.onEnd)
             if isHead {
                 state.count(domain, status: code, bytes: 0, hit: hit)
                 onEnd?(false)
-                return Response(status: .init(code: code), headers: fields, body: ResponseBody())
+                return .buffered(.init(code: code), fields, nil)
             }
             let body = ResponseBody { responseWriter in
                 let compressor = contentEncoding.map(Compressor.init)
@@ -159,7 +178,7 @@ extension EdgeCache {
                 onEnd?(true)
                 try await responseWriter.finish(nil)
             }
-            return Response(status: .init(code: code), headers: fields, body: body)
+            return .streamed(.init(code: code), fields, body)
         }
     }
 

@@ -226,9 +226,28 @@ struct EdgeCache: Sendable {
         return updated
     }
 
+    /// A fresh response in the memory tier, prepared without suspending (see `HitFastPath`).
+    func fastHit(_ exchange: Exchange, settings: CacheSettings) -> Prepared? {
+        guard settings.bypass == nil, let vary = store.varyNames(for: exchange.cacheKey),
+            let entry = store.entry(
+                key: exchange.cacheKey, variant: CachePolicy.variant(vary, request: exchange.request.headers), memoryOnly: true)
+        else { return nil }
+        let now = Date().timeIntervalSince1970
+        let ttl = entry.response.ttl(now: now)
+        guard ttl > 0, !entry.response.noCache else { return nil }
+        let (delivery, entryID) = hit(entry, settings: settings, now: now)
+        return prepare(delivery, exchange: exchange, cacheStatus: "hit; ttl=\(Int(ttl))", hit: true, entryID: entryID)
+    }
+
     /// A stored response to the visitor, with Age and the browser TTL.
     private func serve(_ entry: CacheStore.Entry, exchange: Exchange, settings: CacheSettings, cacheStatus: String, now: Double) -> Response
     {
+        let (delivery, entryID) = hit(entry, settings: settings, now: now)
+        return deliver(delivery, exchange: exchange, cacheStatus: cacheStatus, hit: true, entryID: entryID)
+    }
+
+    /// A stored response as a delivery, and the ID its compressed copies are kept under.
+    private func hit(_ entry: CacheStore.Entry, settings: CacheSettings, now: Double) -> (Delivery, String) {
         var fields = entry.response.fields
         fields[.age] = String(Int(entry.response.age(now: now)))
         Self.applyBrowserTTL(&fields, settings: settings)
@@ -237,9 +256,10 @@ struct EdgeCache: Sendable {
         case .memory(let buffer): source = .buffer(buffer)
         case .file(let path): source = .file(path, length: entry.response.bodyLength)
         }
-        return deliver(
-            Delivery(status: entry.response.status, fields: fields, source: source), exchange: exchange, cacheStatus: cacheStatus,
-            hit: true, entryID: entry.response.entryID + "\u{0}\(entry.response.responseTime)")
+        return (
+            Delivery(status: entry.response.status, fields: fields, source: source),
+            entry.response.entryID + "\u{0}\(entry.response.responseTime)"
+        )
     }
 
     /// Visitors' browsers get the browser TTL when the origin said nothing about their cache

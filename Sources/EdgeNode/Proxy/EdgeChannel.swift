@@ -29,16 +29,19 @@ struct EdgeChannel: HTTPChannelHandler {
     let responder: Responder
     let http2: HTTP2Channel
     let webSockets: WebSocketTunnel
+    /// Answers fresh memory hits on the event loop (HTTP/1.1); nil turns that off.
+    let fastPath: (@Sendable (HTTPRequest) -> EdgeCache.Prepared?)?
 
-    init(responder: @escaping Responder, webSockets: WebSocketTunnel) {
+    init(responder: @escaping Responder, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> EdgeCache.Prepared?)?) {
         self.responder = responder
         self.webSockets = webSockets
+        self.fastPath = fastPath
         http2 = HTTP2Channel(responder: responder)
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let http2 = http2
-        let webSockets = webSockets
+        let (webSockets, fastPath) = (webSockets, fastPath)
         return channel.eventLoop.makeCompletedFuture {
             let negotiation = NIOTypedApplicationProtocolNegotiationHandler<
                 NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, HTTP2Channel.Value>
@@ -48,7 +51,7 @@ struct EdgeChannel: HTTPChannelHandler {
                     return http2.setup(channel: channel, logger: logger).map { .http2($0) }
                 default:
                     return channel.eventLoop.makeCompletedFuture {
-                        .http1_1(try Self.setupHTTP1(channel: channel, webSockets: webSockets, logger: logger))
+                        .http1_1(try Self.setupHTTP1(channel: channel, webSockets: webSockets, fastPath: fastPath, logger: logger))
                     }
                 }
             }
@@ -58,11 +61,14 @@ struct EdgeChannel: HTTPChannelHandler {
     }
 
     /// HTTP/1.1 with the WebSocket upgrade: Hummingbird's HTTP/1 pipeline when there is no upgrade.
-    static func setupHTTP1(channel: any Channel, webSockets: WebSocketTunnel, logger: Logger) throws -> EventLoopFuture<HTTP1Result> {
+    static func setupHTTP1(
+        channel: any Channel, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> EdgeCache.Prepared?)?, logger: Logger
+    ) throws -> EventLoopFuture<HTTP1Result> {
         let tunnel = webSockets.forConnection()
         let upgrades = NIOTypedHTTPServerUpgradeConfiguration<HTTP1Result>(upgraders: [tunnel]) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                if let fastPath { try channel.pipeline.syncOperations.addHandler(HitFastPath(answer: fastPath)) }
                 try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
                 let connection = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                     wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))

@@ -33,35 +33,66 @@ public struct EdgeProxy: HTTPResponder {
         self.origins = origins
     }
 
-    public func respond(to request: Request, context: Context) async throws -> Response {
-        guard let authority = request.head.authority, let route = state.routes.route(forName: EdgeRoutes.hostName(authority)) else {
-            return EdgePages.page(.notFound, title: "Unknown site", message: "This DCDN node does not serve that site.")
+    /// What a request's head decides before anything is fetched.
+    enum Plan {
+        case unknownHost
+        case loop(domain: String)
+        case redirect(location: String, status: Int, domain: String)
+        case proceed(route: EdgeRoutes.Route, host: String, target: String, settings: CacheSettings)
+    }
+
+    /// Routing by Host, the loop check and the first matching page rule.
+    func plan(_ head: HTTPRequest) -> Plan {
+        guard let authority = head.authority, let route = state.routes.route(forName: EdgeRoutes.hostName(authority)) else {
+            return .unknownHost
         }
-        if request.headers[values: .cdnLoop].contains(where: { $0.lowercased().contains(OriginFetcher.loopToken) }) {
-            return EdgePages.page(
-                .init(code: 508), title: "Loop detected", message: "This request already passed through DCDN.", domain: route.domain)
+        if head.headerFields[values: .cdnLoop].contains(where: { $0.lowercased().contains(OriginFetcher.loopToken) }) {
+            return .loop(domain: route.domain)
         }
         let host = EdgeRoutes.hostName(authority)
-        let target = request.uri.description.hasPrefix("/") ? request.uri.description : "/" + request.uri.description
+        let path = head.path ?? "/"
+        let target = path.hasPrefix("/") ? path : "/" + path
         let scheme = "http"
         let matched = route.site.rule(scheme: scheme, url: host + target)
         if let (rule, captures) = matched {
             if let forwarding = rule.forwardingUrl {
                 let location = PageRulePattern.substitute(forwarding, captures: captures)
-                return redirect(to: location, status: rule.forwardingStatus ?? 302, domain: route.domain)
+                return .redirect(location: location, status: rule.forwardingStatus ?? 302, domain: route.domain)
             }
             if rule.alwaysHttps == true, scheme == "http" {
-                return redirect(to: "https://\(authority)\(target)", status: 301, domain: route.domain)
+                return .redirect(location: "https://\(authority)\(target)", status: 301, domain: route.domain)
             }
         }
-        let settings = route.site.settings(rule: matched?.0)
-        let exchange = Exchange(request: request, route: route, host: host, target: target, client: context.remoteAddress?.ipAddress)
-        switch request.method {
-        case .get, .head:
-            return try await cache.respond(exchange, settings: settings)
-        default:
-            return try await forward(exchange)
+        return .proceed(route: route, host: host, target: target, settings: route.site.settings(rule: matched?.0))
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        switch plan(request.head) {
+        case .unknownHost:
+            return EdgePages.page(.notFound, title: "Unknown site", message: "This DCDN node does not serve that site.")
+        case .loop(let domain):
+            return EdgePages.page(
+                .init(code: 508), title: "Loop detected", message: "This request already passed through DCDN.", domain: domain)
+        case .redirect(let location, let status, let domain):
+            return redirect(to: location, status: status, domain: domain)
+        case .proceed(let route, let host, let target, let settings):
+            let exchange = Exchange(request: request, route: route, host: host, target: target, client: context.remoteAddress?.ipAddress)
+            switch request.method {
+            case .get, .head: return try await cache.respond(exchange, settings: settings)
+            default: return try await forward(exchange)
+            }
         }
+    }
+
+    /// A fresh hit held in memory, answered on the connection's event loop without starting a
+    /// task (`HitFastPath`); nil sends the request down the full path.
+    func fastAnswer(_ head: HTTPRequest) -> EdgeCache.Prepared? {
+        guard head.method == .get || head.method == .head,
+            !head.headerFields[values: .connection].contains(where: { $0.lowercased().contains("close") }),
+            case .proceed(let route, let host, let target, let settings) = plan(head)
+        else { return nil }
+        let request = Request(head: head, body: .init(buffer: ByteBuffer()))
+        return cache.fastHit(Exchange(request: request, route: route, host: host, target: target, client: nil), settings: settings)
     }
 
     /// Unsafe and other methods go to the origin; a success invalidates what the cache holds for

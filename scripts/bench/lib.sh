@@ -1,0 +1,39 @@
+# Shared set-up of the benchmarks (sourced): a release build, a work folder removed on exit with
+# every process in `pids`, free ports, and a coordinator with an admin signed in.
+# bench_start NAME: builds, makes $work, sets $dcdn. bench_coordinator: starts one, sets $api,
+# $api_port and the curl arguments $auth; extra environment comes from the caller's exports.
+
+bench_start() {
+  scripts/bootstrap.sh bench
+  if ! command -v swift >/dev/null 2>&1; then export PATH=/opt/swift/usr/bin:$PATH; fi
+  swift build -c release --product dcdn >/dev/null 2>&1 || swift build -c release --product dcdn
+  dcdn=$PWD/.build/release/dcdn
+  work=$(mktemp -d "/tmp/dcdn-bench-$1.XXXXXX")
+  chmod 755 "$work"  # servers that drop privileges (varnishd) read their files
+  pids=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if declare -F bench_extra_cleanup >/dev/null; then bench_extra_cleanup; fi
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+
+bench_coordinator() {
+  api_port=$(port)
+  export DCDN_BCRYPT_COST=4 DCDN_RATE_LIMIT_API_BURST=100000 DCDN_RATE_LIMIT_API_RATE=100000
+  $dcdn admin create-user --email bench@example.com --password "load test secret 7" --role admin --data-dir "$work/coordinator" --log-level warning >/dev/null
+  $dcdn coordinator --host 127.0.0.1 --api-port "$api_port" --data-dir "$work/coordinator" --log-level warning &
+  pids+=($!)
+  api="http://127.0.0.1:$api_port/api/v1"
+  until curl -sf "http://127.0.0.1:$api_port/healthz" >/dev/null; do sleep 0.2; done
+  local token
+  token=$(curl -sf -X POST "$api/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"load test secret 7"}' | json_field access_token)
+  auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
+}
