@@ -137,3 +137,13 @@ def test_websocket_refusals_are_answered(site, dev):
     with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
         asyncio.run(demo())
     assert refused.value.response.status_code == 502
+
+
+def test_a_connection_that_sends_nothing_is_closed_when_the_client_leaves(site):
+    """Load testers and scanners connect and leave without a byte; the edge must close its side
+    too, or such connections pile up and hold up a graceful shutdown."""
+    host, port = site["edge"].split(":")
+    probe = socket.create_connection((host, int(port)), timeout=5)
+    probe.shutdown(socket.SHUT_WR)
+    assert probe.recv(1) == b"", "the edge closes the half-closed, silent connection"
+    probe.close()

@@ -7,7 +7,6 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
-import NIOTLS
 
 /// The edge's listener: HTTP/1.1 and HTTP/2 on one plain-text port. HTTP/2 without TLS is used
 /// with prior knowledge (RFC 9113 §3.3): a connection that opens with the HTTP/2 preface speaks
@@ -40,23 +39,18 @@ struct EdgeChannel: HTTPChannelHandler {
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let http2 = http2
-        let (webSockets, fastPath) = (webSockets, fastPath)
+        let (http2, webSockets, fastPath) = (http2, webSockets, fastPath)
         return channel.eventLoop.makeCompletedFuture {
-            let negotiation = NIOTypedApplicationProtocolNegotiationHandler<
-                NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, HTTP2Channel.Value>
-            > { result in
-                switch result {
-                case .negotiated("h2"):
-                    return http2.setup(channel: channel, logger: logger).map { .http2($0) }
-                default:
-                    return channel.eventLoop.makeCompletedFuture {
-                        .http1_1(try Self.setupHTTP1(channel: channel, webSockets: webSockets, fastPath: fastPath, logger: logger))
-                    }
+            let negotiated = channel.eventLoop.makePromise(
+                of: NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, HTTP2Channel.Value>.self)
+            let sniffer = PrefaceSniffer(negotiated: negotiated) { isHTTP2 in
+                if isHTTP2 { return http2.setup(channel: channel, logger: logger).map { .http2($0) } }
+                return channel.eventLoop.makeCompletedFuture {
+                    .http1_1(try Self.setupHTTP1(channel: channel, webSockets: webSockets, fastPath: fastPath, logger: logger))
                 }
             }
-            try channel.pipeline.syncOperations.addHandlers([PrefaceSniffer(), negotiation])
-            return Value(negotiated: negotiation.protocolNegotiationResult, channel: channel)
+            try channel.pipeline.syncOperations.addHandler(sniffer)
+            return Value(negotiated: negotiated.futureResult, channel: channel)
         }
     }
 
@@ -119,17 +113,28 @@ struct EdgeChannel: HTTPChannelHandler {
     }
 }
 
-/// Reads until the first bytes tell whether they are the HTTP/2 connection preface, announces the
-/// protocol the way a TLS handshake's ALPN would, passes the bytes on and leaves the pipeline.
+/// Reads until the first bytes tell whether they are the HTTP/2 connection preface, sets the
+/// pipeline up for that protocol behind itself, passes the bytes on and leaves the pipeline.
 final class PrefaceSniffer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias Negotiated = NIONegotiatedHTTPVersion<EventLoopFuture<EdgeChannel.HTTP1Result>, HTTP2Channel.Value>
 
     static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
     private var buffered: ByteBuffer?
+    private var decided = false
+    let negotiated: EventLoopPromise<Negotiated>
+    /// Adds the chosen protocol's handlers (true: HTTP/2).
+    let configure: (Bool) -> EventLoopFuture<Negotiated>
+
+    init(negotiated: EventLoopPromise<Negotiated>, configure: @escaping (Bool) -> EventLoopFuture<Negotiated>) {
+        self.negotiated = negotiated
+        self.configure = configure
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = Self.unwrapInboundIn(data)
+        guard !decided else { return context.fireChannelRead(data) }
         if buffered == nil {
             buffered = incoming
         } else {
@@ -139,9 +144,48 @@ final class PrefaceSniffer: ChannelInboundHandler, RemovableChannelHandler {
         let seen = min(bytes.count, Self.preface.count)
         let matches = bytes.prefix(seen).elementsEqual(Self.preface.prefix(seen))
         if matches, seen < Self.preface.count { return }
-        context.fireUserInboundEventTriggered(TLSUserEvent.handshakeCompleted(negotiatedProtocol: matches ? "h2" : "http/1.1"))
-        context.fireChannelRead(Self.wrapInboundOut(buffered!))
-        buffered = nil
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        decided = true
+        configure(matches).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let value):
+                self.negotiated.succeed(value)
+                if let buffered = self.buffered { context.fireChannelRead(Self.wrapInboundOut(buffered)) }
+                self.buffered = nil
+                context.fireChannelReadComplete()
+                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            case .failure(let error):
+                self.negotiated.fail(error)
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    /// A connection that sends nothing for this long is closed.
+    static let firstBytesTimeout = TimeAmount.seconds(30)
+    private var timeout: Scheduled<Void>?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        timeout = context.eventLoop.assumeIsolated().scheduleTask(in: Self.firstBytesTimeout) {
+            if !self.decided { context.close(promise: nil) }
+        }
+    }
+
+    /// A client that connects and leaves without a byte (probes, scanners): close our side too.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if !decided, let event = event as? ChannelEvent, case .inputClosed = event {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !decided { negotiated.fail(ChannelError.eof) }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timeout?.cancel()
+        if !decided { negotiated.fail(ChannelError.eof) }
     }
 }
