@@ -181,3 +181,18 @@ def proxied_site(dev, origin_port, prefix):
     known = lambda: requests.get(edge + "/", headers={"Host": name}, timeout=5).headers.get("Cache-Status") != "DCDN; detail=edge-404"
     wait_for(known, timeout=10)
     return {"name": name, "edge": edge, "api": f"{dev.url}/api/v1/cdn/domains/{created.json()['id']}", "headers": headers}
+
+
+def operator_coordinator(env=None, email="ops@example.com", password="cluster password 1"):
+    """A `dcdn coordinator` with an admin made by `dcdn admin create-user`, signed in: returns the
+    instance and the admin's Authorization headers."""
+    data = tempfile.mkdtemp()
+    created = subprocess.run(
+        [str(DCDN), "admin", "create-user", "--email", email, "--password", password, "--role", "admin", "--data-dir", data],
+        capture_output=True, text=True, env={**os.environ, "DCDN_BCRYPT_COST": "4"}, timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    coordinator = Instance("coordinator", ["--host", "127.0.0.1", "--data-dir", data], env=env)
+    login = requests.post(f"{coordinator.url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=10)
+    assert login.status_code == 200, login.text
+    return coordinator, {"Authorization": f"Bearer {login.json()['access_token']}"}

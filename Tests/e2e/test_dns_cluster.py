@@ -9,7 +9,7 @@ import tempfile
 import pytest
 import requests
 
-from conftest import free_port, DCDN, Instance
+from conftest import free_port, Instance, operator_coordinator
 from test_dns import dig, wait_for
 
 KEY_NAME = "transfer-key"
@@ -23,16 +23,7 @@ def soa_serial(port, zone):
 
 @pytest.fixture(scope="module")
 def cluster():
-    data = tempfile.mkdtemp()
-    environment = {**os.environ, "DCDN_BCRYPT_COST": "4"}
-    created = subprocess.run(
-        [str(DCDN), "admin", "create-user", "--email", "ops@example.com", "--password", "cluster password 1", "--role", "admin", "--data-dir", data],
-        capture_output=True, text=True, env=environment, timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
-    coordinator = Instance("coordinator", ["--host", "127.0.0.1", "--data-dir", data], env={"DCDN_NAMESERVERS": "ns1.dcdn.test,ns2.dcdn.test"})
-    token = requests.post(f"{coordinator.url}/api/v1/auth/login", json={"email": "ops@example.com", "password": "cluster password 1"}, timeout=10).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    coordinator, headers = operator_coordinator(env={"DCDN_NAMESERVERS": "ns1.dcdn.test,ns2.dcdn.test"})
     node = requests.post(
         f"{coordinator.url}/api/v1/admin/nodes",
         json={"name": "ns-test", "roles": ["dns", "edge"], "region": "eu", "country": "DE", "ipv4": "192.0.2.53"}, headers=headers, timeout=10,

@@ -3,14 +3,13 @@
 
 import os
 import signal
-import subprocess
 import tempfile
 import uuid
 
 import pytest
 import requests
 
-from conftest import DCDN, Instance, free_port, serve_http
+from conftest import Instance, free_port, operator_coordinator, serve_http
 from test_dns import wait_for
 from test_edge_cache import Origin  # the same controllable origin
 
@@ -23,16 +22,7 @@ def origin():
 
 @pytest.fixture(scope="module")
 def cluster(origin):
-    data = tempfile.mkdtemp()
-    environment = {**os.environ, "DCDN_BCRYPT_COST": "4"}
-    created = subprocess.run(
-        [str(DCDN), "admin", "create-user", "--email", "edge-ops@example.com", "--password", "edge cluster password", "--role", "admin", "--data-dir", data],
-        capture_output=True, text=True, env=environment, timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
-    coordinator = Instance("coordinator", ["--host", "127.0.0.1", "--data-dir", data], env={"DCDN_ALLOW_PRIVATE_ORIGINS": "true"})
-    login = requests.post(f"{coordinator.url}/api/v1/auth/login", json={"email": "edge-ops@example.com", "password": "edge cluster password"}, timeout=10)
-    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    coordinator, headers = operator_coordinator(env={"DCDN_ALLOW_PRIVATE_ORIGINS": "true"})
     node = requests.post(
         f"{coordinator.url}/api/v1/admin/nodes", json={"name": "edge-test", "roles": ["edge"], "region": "eu", "country": "DE", "ipv4": "192.0.2.80"},
         headers=headers, timeout=10,
