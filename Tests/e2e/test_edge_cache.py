@@ -286,8 +286,9 @@ def patch(site, **settings):
     assert response.status_code == 200, response.text
 
 
-def eventually(check, timeout=3):
-    """Config changes reach the edge within the 2 s the issue allows."""
+def eventually(check, timeout=5):
+    """Config changes reach the edge within 2 s (the purge test holds it to that); the margin
+    here is for a loaded machine."""
     wait_for(check, timeout=timeout)
 
 

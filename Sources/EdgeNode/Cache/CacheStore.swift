@@ -330,7 +330,7 @@ public final class CacheStore: Sendable {
                 continue
             }
             referenced.insert(file)
-            response.fields = OriginFetcher.fields(response.headers)
+            response.buildFields()
             loaded.append(response)
         }
         for name in names where name.hasSuffix(".tmp") || (name.hasSuffix(".body") && !referenced.contains(name)) {

@@ -12,9 +12,11 @@ struct CachedResponse: Codable, Sendable {
     var domain: String
     var status: Int
     /// The origin's fields, hop-by-hop ones removed, in order.
-    var headers: [[String]] { didSet { fields = OriginFetcher.fields(headers) } }
-    /// The same as HTTP fields, built once rather than on every hit (not stored: rebuilt on load).
+    var headers: [[String]] { didSet { buildFields() } }
+    /// The fields a hit is served with (the origin's, Via and the security headers) and the
+    /// parsed Cache-Control, built once rather than on every hit (not stored: rebuilt on load).
     var fields = HTTPFields()
+    var control = CacheControl()
     /// When the edge stored (or last revalidated) it, Unix seconds.
     var responseTime: Double
     /// RFC 9111 §4.2.3's corrected_initial_age.
@@ -39,6 +41,12 @@ struct CachedResponse: Codable, Sendable {
     }
 
     var entryID: String { key + "\u{0}" + variant }
+
+    mutating func buildFields() {
+        fields = OriginFetcher.fields(headers)
+        EdgeCache.decorate(&fields)
+        control = CacheControl(fields[values: .cacheControl])
+    }
 
     func header(_ name: String) -> String? {
         headers.first { $0[0].caseInsensitiveCompare(name) == .orderedSame }?[1]

@@ -20,6 +20,8 @@ struct Delivery: Sendable {
     var writer: CacheWriter?
     /// Runs once the stream ends: true when the whole body arrived.
     var onEnd: (@Sendable (Bool) -> Void)?
+    /// The fields carry Via and the security headers already (stored responses).
+    var decorated = false
 }
 
 extension EdgeCache {
@@ -45,14 +47,19 @@ extension EdgeCache {
         case streamed(HTTPResponse.Status, HTTPFields, ResponseBody)
     }
 
+    /// Via and the product guide's security headers (keeping an origin's own CSP).
+    static func decorate(_ fields: inout HTTPFields) {
+        fields.append(HTTPField(name: .via, value: "1.1 \(OriginFetcher.loopToken)"))
+        EdgePages.addSecurityHeaders(&fields)
+    }
+
     func prepare(
         _ delivery: Delivery, exchange: Exchange, cacheStatus: String, hit: Bool, entryID: String? = nil
     ) -> Prepared {
         let request = exchange.request.headers
         var fields = delivery.fields
         fields[.cacheStatus] = "DCDN; " + cacheStatus
-        fields.append(HTTPField(name: .via, value: "1.1 \(OriginFetcher.loopToken)"))
-        EdgePages.addSecurityHeaders(&fields)
+        if !delivery.decorated { Self.decorate(&fields) }
         let domain = exchange.route.domain
         var status = delivery.status
         let totalLength: Int? =
@@ -98,9 +105,7 @@ extension EdgeCache {
         if range == nil, status == 200, fields[.contentEncoding] == nil, (totalLength ?? Int.max) >= Compression.minimumBytes,
             Compression.isCompressible(contentType: fields[.contentType]), !CacheControl(fields[values: .cacheControl]).noTransform
         {
-            let varies = fields[values: .vary].flatMap { $0.split(separator: ",") }.contains {
-                $0.trimmingCharacters(in: .whitespaces).lowercased() == "accept-encoding"
-            }
+            let varies = fields[values: .vary].contains { $0.lowercased().contains("accept-encoding") }
             if !varies { fields.append(HTTPField(name: .vary, value: "Accept-Encoding")) }
             encoding = Compression.negotiate(acceptEncoding: request[.acceptEncoding])
             if let encoding {

@@ -250,14 +250,16 @@ struct EdgeCache: Sendable {
     private func hit(_ entry: CacheStore.Entry, settings: CacheSettings, now: Double) -> (Delivery, String) {
         var fields = entry.response.fields
         fields[.age] = String(Int(entry.response.age(now: now)))
-        Self.applyBrowserTTL(&fields, settings: settings)
+        Self.applyBrowserTTL(&fields, settings: settings, control: entry.response.control)
         let source: Delivery.Source
         switch entry.body {
         case .memory(let buffer): source = .buffer(buffer)
         case .file(let path): source = .file(path, length: entry.response.bodyLength)
         }
+        var delivery = Delivery(status: entry.response.status, fields: fields, source: source)
+        delivery.decorated = true
         return (
-            Delivery(status: entry.response.status, fields: fields, source: source),
+            delivery,
             entry.response.entryID + "\u{0}\(entry.response.responseTime)"
         )
     }
@@ -265,8 +267,8 @@ struct EdgeCache: Sendable {
     /// Visitors' browsers get the browser TTL when the origin said nothing about their cache
     /// (no max-age, no Expires), or always under a page rule's browser TTL; never when the origin
     /// forbids storing or reuse without revalidation.
-    static func applyBrowserTTL(_ fields: inout HTTPFields, settings: CacheSettings) {
-        let control = CacheControl(fields[values: .cacheControl])
+    static func applyBrowserTTL(_ fields: inout HTTPFields, settings: CacheSettings, control parsed: CacheControl? = nil) {
+        let control = parsed ?? CacheControl(fields[values: .cacheControl])
         guard !control.noStore, !control.noCache, !control.isPrivate else { return }
         guard settings.browserTTLOverrides || (control.maxAge == nil && fields[.expires] == nil) else { return }
         var directives = fields[values: .cacheControl].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }

@@ -96,7 +96,8 @@ final class Compressor: @unchecked Sendable {
 enum Compression {
     /// Types worth compressing: text and the structured formats served as application/*.
     static func isCompressible(contentType: String?) -> Bool {
-        guard let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() else { return false }
+        guard let contentType else { return false }
+        let type = String(contentType.prefix { $0 != ";" }.drop { $0 == " " }).lowercased()
         if type.hasPrefix("text/") { return true }
         return [
             "application/json", "application/javascript", "application/x-javascript", "application/xml", "application/xhtml+xml",
