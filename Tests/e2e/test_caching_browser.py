@@ -17,6 +17,13 @@ def edge(dev, path="/"):
     return requests.get(f"http://127.0.0.1:{dev.edge_port}{path}", headers={"Host": DEMO}, timeout=10)
 
 
+def submit(browser, button_id):
+    """Clicks a form's button and waits for the page it leads to (URLs may repeat a notice)."""
+    button = browser.find_element(By.ID, button_id)
+    button.click()
+    wait(browser).until(EC.staleness_of(button))
+
+
 def test_demo_site_shows_a_miss_then_a_hit(dev):
     wait_for(lambda: edge(dev, "/?warm-up").status_code == 200, timeout=10)
     first = edge(dev, "/?first")
@@ -47,11 +54,11 @@ def test_page_rule_purge_and_analytics_from_the_dashboard(dev, browser):
     browser.find_element(By.ID, "rule-pattern").send_keys(f"{DEMO}/old/*")
     Select(browser.find_element(By.ID, "rule-action")).select_by_visible_text("Forward (301)")
     browser.find_element(By.ID, "rule-forwarding").send_keys(f"http://{DEMO}/$1")
-    browser.find_element(By.ID, "add-rule-submit").click()
+    submit(browser, "add-rule-submit")
     wait(browser).until(EC.url_contains("notice=rule_added"))
     browser.find_element(By.ID, "rule-pattern").send_keys(f"{DEMO}/api/*")
     Select(browser.find_element(By.ID, "rule-action")).select_by_visible_text("Cache bypass")
-    browser.find_element(By.ID, "add-rule-submit").click()
+    submit(browser, "add-rule-submit")
     wait(browser).until(EC.url_contains("notice=rule_added"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#page-rules tbody tr")
     assert [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows] == [f"{DEMO}/old/*", f"{DEMO}/api/*"]
@@ -61,10 +68,11 @@ def test_page_rule_purge_and_analytics_from_the_dashboard(dev, browser):
 
     # Move the bypass rule up, then a bad pattern shows the reason.
     rows[1].find_element(By.CSS_SELECTOR, "button[title='Move up']").click()
+    wait(browser).until(EC.staleness_of(rows[1]))
     first = browser.find_elements(By.CSS_SELECTOR, "#page-rules tbody tr")[0].find_elements(By.TAG_NAME, "td")[1].text
     assert first == f"{DEMO}/api/*"
     browser.find_element(By.ID, "rule-pattern").send_keys("elsewhere.example/*")
-    browser.find_element(By.ID, "add-rule-submit").click()
+    submit(browser, "add-rule-submit")
     assert "must be for demo.dcdn.test" in wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#rules .error"))).text
 
     # Purge one URL: the next request is a miss.
