@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
 import Synchronization
@@ -71,15 +72,31 @@ public final class CacheStore: Sendable {
 
     // MARK: Lookup
 
-    /// The vary field names stored for a primary key, to compute the request's variant.
-    func varyNames(for key: String) -> [String]? {
-        index.withLock { index in
-            guard let first = index.variants[key]?.first else { return nil }
-            return index.entries[key + "\u{0}" + first]?.vary
-        }
+    enum Lookup {
+        /// Nothing stored for the URL.
+        case uriMiss
+        /// The URL is stored, but not for this request's values of the Vary fields.
+        case varyMiss
+        case found(Entry)
     }
 
-    /// The stored response; `memoryOnly` never touches the disk (callers on an event loop).
+    /// The stored response for a URL and a request's headers (its variant), in one pass over the
+    /// index; `memoryOnly` never touches the disk (callers on an event loop).
+    func lookup(key: String, request: HTTPFields, memoryOnly: Bool = false) -> Lookup {
+        let found: (id: String, response: CachedResponse, body: ByteBuffer?)?? = index.withLock { index in
+            guard let first = index.variants[key]?.first, let vary = index.entries[key + "\u{0}" + first]?.vary else { return nil }
+            let id = key + "\u{0}" + CachePolicy.variant(vary, request: request)
+            guard let response = index.entries[id] else { return .some(nil) }
+            index.clock += 1
+            index.lastUse[id] = index.clock
+            return (id, response, index.memory.get(id))
+        }
+        guard let found else { return .uriMiss }
+        guard let (id, response, memoryBody) = found else { return .varyMiss }
+        return resolve(id: id, response: response, memoryBody: memoryBody, memoryOnly: memoryOnly).map { .found($0) } ?? .uriMiss
+    }
+
+    /// The stored response of one variant.
     func entry(key: String, variant: String, memoryOnly: Bool = false) -> Entry? {
         let id = key + "\u{0}" + variant
         let found: (CachedResponse, ByteBuffer?)? = index.withLock { index in
@@ -89,6 +106,11 @@ public final class CacheStore: Sendable {
             return (response, index.memory.get(id))
         }
         guard let (response, memoryBody) = found else { return nil }
+        return resolve(id: id, response: response, memoryBody: memoryBody, memoryOnly: memoryOnly)
+    }
+
+    /// Where a found response's body is: memory, a small file promoted to memory, or a large file.
+    private func resolve(id: String, response: CachedResponse, memoryBody: ByteBuffer?, memoryOnly: Bool) -> Entry? {
         if let memoryBody { return Entry(response: response, body: .memory(memoryBody)) }
         if memoryOnly { return nil }
         guard let directory, let file = response.bodyFile else {

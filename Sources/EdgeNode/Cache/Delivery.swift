@@ -56,7 +56,7 @@ extension EdgeCache {
     func prepare(
         _ delivery: Delivery, exchange: Exchange, cacheStatus: String, hit: Bool, entryID: String? = nil
     ) -> Prepared {
-        let request = exchange.request.headers
+        let request = exchange.headers
         var fields = delivery.fields
         fields[.cacheStatus] = "DCDN; " + cacheStatus
         if !delivery.decorated { Self.decorate(&fields) }
@@ -77,7 +77,7 @@ extension EdgeCache {
         }
 
         var range: ClosedRange<Int>?
-        if status == 200, exchange.request.method == .get, fields[.contentEncoding] == nil, let total = totalLength,
+        if status == 200, exchange.method == .get, fields[.contentEncoding] == nil, let total = totalLength,
             let header = request[.range], Self.ifRangeHolds(request: request, fields: fields)
         {
             switch ByteRange.parse(header, length: total) {

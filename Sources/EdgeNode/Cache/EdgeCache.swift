@@ -24,21 +24,18 @@ struct EdgeCache: Sendable {
 
     func respond(_ exchange: Exchange, settings: CacheSettings) async throws -> Response {
         if let reason = settings.bypass {
-            let outcome = await origins.fetch(exchange, method: exchange.request.method)
+            let outcome = await origins.fetch(exchange, method: exchange.method)
             guard case .response(let origin, _) = outcome else { return origins.failurePage(outcome, exchange: exchange, state: state) }
             let fields = OriginFetcher.fields(OriginFetcher.storedHeaders(origin.headers))
             return deliver(
                 Delivery(status: Int(origin.status.code), fields: fields, source: .stream(origin.body)), exchange: exchange,
                 cacheStatus: "fwd=bypass; detail=\(reason)", hit: false)
         }
-        let key = exchange.cacheKey
-        var reason = "uri-miss"
-        if let vary = store.varyNames(for: key) {
-            let variant = CachePolicy.variant(vary, request: exchange.request.headers)
-            if let entry = store.entry(key: key, variant: variant) {
-                return try await use(entry, exchange: exchange, settings: settings)
-            }
-            reason = "vary-miss"
+        let reason: String
+        switch store.lookup(key: exchange.cacheKey, request: exchange.headers) {
+        case .found(let entry): return try await use(entry, exchange: exchange, settings: settings)
+        case .varyMiss: reason = "vary-miss"
+        case .uriMiss: reason = "uri-miss"
         }
         return try await miss(exchange, settings: settings, reason: reason)
     }
@@ -117,7 +114,7 @@ struct EdgeCache: Sendable {
         do {
             for try await chunk in origin.body { writer.append(chunk) }
         } catch { return }
-        response.variant = CachePolicy.variant(response.vary, request: exchange.request.headers)
+        response.variant = CachePolicy.variant(response.vary, request: exchange.headers)
         if Self.complete(writer, headers: origin.headers) { store.store(response, from: writer) }
     }
 
@@ -135,9 +132,7 @@ struct EdgeCache: Sendable {
         var ticket = flights.lead(key)
         if ticket == nil {
             _ = await flights.follow(key, timeout: collapseTimeout)
-            if let vary = store.varyNames(for: key),
-                let entry = store.entry(key: key, variant: CachePolicy.variant(vary, request: exchange.request.headers))
-            {
+            if case .found(let entry) = store.lookup(key: key, request: exchange.headers) {
                 let now = Date().timeIntervalSince1970
                 return serve(
                     entry, exchange: exchange, settings: settings, cacheStatus: "hit; ttl=\(Int(entry.response.ttl(now: now))); collapsed",
@@ -164,7 +159,7 @@ struct EdgeCache: Sendable {
         var delivery = Delivery(status: status, fields: OriginFetcher.fields(headers), source: .stream(origin.body))
         var cacheStatus = "fwd=\(forward); fwd-status=\(status)"
         if storing, var response = storable(origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now) {
-            response.variant = CachePolicy.variant(response.vary, request: exchange.request.headers)
+            response.variant = CachePolicy.variant(response.vary, request: exchange.headers)
             let writer = store.writer()
             let originHeaders = origin.headers
             let store = self.store
@@ -190,7 +185,7 @@ struct EdgeCache: Sendable {
         for (name, value) in origin.headers { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
         guard
             var response = CachePolicy.storable(
-                status: Int(origin.status.code), headers: fields, requestHasAuthorization: exchange.request.headers[.authorization] != nil,
+                status: Int(origin.status.code), headers: fields, requestHasAuthorization: exchange.headers[.authorization] != nil,
                 path: exchange.target, settings: settings, now: now, requestTime: requestTime)
         else { return nil }
         response.key = exchange.cacheKey
@@ -228,9 +223,8 @@ struct EdgeCache: Sendable {
 
     /// A fresh response in the memory tier, prepared without suspending (see `HitFastPath`).
     func fastHit(_ exchange: Exchange, settings: CacheSettings) -> Prepared? {
-        guard settings.bypass == nil, let vary = store.varyNames(for: exchange.cacheKey),
-            let entry = store.entry(
-                key: exchange.cacheKey, variant: CachePolicy.variant(vary, request: exchange.request.headers), memoryOnly: true)
+        guard settings.bypass == nil,
+            case .found(let entry) = store.lookup(key: exchange.cacheKey, request: exchange.headers, memoryOnly: true)
         else { return nil }
         let now = Date().timeIntervalSince1970
         let ttl = entry.response.ttl(now: now)

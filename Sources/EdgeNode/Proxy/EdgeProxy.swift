@@ -76,7 +76,8 @@ public struct EdgeProxy: HTTPResponder {
         case .redirect(let location, let status, let domain):
             return redirect(to: location, status: status, domain: domain)
         case .proceed(let route, let host, let target, let settings):
-            let exchange = Exchange(request: request, route: route, host: host, target: target, client: context.remoteAddress?.ipAddress)
+            let exchange = Exchange(
+                head: request.head, body: request.body, route: route, host: host, target: target, client: context.remoteAddress?.ipAddress)
             switch request.method {
             case .get, .head: return try await cache.respond(exchange, settings: settings)
             default: return try await forward(exchange)
@@ -91,19 +92,18 @@ public struct EdgeProxy: HTTPResponder {
             !head.headerFields[values: .connection].contains(where: { $0.lowercased().contains("close") }),
             case .proceed(let route, let host, let target, let settings) = plan(head)
         else { return nil }
-        let request = Request(head: head, body: .init(buffer: ByteBuffer()))
-        return cache.fastHit(Exchange(request: request, route: route, host: host, target: target, client: nil), settings: settings)
+        return cache.fastHit(Exchange(head: head, body: nil, route: route, host: host, target: target, client: nil), settings: settings)
     }
 
     /// Unsafe and other methods go to the origin; a success invalidates what the cache holds for
     /// the URL and for a same-host Location or Content-Location (RFC 9111 §4.4).
     func forward(_ exchange: Exchange) async throws -> Response {
-        let outcome = await origins.fetch(exchange, method: exchange.request.method, streamingBody: true)
+        let outcome = await origins.fetch(exchange, method: exchange.method, streamingBody: true)
         guard case .response(let origin, _) = outcome else {
             return origins.failurePage(outcome, exchange: exchange, state: state)
         }
         let status = Int(origin.status.code)
-        if exchange.request.method != .options, exchange.request.method != .trace, (200..<400).contains(status) {
+        if exchange.method != .options, exchange.method != .trace, (200..<400).contains(status) {
             var keys = [exchange.host + exchange.target]
             for name in ["Location", "Content-Location"] {
                 if let value = origin.headers.first(name: name), let key = EdgeCache.sameHostKey(value, host: exchange.host) {
@@ -129,7 +129,9 @@ public struct EdgeProxy: HTTPResponder {
 
 /// One visitor request on its way through the edge.
 struct Exchange: Sendable {
-    let request: Request
+    let head: HTTPRequest
+    /// The visitor's body, streamed to the origin for methods that have one; nil on the fast path.
+    let body: RequestBody?
     let route: EdgeRoutes.Route
     /// The Host header's name, normalised.
     let host: String
@@ -138,7 +140,9 @@ struct Exchange: Sendable {
     let client: String?
 
     var cacheKey: String { host + target }
-    var isHead: Bool { request.method == .head }
+    var headers: HTTPFields { head.headerFields }
+    var method: HTTPRequest.Method { head.method }
+    var isHead: Bool { head.method == .head }
 }
 
 /// Talks to customers' origins: builds the forwarded request (X-Forwarded-*, Via, CDN-Loop per
@@ -171,15 +175,14 @@ struct OriginFetcher: Sendable {
         validators: [(String, String)] = []
     ) async -> Outcome {
         let route = exchange.route
-        let request = exchange.request
         var outbound = HTTPClientRequest(url: Self.originURL(route, path: exchange.target))
         outbound.method = HTTPMethod(rawValue: method.rawValue)
         let connectionTokens = Set(
-            request.headers[values: .connection].flatMap { $0.split(separator: ",") }.map {
+            exchange.headers[values: .connection].flatMap { $0.split(separator: ",") }.map {
                 $0.trimmingCharacters(in: .whitespaces).lowercased()
             })
         let dropped = cacheFill || !validators.isEmpty ? Self.conditionalAndRange : []
-        for field in request.headers {
+        for field in exchange.headers {
             let name = field.name.canonicalName
             guard !Self.hopByHop.contains(name), !connectionTokens.contains(name), !dropped.contains(name), name != "host",
                 name != "x-forwarded-for"
@@ -188,16 +191,16 @@ struct OriginFetcher: Sendable {
         }
         for (name, value) in validators { outbound.headers.add(name: name, value: value) }
         let client = exchange.client ?? "unknown"
-        let forwardedFor = request.headers[.xForwardedFor].map { "\($0), \(client)" } ?? client
-        outbound.headers.add(name: "Host", value: request.head.authority ?? exchange.host)
+        let forwardedFor = exchange.headers[.xForwardedFor].map { "\($0), \(client)" } ?? client
+        outbound.headers.add(name: "Host", value: exchange.head.authority ?? exchange.host)
         outbound.headers.add(name: "X-Forwarded-For", value: forwardedFor)
         outbound.headers.add(name: "X-Forwarded-Proto", value: "http")
-        outbound.headers.add(name: "X-Forwarded-Host", value: request.head.authority ?? exchange.host)
-        outbound.headers.add(name: "Via", value: (request.headers[.via].map { "\($0), " } ?? "") + "1.1 \(Self.loopToken)")
+        outbound.headers.add(name: "X-Forwarded-Host", value: exchange.head.authority ?? exchange.host)
+        outbound.headers.add(name: "Via", value: (exchange.headers[.via].map { "\($0), " } ?? "") + "1.1 \(Self.loopToken)")
         outbound.headers.add(name: "CDN-Loop", value: Self.loopToken)
-        if streamingBody, request.headers[.contentLength] != nil || request.headers[.transferEncoding] != nil {
-            let length = request.headers[.contentLength].flatMap(Int64.init).map { HTTPClientRequest.Body.Length.known($0) } ?? .unknown
-            outbound.body = .stream(request.body, length: length)
+        if streamingBody, let body = exchange.body, exchange.headers[.contentLength] != nil || exchange.headers[.transferEncoding] != nil {
+            let length = exchange.headers[.contentLength].flatMap(Int64.init).map { HTTPClientRequest.Body.Length.known($0) } ?? .unknown
+            outbound.body = .stream(body, length: length)
         }
         let requestTime = Date().timeIntervalSince1970
         do {
