@@ -53,6 +53,33 @@ struct EdgeRoutesTests {
         #expect(OriginFetcher.originURL(route, path: "/a?b=1") == "https://[2001:db8::1]:443/a?b=1")
     }
 
+    @Test("a configuration of thousands of domains applies whole, and every host routes to its own origin")
+    func thousandsOfDomains() throws {
+        let domains = (0..<5000).map { index in
+            DomainConfig(
+                id: UUID(), name: "site\(index).example", serial: 1, origin: "198.51.\(index / 250).\(index % 250 + 1)", sslMode: "off",
+                cacheLevel: "standard", browserTtl: 3600, edgeTtl: 3600, devModeUntil: nil, underAttack: false, multiNodeRedundancy: false,
+                dnsFallback: false,
+                records: [
+                    DNSRecordConfig(
+                        name: "@", type: "A", content: "198.51.\(index / 250).\(index % 250 + 1)", ttl: 0, priority: nil, proxied: true),
+                    DNSRecordConfig(name: "www", type: "CNAME", content: "site\(index).example", ttl: 0, priority: nil, proxied: true),
+                ],
+                pageRules: [PageRuleConfig(pattern: "site\(index).example/api/*", cacheLevel: "bypass")])
+        }
+        let state = EdgeState()
+        state.apply(
+            NodeConfigSnapshot(version: 9, full: true, domains: domains, removedDomains: [], nodes: [], nameservers: [], hostmaster: ""))
+        let routes = state.routes
+        #expect(routes.version == 9)
+        for index in stride(from: 0, to: 5000, by: 7) {
+            let route = try #require(routes.route(forHost: "www.site\(index).example"))
+            #expect(route.domain == "site\(index).example" && route.originHost == "198.51.\(index / 250).\(index % 250 + 1)")
+            #expect(route.site.rule(scheme: "http", url: "site\(index).example/api/x")?.0.cacheLevel == "bypass")
+        }
+        #expect(routes.route(forHost: "site5000.example") == nil)
+    }
+
     @Test("the first matching page rule overrides the domain's cache settings; dev mode bypasses everything")
     func siteSettings() throws {
         var snapshot = Self.snapshot(origin: "203.0.113.7", sslMode: "off", records: Self.records)
