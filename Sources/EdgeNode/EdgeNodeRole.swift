@@ -48,7 +48,7 @@ public struct EdgeNodeRole: Service {
         let clients = OriginClients(readTimeout: .seconds(Int64(options.originTimeout)))
         let origins = OriginFetcher(clients: clients, logger: logger, timeout: .seconds(Int64(options.originTimeout) + 5))
         let cache = EdgeCache(
-            store: store, flights: FlightTable(), origins: origins, state: state, compressed: CompressedVariants(), logger: logger)
+            store: store, flights: FlightTable(), origins: origins, state: state, compressed: CompressedVariants())
         let proxy = EdgeProxy(state: state, cache: cache, origins: origins)
         let webSockets = WebSocketTunnel(state: state, logger: logger)
         let (host, port, logger, state, purger) = (options.host, options.port, logger, state, purger)

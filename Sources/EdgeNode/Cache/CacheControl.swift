@@ -14,12 +14,8 @@ struct CacheControl: Equatable, Sendable {
     var mustRevalidate = false
     var proxyRevalidate = false
     var noTransform = false
-    var immutable = false
-    /// A request's `only-if-cached`.
-    var onlyIfCached = false
     /// A request's `max-stale` (nil: absent; Int.max: any staleness).
     var maxStale: Int?
-    var minFresh: Int?
 
     init() {}
 
@@ -91,10 +87,7 @@ struct CacheControl: Equatable, Sendable {
         case "must-revalidate": mustRevalidate = true
         case "proxy-revalidate": proxyRevalidate = true
         case "no-transform": noTransform = true
-        case "immutable": immutable = true
-        case "only-if-cached": onlyIfCached = true
         case "max-stale": maxStale = hasArgument ? argument : Int.max
-        case "min-fresh": minFresh = argument
         default: return
         }
     }

@@ -59,5 +59,8 @@ struct CachedResponse: Codable, Sendable {
 
     var etag: String? { header("ETag") }
     var lastModified: String? { header("Last-Modified") }
-    var hasValidators: Bool { etag != nil || lastModified != nil }
+    /// The conditional fields that revalidate it with the origin.
+    var validators: [(String, String)] {
+        [etag.map { ("If-None-Match", $0) }, lastModified.map { ("If-Modified-Since", $0) }].compactMap { $0 }
+    }
 }

@@ -18,7 +18,6 @@ struct EdgeCache: Sendable {
     let origins: OriginFetcher
     let state: EdgeState
     let compressed: CompressedVariants
-    let logger: Logger
     /// How long a request waits for another's fetch of the same URL.
     var collapseTimeout: Duration = .seconds(10)
 
@@ -60,10 +59,7 @@ struct EdgeCache: Sendable {
 
     private func revalidate(_ entry: CacheStore.Entry, exchange: Exchange, settings: CacheSettings) async throws -> Response {
         let stored = entry.response
-        var validators: [(String, String)] = []
-        if let etag = stored.etag { validators.append(("If-None-Match", etag)) }
-        if let modified = stored.lastModified { validators.append(("If-Modified-Since", modified)) }
-        let outcome = await origins.fetch(exchange, method: .get, cacheFill: true, validators: validators)
+        let outcome = await origins.fetch(exchange, method: .get, cacheFill: true, validators: stored.validators)
         let now = Date().timeIntervalSince1970
         guard case .response(let origin, let requestTime) = outcome else {
             // Disconnected from the origin: RFC 9111 §4.2.4 lets a cache serve stale unless forbidden.
@@ -95,19 +91,20 @@ struct EdgeCache: Sendable {
     ) async {
         defer { ticket.finish() }
         let stored = entry.response
-        var validators: [(String, String)] = []
-        if let etag = stored.etag { validators.append(("If-None-Match", etag)) }
-        if let modified = stored.lastModified { validators.append(("If-Modified-Since", modified)) }
         guard
             case .response(let origin, let requestTime) = await origins.fetch(
-                exchange, method: .get, cacheFill: true, validators: validators)
+                exchange, method: .get, cacheFill: true, validators: stored.validators)
         else { return }
         let now = Date().timeIntervalSince1970
         if origin.status == .notModified {
             store.update(refreshed(stored, with: origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now))
             return
         }
-        guard var response = storable(origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now) else {
+        let headers = OriginFetcher.storedHeaders(origin.headers)
+        guard
+            var response = storable(
+                Int(origin.status.code), headers: headers, exchange: exchange, settings: settings, requestTime: requestTime, now: now)
+        else {
             return
         }
         let writer = store.writer()
@@ -158,7 +155,9 @@ struct EdgeCache: Sendable {
         let headers = OriginFetcher.storedHeaders(origin.headers)
         var delivery = Delivery(status: status, fields: OriginFetcher.fields(headers), source: .stream(origin.body))
         var cacheStatus = "fwd=\(forward); fwd-status=\(status)"
-        if storing, var response = storable(origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now) {
+        if storing,
+            var response = storable(status, headers: headers, exchange: exchange, settings: settings, requestTime: requestTime, now: now)
+        {
             response.variant = CachePolicy.variant(response.vary, request: exchange.headers)
             let writer = store.writer()
             let originHeaders = origin.headers
@@ -177,20 +176,18 @@ struct EdgeCache: Sendable {
         return deliver(delivery, exchange: exchange, cacheStatus: cacheStatus, hit: false)
     }
 
-    /// The CachedResponse for an origin answer, or nil when it must not be stored.
-    private func storable(_ origin: HTTPClientResponse, exchange: Exchange, settings: CacheSettings, requestTime: Double, now: Double)
-        -> CachedResponse?
-    {
-        var fields = HTTPFields()
-        for (name, value) in origin.headers { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
+    /// The CachedResponse for an origin answer (its end-to-end fields), or nil when it must not be stored.
+    private func storable(
+        _ status: Int, headers: [[String]], exchange: Exchange, settings: CacheSettings, requestTime: Double, now: Double
+    ) -> CachedResponse? {
         guard
             var response = CachePolicy.storable(
-                status: Int(origin.status.code), headers: fields, requestHasAuthorization: exchange.headers[.authorization] != nil,
+                status: status, headers: OriginFetcher.fields(headers), requestHasAuthorization: exchange.headers[.authorization] != nil,
                 path: exchange.target, settings: settings, now: now, requestTime: requestTime)
         else { return nil }
         response.key = exchange.cacheKey
         response.domain = exchange.route.domain
-        response.headers = OriginFetcher.storedHeaders(origin.headers)
+        response.headers = headers
         return response
     }
 
@@ -199,17 +196,14 @@ struct EdgeCache: Sendable {
         _ stored: CachedResponse, with origin: HTTPClientResponse, exchange: Exchange, settings: CacheSettings, requestTime: Double,
         now: Double
     ) -> CachedResponse {
-        var headers = stored.headers
         let skip: Set<String> = ["content-length", "content-encoding", "transfer-encoding", "content-range"]
-        for pair in OriginFetcher.storedHeaders(origin.headers) where !skip.contains(pair[0].lowercased()) {
-            headers.removeAll { $0[0].caseInsensitiveCompare(pair[0]) == .orderedSame }
-        }
-        headers += OriginFetcher.storedHeaders(origin.headers).filter { !skip.contains($0[0].lowercased()) }
-        var fields = HTTPFields()
-        for pair in headers { if let name = HTTPField.Name(pair[0]) { fields.append(HTTPField(name: name, value: pair[1])) } }
+        let fresh = OriginFetcher.storedHeaders(origin.headers).filter { !skip.contains($0[0].lowercased()) }
+        let replaced = Set(fresh.map { $0[0].lowercased() })
+        let headers = stored.headers.filter { !replaced.contains($0[0].lowercased()) } + fresh
         var updated =
             CachePolicy.storable(
-                status: stored.status, headers: fields, requestHasAuthorization: false, path: exchange.target, settings: settings, now: now,
+                status: stored.status, headers: OriginFetcher.fields(headers), requestHasAuthorization: false, path: exchange.target,
+                settings: settings, now: now,
                 requestTime: requestTime) ?? stored
         updated.key = stored.key
         updated.variant = stored.variant
