@@ -17,8 +17,7 @@ public final class EdgeState: Sendable {
     }
 
     func count(_ domain: String, status: Int, bytes: Int, hit: Bool) {
-        counters.withLock { counters in
-            var entry = counters[domain] ?? NodeReport.DomainCounters(domain: domain)
+        func add(to entry: inout NodeReport.DomainCounters) {
             entry.requests += 1
             entry.bytes += Int64(bytes)
             if hit { entry.cacheHits += 1 }
@@ -28,8 +27,9 @@ public final class EdgeState: Sendable {
             case 4: entry.status4xx += 1
             default: entry.status5xx += 1
             }
-            counters[domain] = entry
         }
+        // Updated in place: one hash lookup on every request.
+        counters.withLock { add(to: &$0[domain, default: NodeReport.DomainCounters(domain: domain)]) }
     }
 
     /// The counters since the last call.

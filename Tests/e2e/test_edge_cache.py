@@ -114,6 +114,30 @@ def test_miss_then_hit_with_age_and_cache_status(site):
     assert int(second.headers["Age"]) >= 0
 
 
+def test_repeated_hits_stay_exact_per_second_encoding_and_method(site):
+    """Hot objects are answered from the event loop with a remembered header block: it must still
+    show the current Age and TTL, and never serve one request's variant to another."""
+    target = path(cc="public, max-age=60", size="3000", type="text/html")
+    with requests.Session() as session:
+        fetch = lambda method="GET", **headers: session.request(method, site["edge"] + target, headers={"Host": site["name"], **headers}, timeout=10, stream=True)
+        fetch().raw.read()
+        plain = [fetch(**{"Accept-Encoding": "identity"}) for _ in range(3)]
+        zipped = fetch(**{"Accept-Encoding": "gzip"})
+        head = fetch("HEAD", **{"Accept-Encoding": "identity"})
+        bodies = [r.raw.read() for r in plain]
+        assert all("Content-Encoding" not in r.headers and len(b) == int(r.headers["Content-Length"]) for r, b in zip(plain, bodies))
+        assert bodies[0] == bodies[1] == bodies[2] and len(bodies[0]) > 3000
+        assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.raw.read()) == bodies[0]
+        assert head.headers["Content-Length"] == plain[0].headers["Content-Length"] and head.raw.read() == b""
+        ttl = lambda r: int(status(r).split("ttl=")[1].split(";")[0])
+        before = fetch(**{"Accept-Encoding": "identity"})
+        time.sleep(2.1)
+        after = fetch(**{"Accept-Encoding": "identity"})
+        assert int(after.headers["Age"]) >= int(before.headers["Age"]) + 2
+        assert ttl(after) <= ttl(before) - 2
+    assert hits(target) == 1
+
+
 @pytest.mark.parametrize("query", [{"cc": "no-store, max-age=60"}, {"cc": "private, max-age=60"}, {"cc": "max-age=60", "cookie": "session=1"}, {"cc": "public, max-age=60", "vary": "*"}])
 def test_forbidden_responses_are_not_stored(site, query):
     target = path(**query)

@@ -114,7 +114,7 @@ run() { # name port scenario
   if [ "$name" = dcdn ]; then
     local rss
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$edge_pid/status")
-    [ "$rss" -gt "$peak_rss" ] && peak_rss=$rss
+    if [ "$rss" -gt "$peak_rss" ]; then peak_rss=$rss; fi
   fi
 }
 for scenario in hit-1k hit-100k miss-mix; do

@@ -84,9 +84,11 @@ public final class CacheStore: Sendable {
     /// index; `memoryOnly` never touches the disk (callers on an event loop).
     func lookup(key: String, request: HTTPFields, memoryOnly: Bool = false) -> Lookup {
         let found: (id: String, response: CachedResponse, body: ByteBuffer?)?? = index.withLock { index in
-            guard let first = index.variants[key]?.first, let vary = index.entries[key + "\u{0}" + first]?.vary else { return nil }
-            let id = key + "\u{0}" + CachePolicy.variant(vary, request: request)
-            guard let response = index.entries[id] else { return .some(nil) }
+            guard let first = index.variants[key]?.first, let some = index.entries[key + "\u{0}" + first] else { return nil }
+            let variant = CachePolicy.variant(some.vary, request: request)
+            // Most URLs have one variant: the one just read.
+            let id = variant == first ? some.entryID : key + "\u{0}" + variant
+            guard let response = variant == first ? some : index.entries[id] else { return .some(nil) }
             index.clock += 1
             index.lastUse[id] = index.clock
             return (id, response, index.memory.get(id))

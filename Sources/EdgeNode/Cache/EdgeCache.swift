@@ -215,16 +215,34 @@ struct EdgeCache: Sendable {
         return updated
     }
 
-    /// A fresh response in the memory tier, prepared without suspending (see `HitFastPath`).
-    func fastHit(_ exchange: Exchange, settings: CacheSettings) -> Prepared? {
+    /// A fresh response in the memory tier as HTTP/1.1 bytes, without suspending (see
+    /// `HitFastPath`). Plain GET and HEAD requests reuse this thread's last answer for the object
+    /// while it would come out the same; conditional and range requests are prepared each time.
+    func fastHit(_ exchange: Exchange, settings: CacheSettings) -> HitMemo.Answer? {
         guard settings.bypass == nil,
             case .found(let entry) = store.lookup(key: exchange.cacheKey, request: exchange.headers, memoryOnly: true)
         else { return nil }
         let now = Date().timeIntervalSince1970
         let ttl = entry.response.ttl(now: now)
         guard ttl > 0, !entry.response.noCache else { return nil }
+        let plain = !exchange.headers.contains { $0.name == .range || $0.name.canonicalName.hasPrefix("if-") }
+        let key = HitMemo.Key(
+            responseTime: entry.response.responseTime, age: Int(entry.response.age(now: now)), ttl: Int(ttl), isHead: exchange.isHead,
+            acceptEncoding: exchange.headers[.acceptEncoding], settings: settings)
+        let memo = HitMemo.current
+        let id = entry.response.entryID
+        if plain, let answer = memo.answer(for: id, key: key) {
+            state.count(exchange.route.domain, status: answer.status, bytes: answer.body?.readableBytes ?? 0, hit: true)
+            return answer
+        }
         let (delivery, entryID) = hit(entry, settings: settings, now: now)
-        return prepare(delivery, exchange: exchange, cacheStatus: "hit; ttl=\(Int(ttl))", hit: true, entryID: entryID)
+        guard
+            case .buffered(let status, let fields, let body) = prepare(
+                delivery, exchange: exchange, cacheStatus: "hit; ttl=\(key.ttl)", hit: true, entryID: entryID)
+        else { return nil }
+        let answer = HitMemo.Answer(key: key, status: Int(status.code), head: HitMemo.wireHead(status, fields, body: body), body: body)
+        if plain { memo.remember(answer, for: id) }
+        return answer
     }
 
     /// A stored response to the visitor, with Age and the browser TTL.

@@ -29,9 +29,9 @@ struct EdgeChannel: HTTPChannelHandler {
     let http2: HTTP2Channel
     let webSockets: WebSocketTunnel
     /// Answers fresh memory hits on the event loop (HTTP/1.1); nil turns that off.
-    let fastPath: (@Sendable (HTTPRequest) -> EdgeCache.Prepared?)?
+    let fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?
 
-    init(responder: @escaping Responder, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> EdgeCache.Prepared?)?) {
+    init(responder: @escaping Responder, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?) {
         self.responder = responder
         self.webSockets = webSockets
         self.fastPath = fastPath
@@ -56,13 +56,13 @@ struct EdgeChannel: HTTPChannelHandler {
 
     /// HTTP/1.1 with the WebSocket upgrade: Hummingbird's HTTP/1 pipeline when there is no upgrade.
     static func setupHTTP1(
-        channel: any Channel, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> EdgeCache.Prepared?)?, logger: Logger
+        channel: any Channel, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?, logger: Logger
     ) throws -> EventLoopFuture<HTTP1Result> {
         let tunnel = webSockets.forConnection()
         let upgrades = NIOTypedHTTPServerUpgradeConfiguration<HTTP1Result>(upgraders: [tunnel]) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                 if let fastPath { try channel.pipeline.syncOperations.addHandler(HitFastPath(answer: fastPath)) }
+                try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                 try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
                 let connection = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                     wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))

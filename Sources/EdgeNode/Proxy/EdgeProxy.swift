@@ -87,7 +87,7 @@ public struct EdgeProxy: HTTPResponder {
 
     /// A fresh hit held in memory, answered on the connection's event loop without starting a
     /// task (`HitFastPath`); nil sends the request down the full path.
-    func fastAnswer(_ head: HTTPRequest) -> EdgeCache.Prepared? {
+    func fastAnswer(_ head: HTTPRequest) -> HitMemo.Answer? {
         guard head.method == .get || head.method == .head,
             !head.headerFields[values: .connection].contains(where: { $0.lowercased().contains("close") }),
             case .proceed(let route, let host, let target, let settings) = plan(head)

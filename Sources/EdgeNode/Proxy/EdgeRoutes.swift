@@ -116,6 +116,12 @@ public struct EdgeRoutes: Sendable {
 
     /// A Host header's name: lower case, without port or final dot.
     static func hostName(_ header: String) -> String {
+        // The usual Host header is already a lower-case name without a port or a trailing dot.
+        if header.utf8.allSatisfy({ $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: "[") && !(65...90).contains($0) }),
+            header.utf8.last != UInt8(ascii: ".")
+        {
+            return header
+        }
         var host = header.lowercased()
         if host.hasPrefix("[") {
             host = String(host.prefix { $0 != "]" }) + "]"

@@ -1,36 +1,53 @@
 import HTTPTypes
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
 
 /// Answers fresh cache hits held in memory straight from the connection's event loop, before
 /// Hummingbird starts a task for the request; everything else passes on untouched. Only while no
 /// earlier request of the connection is still being answered, so pipelined responses keep their
 /// order.
+///
+/// It sits below the HTTP-types codec, so a request it answers is converted once and its response
+/// is written as bytes underneath NIO's response encoder (which then has nothing in progress).
 final class HitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
-    let answer: (HTTPRequest) -> EdgeCache.Prepared?
+    let answer: (HTTPRequest) -> HitMemo.Answer?
     /// Requests passed on whose response has not ended yet.
     private var outstanding = 0
     /// The rest of a request answered here (its body, if any) is dropped.
     private var swallowing = false
     private var needsFlush = false
+    /// Where encoded bytes enter the pipeline: just below NIO's response encoder.
+    private var wire: ChannelHandlerContext?
 
-    init(answer: @escaping (HTTPRequest) -> EdgeCache.Prepared?) {
+    init(answer: @escaping (HTTPRequest) -> HitMemo.Answer?) {
         self.answer = answer
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        wire = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        wire = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
-            if outstanding == 0, case .buffered(let status, let fields, let body)? = answer(head) {
+            if outstanding == 0, let wire, head.isKeepAlive, head.version.major == 1, head.version.minor == 1,
+                head.method == .GET || head.method == .HEAD, !head.headers.contains(name: "upgrade"),
+                let request = try? HTTPRequest(head, secure: false, splitCookie: false),
+                let answer = answer(request)
+            {
                 swallowing = true
-                context.write(Self.wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
-                if let body { context.write(Self.wrapOutboundOut(.body(body)), promise: nil) }
-                context.write(Self.wrapOutboundOut(.end(nil)), promise: nil)
+                wire.write(NIOAny(IOData.byteBuffer(answer.head)), promise: nil)
+                if let body = answer.body, body.readableBytes > 0 { wire.write(NIOAny(IOData.byteBuffer(body)), promise: nil) }
                 needsFlush = true
                 return
             }
