@@ -76,11 +76,24 @@ let package = Package(
         // System zlib and Brotli encoders (Debian's zlib1g-dev and libbrotli-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CBrotli", providers: [.apt(["libbrotli-dev"])]),
+        .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
+        // The image pipeline (libvips) and the SSRF-safe source fetch, for the edge and the coordinator.
+        .target(
+            name: "ImageKit",
+            dependencies: [
+                "DCDNCore", "CVips",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The edge: caching reverse proxy to customers' origins.
         .target(
             name: "EdgeNode",
             dependencies: [
-                "DCDNCore", "NodeAgent", "CZlib", "CBrotli",
+                "DCDNCore", "NodeAgent", "ImageKit", "CZlib", "CBrotli",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -111,6 +124,7 @@ let package = Package(
                 "DCDNCore",
                 "DNSKit",
                 "SMTPKit",
+                "ImageKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -142,6 +156,7 @@ let package = Package(
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
         .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode"]),
+        .testTarget(name: "ImageKitTests", dependencies: ["ImageKit"]),
         .testTarget(
             name: "NameServerTests",
             dependencies: ["NameServer", "DNSKit", .product(name: "NIOCore", package: "swift-nio")]

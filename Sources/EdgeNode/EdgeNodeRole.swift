@@ -2,6 +2,7 @@ import DCDNCore
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import ImageKit
 import Logging
 import NodeAgent
 import ServiceLifecycle
@@ -15,13 +16,19 @@ public struct EdgeNodeRole: Service {
         public var cacheDirectory: String?
         public var cacheLimits: CacheStore.Limits
         public var originTimeout: Int
+        /// Image sources allowed to be private, pinned to `address[:port]` (see `SourceFetcher`).
+        public var imagePrivateSources: [String: String]
 
-        public init(host: String, port: Int, cacheDirectory: String?, cacheLimits: CacheStore.Limits = .init(), originTimeout: Int = 100) {
+        public init(
+            host: String, port: Int, cacheDirectory: String?, cacheLimits: CacheStore.Limits = .init(), originTimeout: Int = 100,
+            imagePrivateSources: [String: String] = [:]
+        ) {
             self.host = host
             self.port = port
             self.cacheDirectory = cacheDirectory
             self.cacheLimits = cacheLimits
             self.originTimeout = originTimeout
+            self.imagePrivateSources = imagePrivateSources
         }
     }
 
@@ -46,7 +53,8 @@ public struct EdgeNodeRole: Service {
 
     public func run() async throws {
         let clients = OriginClients(readTimeout: .seconds(Int64(options.originTimeout)))
-        let origins = OriginFetcher(clients: clients, logger: logger, timeout: .seconds(Int64(options.originTimeout) + 5))
+        var origins = OriginFetcher(clients: clients, logger: logger, timeout: .seconds(Int64(options.originTimeout) + 5))
+        origins.images = ImagePipeline(fetcher: SourceFetcher(policy: .init(privateSources: options.imagePrivateSources)))
         let cache = EdgeCache(
             store: store, flights: FlightTable(), origins: origins, state: state, compressed: CompressedVariants())
         let proxy = EdgeProxy(state: state, cache: cache, origins: origins)

@@ -35,6 +35,10 @@ struct Dev: AsyncParsableCommand {
         let dnsPort = settings.dnsPort
         if settings.httpPort == 0 { settings.httpPort = try FreePort.pick(host: settings.host) }
         let httpPort = settings.httpPort
+        // The demo site's images can be optimised on a fresh install: its name is pinned to this edge.
+        if settings.imagePrivateSources.isEmpty {
+            settings.imagePrivateSources = [DemoSite.name: "\(settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host):\(httpPort)"]
+        }
         // In dev the world's DNS is this machine's nameserver, so delegation is observed there.
         if settings.delegationResolver == nil { settings.delegationResolver = "\(settings.host):\(dnsPort)" }
         let host = settings.host
@@ -326,6 +330,6 @@ extension EdgeNodeRole.Options {
         limits.diskBytes = settings.cacheDiskMB << 20
         return .init(
             host: settings.host, port: port, cacheDirectory: settings.cacheDiskMB > 0 ? settings.dataDirectory + "/cache" : nil,
-            cacheLimits: limits, originTimeout: settings.originTimeout)
+            cacheLimits: limits, originTimeout: settings.originTimeout, imagePrivateSources: settings.imagePrivateSources)
     }
 }

@@ -2,6 +2,7 @@ import DCDNCore
 import FluentKit
 import Foundation
 import Hummingbird
+import ImageKit
 import Logging
 import Prometheus
 
@@ -20,6 +21,8 @@ public final class Coordinator: Sendable {
     public let metrics: PrometheusCollectorRegistry
     public let rateLimits: RateLimits
     public let dashboard: DashboardRenderer
+    /// The public `/cdn-cgi/image` endpoint's pipeline.
+    public let images: ImagePipeline
     /// The URL people and links use to reach the coordinator (no trailing slash).
     public let publicURL: String
     let logger: Logger
@@ -62,6 +65,7 @@ public final class Coordinator: Sendable {
             register: RateLimiter(capacity: settings.registerRateLimit.count, per: Double(settings.registerRateLimit.seconds)),
             api: RateLimiter(burst: settings.apiBurst, refillPerSecond: settings.apiRatePerSecond))
         dashboard = try DashboardRenderer(isDev: settings.isDev, oidcLabel: settings.oidc?.buttonLabel)
+        images = ImagePipeline(fetcher: SourceFetcher(policy: .init(privateSources: settings.imagePrivateSources)))
     }
 
     /// Throws 429 with Retry-After when `limiter` has no token left for `key`.

@@ -20,6 +20,7 @@ public func buildRouter(_ coordinator: Coordinator) -> Router<AppRequestContext>
     router.add(middleware: AuthenticationMiddleware(coordinator: coordinator))
 
     OperabilityController(coordinator: coordinator).addRoutes(to: router)
+    ImagesController(coordinator: coordinator).addRoutes(to: router)
     let api = router.group("api/v1")
     let openAPI = (try? OpenAPIDocument.json(isDev: settings.isDev, publicURL: coordinator.publicURL)) ?? Data()
     api.get("openapi.json") { _, _ in

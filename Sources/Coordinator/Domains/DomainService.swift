@@ -152,7 +152,7 @@ public struct DomainService: Sendable {
                 throw APIError.validation(
                     settings.originIp != nil ? "origin_ip" : "origin", "must be an IP address or host name, optionally with :port")
             }
-            if !allowPrivateOrigins, let ip = IPAddress(origin.host), Self.isInternal(ip) {
+            if !allowPrivateOrigins, let ip = IPAddress(origin.host), ip.isInternal {
                 throw APIError.validation(settings.originIp != nil ? "origin_ip" : "origin", "must be a public address")
             }
             domain.origin = origin.description
@@ -199,15 +199,6 @@ public struct DomainService: Sendable {
             let tld = host.split(separator: ".").last, tld.count >= 2, !tld.allSatisfy(\.isNumber), IPAddress(host) == nil
         else { throw APIError.validation("domain", "must be a domain name like example.com") }
         return host
-    }
-
-    /// Loopback, private, link-local and other non-public ranges (origins must be reachable publicly).
-    static func isInternal(_ address: IPAddress) -> Bool {
-        let ranges = [
-            "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4",
-            "240.0.0.0/4", "::1/128", "::/128", "fc00::/7", "fe80::/10", "ff00::/8",
-        ]
-        return ranges.compactMap(CIDR.init).contains { $0.contains(address) }
     }
 
     // MARK: Records
@@ -286,7 +277,7 @@ public struct DomainService: Sendable {
         if proxied, !DNSRecordContent.proxiableTypes.contains(type) {
             throw APIError.validation("proxied", "only A, AAAA and CNAME records can be proxied")
         }
-        if proxied, !allowPrivateOrigins, type != "CNAME", let ip = IPAddress(record.content), Self.isInternal(ip) {
+        if proxied, !allowPrivateOrigins, type != "CNAME", let ip = IPAddress(record.content), ip.isInternal {
             throw APIError.validation("content", "a proxied record must point at a public address")
         }
         if name == "@", type == "NS" {

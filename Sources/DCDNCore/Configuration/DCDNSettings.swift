@@ -61,6 +61,9 @@ public struct DCDNSettings: Sendable {
     public var cacheDiskMB: Int
     /// Seconds the edge waits for an origin's response before answering 504.
     public var originTimeout: Int
+    /// Image sources allowed to be private, by host name, each pinned to `address[:port]`
+    /// (`image_private_sources`: "name=address:port" items). Empty by default; dev pins its demo site.
+    public var imagePrivateSources: [String: String]
 
     public var isDev: Bool { role == .dev }
     /// The SQLite file used when no database URL is configured.
@@ -206,6 +209,16 @@ public struct DCDNSettings: Sendable {
         cacheMemoryMB = try int("cache_memory_mb", 256, 1...1_048_576)
         cacheDiskMB = try int("cache_disk_mb", 10_240, 0...100_000_000)
         originTimeout = try int("origin_timeout", 100, 1...3600)
+        var pins: [String: String] = [:]
+        for item in list("image_private_sources") {
+            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw SettingsError(
+                    key: "image_private_sources", message: "items are host=address[:port], e.g. images.internal=10.0.0.5:8080")
+            }
+            pins[parts[0].lowercased()] = parts[1]
+        }
+        imagePrivateSources = pins
     }
 
     /// Settings for tests and embedding: defaults of a role with overrides by key.

@@ -81,3 +81,35 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(network)/\(prefixLength)" }
 }
+
+extension IPAddress {
+    /// Networks no server-side fetch may reach (RFC 6890 special-purpose registries): this host,
+    /// private, shared (CGNAT), loopback, link-local, documentation, benchmarking, multicast,
+    /// reserved and broadcast; IPv6 loopback, unspecified, ULA, link- and site-local, multicast,
+    /// discard, documentation and IETF protocol assignments (Teredo).
+    static let internalNetworks: [CIDR] = [
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
+        "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+        "::/96", "::1/128", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+    ].compactMap(CIDR.init)
+
+    /// True when the address is not a public unicast address, looking through the IPv6 forms that
+    /// embed an IPv4 address (mapped `::ffff:0:0/96`, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`,
+    /// 6to4 `2002::/16`), so `::ffff:127.0.0.1` or `2002:7f00:1::` count as loopback.
+    public var isInternal: Bool {
+        if bytes.count == 16 {
+            if let embedded = embeddedIPv4 { return embedded.isInternal }
+        }
+        return Self.internalNetworks.contains { $0.network.bytes.count == bytes.count && $0.contains(self) }
+    }
+
+    /// The IPv4 address an IPv6 transition form carries, if any.
+    var embeddedIPv4: IPAddress? {
+        guard bytes.count == 16 else { return nil }
+        if unmapped.isIPv4 { return unmapped }
+        if bytes[0..<12] == [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0] { return IPAddress(bytes: Array(bytes[12..<16])) }
+        if bytes[0..<6] == [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01] { return IPAddress(bytes: Array(bytes[12..<16])) }
+        if bytes[0] == 0x20, bytes[1] == 0x02 { return IPAddress(bytes: Array(bytes[2..<6])) }
+        return nil
+    }
+}

@@ -3,6 +3,7 @@ import DCDNCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ImageKit
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -80,6 +81,9 @@ public struct EdgeProxy: HTTPResponder {
                 head: request.head, body: request.body, route: route, host: host, target: target, client: context.remoteAddress?.ipAddress)
             switch request.method {
             case .get, .head: return try await cache.respond(exchange, settings: settings)
+            case _ where exchange.isImageRequest:
+                state.count(route.domain, status: 405, bytes: 0, hit: false)
+                return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
             default: return try await forward(exchange)
             }
         }
@@ -143,6 +147,7 @@ struct Exchange: Sendable {
     var headers: HTTPFields { head.headerFields }
     var method: HTTPRequest.Method { head.method }
     var isHead: Bool { head.method == .head }
+    var isImageRequest: Bool { ImagePipeline.handles(path: target) }
 }
 
 /// Talks to customers' origins: builds the forwarded request (X-Forwarded-*, Via, CDN-Loop per
@@ -157,6 +162,9 @@ struct OriginFetcher: Sendable {
     let clients: OriginClients
     let logger: Logger
     var timeout: TimeAmount = .seconds(120)
+    /// Answers `/cdn-cgi/image` on every proxied domain: for that path the edge is the origin,
+    /// so its results go through the cache like any other response.
+    var images: ImagePipeline?
 
     static let loopToken = "dcdn"
     static let hopByHop: Set<String> = [
@@ -174,6 +182,13 @@ struct OriginFetcher: Sendable {
         _ exchange: Exchange, method: HTTPRequest.Method, streamingBody: Bool = false, cacheFill: Bool = false,
         validators: [(String, String)] = []
     ) async -> Outcome {
+        if let images, exchange.isImageRequest {
+            let answer = await images.answer(
+                target: exchange.target, origin: "http://" + (exchange.head.authority ?? exchange.host), accept: exchange.headers[.accept])
+            let response = HTTPClientResponse(
+                status: HTTPResponseStatus(statusCode: answer.status), headers: HTTPHeaders(answer.headers), body: .bytes(answer.body))
+            return .response(response, requestTime: Date().timeIntervalSince1970)
+        }
         let route = exchange.route
         var outbound = HTTPClientRequest(url: Self.originURL(route, path: exchange.target))
         outbound.method = HTTPMethod(rawValue: method.rawValue)
