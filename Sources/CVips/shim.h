@@ -5,10 +5,14 @@
 
 #include <vips/vips.h>
 
+/// libvips' warnings about damaged input would flood the log; the caller reports failures itself.
+static void dcdn_vips_drop_warning(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data) {}
+
 /// Starts libvips once per process; its operation cache is off (every request is different and
 /// the edge caches results itself). Returns 0 on success.
 static inline int dcdn_vips_start(void) {
     if (VIPS_INIT("dcdn")) return -1;
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, dcdn_vips_drop_warning, NULL);
     vips_cache_set_max(0);
     vips_cache_set_max_mem(0);
     vips_cache_set_max_files(0);
@@ -29,7 +33,11 @@ static inline VipsImage *dcdn_vips_header(const void *data, size_t length) {
 /// `crop` is a VipsInteresting (NONE keeps the whole image), `size` a VipsSize.
 static inline VipsImage *dcdn_vips_thumbnail(const void *data, size_t length, int width, int height, int crop, int size) {
     VipsImage *out = NULL;
-    if (vips_thumbnail_buffer((void *)data, length, &out, width, "height", height, "crop", crop, "size", size, NULL)) return NULL;
+    // fail_on: decoder errors fail the request. (In 8.14 a truncated JPEG or PNG is only a warning on
+    // this path: what arrived is rendered and the rest left grey, as browsers show it.)
+    if (vips_thumbnail_buffer((void *)data, length, &out, width, "height", height, "crop", crop, "size", size, "fail_on",
+            VIPS_FAIL_ON_ERROR, NULL))
+        return NULL;
     return out;
 }
 

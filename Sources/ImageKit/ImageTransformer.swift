@@ -137,6 +137,8 @@ public final class ImageTransformer: Sendable {
     /// libvips' crop and size modes for a fit (documented on `ImageOptions.Fit`).
     static func geometry(_ options: ImageOptions) -> (VipsInteresting, VipsSize) {
         let both = options.width != nil && options.height != nil
+        // Without a size the image keeps its own (both sides "unbounded" must not mean "enlarge").
+        if options.width == nil, options.height == nil { return (VIPS_INTERESTING_NONE, VIPS_SIZE_DOWN) }
         switch options.fit {
         case .cover: return (both ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE, VIPS_SIZE_BOTH)
         case .contain: return (VIPS_INTERESTING_NONE, VIPS_SIZE_BOTH)

@@ -136,6 +136,7 @@ struct DashboardController {
         }
         DomainsDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         CDNDashboard(coordinator: coordinator).addRoutes(to: dashboard)
+        ImagesDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         NodesDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         AdminDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         if coordinator.settings.isDev { DevDashboard(coordinator: coordinator).addRoutes(to: dashboard) }

@@ -68,6 +68,7 @@ public struct DashboardRenderer: Sendable {
         var items: [(key: String, label: String, href: String, section: String)] = [
             ("overview", "Overview", "/dashboard", "Product"),
             ("domains", "Domains", "/dashboard/domains", "Product"),
+            ("images", "Image CDN", "/dashboard/images", "Product"),
             ("account", "Account & API tokens", "/dashboard/account", "Product"),
         ]
         if identity.user.role == .admin {

@@ -22,3 +22,49 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// Image CDN: the URL and the preview follow the builder's fields as they change.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("image-builder");
+  if (!form) return;
+  const preview = document.getElementById("image-preview");
+  const link = document.getElementById("image-link");
+  const pathLink = document.getElementById("image-path-link");
+  const meta = document.getElementById("image-meta");
+  const result = document.getElementById("result");
+  const describe = async () => {
+    if (!preview.getAttribute("src")) return;
+    try {
+      const response = await fetch(preview.src);
+      const size = (await response.blob()).size;
+      meta.textContent = response.ok
+        ? `${preview.naturalWidth}×${preview.naturalHeight} px · ${response.headers.get("Content-Type")} · ${(size / 1024).toFixed(1)} KB`
+        : `Error ${response.status}`;
+    } catch (error) {
+      meta.textContent = "The preview could not be loaded.";
+    }
+  };
+  preview.addEventListener("load", describe);
+  preview.addEventListener("error", describe);
+  let timer;
+  form.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (!form.checkValidity()) return;
+      const params = new URLSearchParams();
+      const options = [];
+      for (const name of ["url", "w", "h", "f", "q", "fit"]) {
+        const value = form.elements[name].value.trim();
+        if (!value) continue;
+        params.set(name, value);
+        if (name !== "url") options.push(`${name}=${value}`);
+      }
+      const url = form.dataset.endpoint + "?" + params.toString();
+      link.textContent = url;
+      pathLink.textContent = form.dataset.endpoint + options.join(",") + "/" + params.get("url");
+      result.hidden = false;
+      meta.textContent = "Loading…";
+      preview.src = url;
+    }, 400);
+  });
+});
