@@ -36,8 +36,8 @@ struct Dev: AsyncParsableCommand {
         if settings.httpPort == 0 { settings.httpPort = try FreePort.pick(host: settings.host) }
         let httpPort = settings.httpPort
         // The demo site's images can be optimised on a fresh install: its name is pinned to this edge.
-        if settings.imagePrivateSources.isEmpty {
-            settings.imagePrivateSources = [DemoSite.name: "\(settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host):\(httpPort)"]
+        if settings.imagePrivateSources[DemoSite.name] == nil {
+            settings.imagePrivateSources[DemoSite.name] = "\(settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host):\(httpPort)"
         }
         // In dev the world's DNS is this machine's nameserver, so delegation is observed there.
         if settings.delegationResolver == nil { settings.delegationResolver = "\(settings.host):\(dnsPort)" }
