@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import ImageKit
 import Logging
+import NIOSSL
 import NodeAgent
 import ServiceLifecycle
 
@@ -18,11 +19,14 @@ public struct EdgeNodeRole: Service {
         public var originTimeout: Int
         /// Image sources allowed to be private, pinned to `address[:port]` (see `SourceFetcher`).
         public var imagePrivateSources: [String: String]
+        /// The HTTPS listener's port (TLS with the synced certificates); nil serves plain HTTP only.
+        public var httpsPort: Int?
 
         public init(
             host: String, port: Int, cacheDirectory: String?, cacheLimits: CacheStore.Limits = .init(), originTimeout: Int = 100,
-            imagePrivateSources: [String: String] = [:]
+            imagePrivateSources: [String: String] = [:], httpsPort: Int? = nil
         ) {
+            self.httpsPort = httpsPort
             self.host = host
             self.port = port
             self.cacheDirectory = cacheDirectory
@@ -35,6 +39,7 @@ public struct EdgeNodeRole: Service {
     public let state = EdgeState()
     public let store: CacheStore
     let purger: Purger
+    let certificates: CertificateStore
     let agent: NodeAgent
     let options: Options
     let logger: Logger
@@ -45,8 +50,11 @@ public struct EdgeNodeRole: Service {
         self.logger = logger
         store = CacheStore(directory: options.cacheDirectory, limits: options.cacheLimits, logger: logger)
         purger = Purger(store: store, logger: logger)
+        // A self-signed fallback is generated here; failing that, the node cannot serve HTTPS at all.
+        certificates = try! CertificateStore(logger: logger)
         if let saved = self.agent.loadPersisted() {
             state.apply(saved)
+            certificates.apply(saved.domains)
             logger.info("serving the saved configuration until the coordinator answers", metadata: ["version": "\(saved.version)"])
         }
     }
@@ -59,20 +67,31 @@ public struct EdgeNodeRole: Service {
             store: store, flights: FlightTable(), origins: origins, state: state, compressed: CompressedVariants())
         let proxy = EdgeProxy(state: state, cache: cache, origins: origins)
         let webSockets = WebSocketTunnel(state: state, logger: logger)
-        let (host, port, logger, state, purger) = (options.host, options.port, logger, state, purger)
-        let application = Application(
-            responder: proxy,
-            server: HTTPServerBuilder { responder in
-                EdgeChannel(responder: responder, webSockets: webSockets, fastPath: { proxy.fastAnswer($0) })
-            },
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { _ in logger.info("edge listening on \(host):\(port) (HTTP/1.1 and HTTP/2)") }, logger: logger)
+        let (host, port, logger, state, purger, certificates) = (options.host, options.port, logger, state, purger, certificates)
+        func listener(port: Int, tls: NIOSSLContext?) -> some ApplicationProtocol {
+            Application(
+                responder: proxy,
+                server: HTTPServerBuilder { responder in
+                    EdgeChannel(responder: responder, webSockets: webSockets, fastPath: { proxy.fastAnswer($0) }, tls: tls)
+                },
+                configuration: .init(address: .hostname(host, port: port), serverName: nil),
+                onServerRunning: { _ in
+                    logger.info(
+                        "edge \(tls == nil ? "" : "TLS ")listening on \(host):\(port) (\(tls == nil ? "HTTP" : "HTTPS"), HTTP/1.1 and HTTP/2)"
+                    )
+                }, logger: logger)
+        }
+        let tls = try options.httpsPort.map { _ in try NIOSSLContext(configuration: certificates.serverConfiguration()) }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await application.runService(gracefulShutdownSignals: []) }
+            group.addTask { try await listener(port: port, tls: nil).runService(gracefulShutdownSignals: []) }
+            if let httpsPort = options.httpsPort, let tls {
+                group.addTask { try await listener(port: httpsPort, tls: tls).runService(gracefulShutdownSignals: []) }
+            }
             group.addTask {
                 await agent.run(
                     apply: { snapshot in
                         state.apply(snapshot)
+                        certificates.apply(snapshot.domains)
                         purger.run(snapshot.purges)
                     },
                     report: { NodeReport(configVersion: nil, windowSeconds: 5, domains: state.drainCounters()) })

@@ -35,6 +35,8 @@ struct Dev: AsyncParsableCommand {
         let dnsPort = settings.dnsPort
         if settings.httpPort == 0 { settings.httpPort = try FreePort.pick(host: settings.host) }
         let httpPort = settings.httpPort
+        if settings.httpsPort == 0 { settings.httpsPort = try FreePort.pick(host: settings.host) }
+        let httpsPort = settings.httpsPort
         // The demo site's images can be optimised on a fresh install: its name is pinned to this edge.
         if settings.imagePrivateSources[DemoSite.name] == nil {
             settings.imagePrivateSources[DemoSite.name] = "\(settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host):\(httpPort)"
@@ -73,6 +75,7 @@ struct Dev: AsyncParsableCommand {
                       Dev outbox   \(publicURL)/dashboard/outbox  (verification mail lands here)
                       DNS          \(host):\(dnsPort) UDP+TCP  (dig @\(host) -p \(dnsPort) <your domain>)
                       Edge HTTP    \(host):\(httpPort)  (curl -i -H 'Host: \(DemoSite.name)' http://\(host):\(httpPort)/)
+                      Edge HTTPS   \(host):\(httpsPort)
                       Admin login  \(admin.email)  password: \(admin.password)
                       Data         \(dataDirectory)
                     coordinator listening on \(publicURL)
@@ -280,6 +283,7 @@ struct NodeCommand: AsyncParsableCommand {
     func run() async throws {
         var setup = try await role.load()
         if setup.settings.httpPort == 0 { setup.settings.httpPort = try FreePort.pick(host: setup.settings.host) }
+        if setup.settings.httpsPort == 0 { setup.settings.httpsPort = try FreePort.pick(host: setup.settings.host) }
         let logger = Logger(label: "dcdn.edge")
         let edge = EdgeNodeRole(
             options: .edge(setup.settings, port: setup.settings.httpPort), agent: setup.agent(role: "edge", stateFile: "edge-config.json"),
@@ -330,6 +334,7 @@ extension EdgeNodeRole.Options {
         limits.diskBytes = settings.cacheDiskMB << 20
         return .init(
             host: settings.host, port: port, cacheDirectory: settings.cacheDiskMB > 0 ? settings.dataDirectory + "/cache" : nil,
-            cacheLimits: limits, originTimeout: settings.originTimeout, imagePrivateSources: settings.imagePrivateSources)
+            cacheLimits: limits, originTimeout: settings.originTimeout, imagePrivateSources: settings.imagePrivateSources,
+            httpsPort: settings.httpsPort)
     }
 }

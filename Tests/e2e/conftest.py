@@ -37,7 +37,7 @@ class Instance:
             }
         )
         environment.update(env or {})
-        ports = ["--api-port", "0"] + (["--dns-port", "0", "--http-port", "0"] if role == "dev" else [])
+        ports = ["--api-port", "0"] + (["--dns-port", "0", "--http-port", "0", "--https-port", "0"] if role == "dev" else [])
         command = [str(DCDN), role, *ports, "--data-dir", self.data_dir, *args]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
@@ -94,6 +94,15 @@ class Instance:
             if match:
                 return int(match.group(1))
         raise AssertionError("no edge port in the output:\n" + self.output)
+
+    @property
+    def edge_tls_port(self):
+        """The edge's HTTPS port, from the banner of `dcdn dev` or the log of `dcdn node`."""
+        for line in self.lines:
+            match = re.search(r"(?:Edge HTTPS\s+127\.0\.0\.1|edge TLS listening on 127\.0\.0\.1):(\d+)", line)
+            if match:
+                return int(match.group(1))
+        raise AssertionError("no edge HTTPS port in the output:\n" + self.output)
 
     @property
     def output(self):

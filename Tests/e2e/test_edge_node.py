@@ -31,7 +31,7 @@ def cluster(origin):
     domain = requests.post(f"{coordinator.url}/api/v1/cdn/domains", json={"domain": name, "origin_ip": f"127.0.0.1:{origin}", "ssl_mode": "off"}, headers=headers, timeout=10)
     assert domain.status_code == 201, domain.text
     edge_data = tempfile.mkdtemp()
-    args = ["--coordinator-url", coordinator.url, "--node-token", node["token"], "--host", "127.0.0.1", "--data-dir", edge_data, "--http-port", str(free_port())]
+    args = ["--coordinator-url", coordinator.url, "--node-token", node["token"], "--host", "127.0.0.1", "--data-dir", edge_data, "--http-port", str(free_port()), "--https-port", str(free_port())]
     state = {"coordinator": coordinator, "args": args, "name": name, "headers": headers, "api": f"{coordinator.url}/api/v1/cdn/domains/{domain.json()['id']}"}
     state["edge"] = Instance("node", args, ready="edge listening")
     yield state

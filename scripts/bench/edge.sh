@@ -82,7 +82,7 @@ export DCDN_ALLOW_PRIVATE_ORIGINS=true
 bench_coordinator
 node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
 curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"off\"}" >/dev/null
-$dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" --data-dir "$work/edge" --log-level warning &
+$dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" --https-port "$(port)" --data-dir "$work/edge" --log-level warning &
 edge_pid=$!
 pids+=($edge_pid)
 until curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin"; do sleep 0.2; done

@@ -6,6 +6,8 @@ import Foundation
 public struct Secrets: Sendable {
     public let jwtKey: SymmetricKey
     public let cookieKey: SymmetricKey
+    /// Encrypts private keys at rest (TLS certificates, the ACME account).
+    let storageKey: SymmetricKey
 
     public init(master: String) {
         let input = SymmetricKey(data: Data(master.utf8))
@@ -14,6 +16,20 @@ public struct Secrets: Sendable {
         }
         jwtKey = derive("jwt")
         cookieKey = derive("cookie")
+        storageKey = derive("storage")
+    }
+
+    /// AES-256-GCM with the storage key: `base64(nonce ‖ ciphertext ‖ tag)`.
+    public func seal(_ plaintext: String) throws -> String {
+        try AES.GCM.seal(Data(plaintext.utf8), using: storageKey).combined!.base64EncodedString()
+    }
+
+    /// The plaintext of `seal`, or nil when the value was not sealed with this master secret.
+    public func open(_ sealed: String) -> String? {
+        guard let data = Data(base64Encoded: sealed), let box = try? AES.GCM.SealedBox(combined: data),
+            let plain = try? AES.GCM.open(box, using: storageKey)
+        else { return nil }
+        return String(decoding: plain, as: UTF8.self)
     }
 
     /// A new random token: `prefix` followed by 32 bytes in URL-safe base64.

@@ -16,6 +16,7 @@ public final class Coordinator: Sendable {
     public let nodes: NodeService
     public let domains: DomainService
     public let cdn: CDNService
+    public let certificates: CertificateService
     public let secrets: Secrets
     public let oidc: OIDCLogin?
     public let metrics: PrometheusCollectorRegistry
@@ -54,10 +55,12 @@ public final class Coordinator: Sendable {
         var planLimits = PlanLimits(store: store)
         planLimits.register(.domains) { userID, db in Int64(try await Domain.query(on: db).filter(\.$owner.$id == userID).count()) }
         self.planLimits = planLimits
-        feed = ConfigFeed(store: store, settings: settings)
+        feed = ConfigFeed(store: store, settings: settings, secrets: secrets)
         nodes = NodeService(store: store, feed: feed)
         domains = DomainService(store: store, feed: feed, planLimits: planLimits, allowPrivateOrigins: settings.allowPrivateOrigins)
         cdn = CDNService(store: store, feed: feed, domains: domains)
+        certificates = try CertificateService(
+            store: store, feed: feed, domains: domains, secrets: secrets, settings: settings, logger: logger)
         oidc = settings.oidc.map { OIDCLogin(settings: $0, publicURL: publicURL, secrets: secrets) }
         metrics = PrometheusCollectorRegistry()
         rateLimits = RateLimits(

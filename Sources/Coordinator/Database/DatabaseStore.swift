@@ -35,6 +35,7 @@ public final class DatabaseStore: Sendable {
         migrations.add(FoundationMigrations.all)
         migrations.add(DomainMigrations.all)
         migrations.add(CDNMigrations.all)
+        migrations.add(TLSMigrations.all)
     }
 
     public var db: any Database {

@@ -9,13 +9,16 @@ import Synchronization
 public final class ConfigFeed: Sendable {
     let store: DatabaseStore
     let settings: DCDNSettings
+    /// Opens certificate keys for the edges' configuration.
+    let secrets: Secrets
     private let signal = ChangeSignal()
     /// Set on shutdown: long polls answer at once so the server can drain.
     private let stopping = Atomic<Bool>(false)
 
-    init(store: DatabaseStore, settings: DCDNSettings) {
+    init(store: DatabaseStore, settings: DCDNSettings, secrets: Secrets) {
         self.store = store
         self.settings = settings
+        self.secrets = secrets
     }
 
     /// Increments the version. Outside a transaction it also wakes waiting long polls on this
@@ -90,6 +93,23 @@ public final class ConfigFeed: Sendable {
                 .all()
             for rule in rules { rulesByDomain[rule.$domain.id, default: []].append(rule) }
         }
+        var certificatesByDomain: [UUID: CertificateConfig] = [:]
+        var answersByDomain: [UUID: [String: String]] = [:]
+        if !ids.isEmpty {
+            let certificates = try await
+                (full ? DomainCertificate.query(on: db) : DomainCertificate.query(on: db).filter(\.$domain.$id ~~ ids))
+                .filter(\.$status == .issued).all()
+            for certificate in certificates {
+                guard let chain = certificate.chainPEM, let sealed = certificate.keySealed, let key = secrets.open(sealed),
+                    let names = certificate.names, let notAfter = certificate.notAfter
+                else { continue }
+                certificatesByDomain[certificate.$domain.id] = CertificateConfig(
+                    names: names, chainPEM: chain, keyPEM: key, notAfter: notAfter)
+            }
+            let answers = try await (full ? ACMEHTTPChallenge.query(on: db) : ACMEHTTPChallenge.query(on: db).filter(\.$domain.$id ~~ ids))
+                .filter(\.$expiresAt > Date()).all()
+            for answer in answers { answersByDomain[answer.$domain.id, default: [:]][answer.token] = answer.keyAuthorization }
+        }
         let purgeQuery = PurgeRequest.query(on: db)
         if let since {
             purgeQuery.filter(\.$version > since)
@@ -105,7 +125,12 @@ public final class ConfigFeed: Sendable {
         let nodes = try await Node.query(on: db).sort(\.$name).all()
         return NodeConfigSnapshot(
             version: version, full: full,
-            domains: domains.map { Self.config($0, records: recordsByDomain[$0.id!] ?? [], rules: rulesByDomain[$0.id!] ?? []) },
+            domains: domains.map { domain in
+                var config = Self.config(domain, records: recordsByDomain[domain.id!] ?? [], rules: rulesByDomain[domain.id!] ?? [])
+                config.certificate = certificatesByDomain[domain.id!]
+                config.acmeChallenges = answersByDomain[domain.id!]
+                return config
+            },
             removedDomains: removedIDs, nodes: nodes.map(Self.info), nameservers: settings.nameservers, hostmaster: settings.hostmaster,
             purges: purges)
     }

@@ -36,6 +36,7 @@ extension Coordinator {
             },
             PeriodicJob(name: "node health", interval: .seconds(2), logger: logger) { [nodes] in try await nodes.expireSilentNodes() },
             LongPollDrain(feed: feed),
+            PeriodicJob(name: "certificates", interval: .seconds(5), logger: logger) { [certificates] in try await certificates.runDue() },
             PeriodicJob(name: "delegation check", interval: .seconds(Int64(settings.delegationCheckSeconds)), logger: logger) { [self] in
                 try await DelegationCheck(coordinator: self).run()
             },

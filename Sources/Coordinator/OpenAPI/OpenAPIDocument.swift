@@ -156,6 +156,14 @@ public enum OpenAPIDocument {
                 summary: "Purge cached content: everything, URLs, URL prefixes or Cache-Tag tags (one of them)", tag: "Caching",
                 access: .user, body: "PurgeDraft", responses: [(202, "Purge"), (404, "Error"), (422, "Error")]),
             Operation(
+                method: "get", path: "/api/v1/cdn/domains/{id}/certificate",
+                summary: "The domain's TLS certificate: status, names, expiry, next attempt, last error in plain words", tag: "SSL/TLS",
+                access: .user, responses: [(200, "Certificate"), (404, "Error")]),
+            Operation(
+                method: "post", path: "/api/v1/cdn/domains/{id}/certificate",
+                summary: "Issue the certificate now ({\"wildcard\": true} for apex + *. through DNS-01)", tag: "SSL/TLS", access: .user,
+                body: "CertificateRequest", responses: [(202, "Certificate"), (404, "Error"), (409, "Error")]),
+            Operation(
                 method: "get", path: "/api/v1/cdn/domains/{id}/purges", summary: "Recent purges and how many edge nodes have run them",
                 tag: "Caching", access: .user, responses: [(200, "PurgeList"), (404, "Error")], query: page),
             Operation(
@@ -280,6 +288,13 @@ public enum OpenAPIDocument {
         ]
         return [
             "Error": object(["detail": string, "code": string, "field": string], required: ["detail", "code"]),
+            "Certificate": object(
+                [
+                    "status": ["type": "string", "enum": ["pending", "issued", "failed"]], "names": ["type": "array", "items": string],
+                    "wildcard": boolean, "issued_at": string, "expires_at": string, "next_attempt_at": string, "attempts": ["type": "integer"],
+                    "last_error": string, "ca_directory": string,
+                ], required: ["status", "names", "wildcard", "attempts"]),
+            "CertificateRequest": object(["wildcard": boolean], required: []),
             "Status": object(["status": string, "database": string, "detail": string], required: ["status"]),
             "Detail": object(["detail": string], required: ["detail"]),
             "RegisterRequest": object(

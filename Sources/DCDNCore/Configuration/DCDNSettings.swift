@@ -64,6 +64,15 @@ public struct DCDNSettings: Sendable {
     /// Image sources allowed to be private, by host name, each pinned to `address[:port]`
     /// (`image_private_sources`: "name=address:port" items). Empty by default; dev pins its demo site.
     public var imagePrivateSources: [String: String]
+    /// The ACME CA's directory (Let's Encrypt production by default; empty turns issuance off).
+    public var acmeDirectoryURL: String
+    /// Extra PEM roots to trust when talking to the CA (a private CA, pebble in tests).
+    public var acmeCABundle: String?
+    /// Contact address for the ACME account (expiry mail from the CA).
+    public var acmeEmail: String?
+    /// Seconds to wait after publishing a challenge before asking the CA to check it (nodes sync
+    /// within about a second).
+    public var acmeChallengeDelay: Int
 
     public var isDev: Bool { role == .dev }
     /// The SQLite file used when no database URL is configured.
@@ -219,6 +228,11 @@ public struct DCDNSettings: Sendable {
             pins[parts[0].lowercased()] = parts[1]
         }
         imagePrivateSources = pins
+        // dev has no public names to validate: issuance is off there unless a CA is configured.
+        acmeDirectoryURL = string("acme_directory_url") ?? (dev ? "" : "https://acme-v02.api.letsencrypt.org/directory")
+        acmeCABundle = string("acme_ca_bundle")
+        acmeEmail = string("acme_email")
+        acmeChallengeDelay = try int("acme_challenge_delay", 2, 0...300)
     }
 
     /// Settings for tests and embedding: defaults of a role with overrides by key.

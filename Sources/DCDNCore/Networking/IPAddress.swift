@@ -84,13 +84,15 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
 
 extension IPAddress {
     /// Networks no server-side fetch may reach (RFC 6890 special-purpose registries): this host,
-    /// private, shared (CGNAT), loopback, link-local, documentation, benchmarking, multicast,
-    /// reserved and broadcast; IPv6 loopback, unspecified, ULA, link- and site-local, multicast,
-    /// discard, documentation and IETF protocol assignments (Teredo).
+    /// private, shared (CGNAT), loopback, link-local, IETF protocol assignments, 6to4 relay,
+    /// benchmarking, multicast, reserved and broadcast; IPv6 loopback, unspecified, ULA, link- and
+    /// site-local, multicast, discard and IETF protocol assignments (Teredo). The documentation
+    /// ranges (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) are not routed anywhere and
+    /// stay allowed: examples use them as origins.
     static let internalNetworks: [CIDR] = [
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
-        "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-        "::/96", "::1/128", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.88.99.0/24",
+        "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
+        "::/96", "::1/128", "100::/64", "2001::/32", "2001:2::/48", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
     ].compactMap(CIDR.init)
 
     /// True when the address is not a public unicast address, looking through the IPv6 forms that

@@ -67,13 +67,19 @@ public struct DomainConfig: Codable, Sendable, Equatable {
     public var records: [DNSRecordConfig]
     /// In the order they are tried.
     public var pageRules: [PageRuleConfig]
+    /// The TLS certificate edges present for the domain's names, once issued.
+    public var certificate: CertificateConfig?
+    /// ACME HTTP-01 answers the edges serve at `/.well-known/acme-challenge/<token>`.
+    public var acmeChallenges: [String: String]?
 
     public init(
         id: UUID, name: String, serial: UInt32, origin: String, sslMode: String, cacheLevel: String, browserTtl: Int, edgeTtl: Int,
         devModeUntil: Date?, underAttack: Bool, multiNodeRedundancy: Bool, dnsFallback: Bool, records: [DNSRecordConfig],
-        pageRules: [PageRuleConfig] = []
+        pageRules: [PageRuleConfig] = [], certificate: CertificateConfig? = nil, acmeChallenges: [String: String]? = nil
     ) {
         self.pageRules = pageRules
+        self.certificate = certificate
+        self.acmeChallenges = acmeChallenges
         self.id = id
         self.name = name
         self.serial = serial
@@ -87,6 +93,24 @@ public struct DomainConfig: Codable, Sendable, Equatable {
         self.multiNodeRedundancy = multiNodeRedundancy
         self.dnsFallback = dnsFallback
         self.records = records
+    }
+}
+
+/// A certificate and its private key (PEM) for some of a domain's names ("*.example.com" covers
+/// one label). The node API carries the key to edge nodes only; at rest the coordinator keeps it
+/// encrypted.
+public struct CertificateConfig: Codable, Sendable, Equatable {
+    public var names: [String]
+    /// Leaf first, then intermediates.
+    public var chainPEM: String
+    public var keyPEM: String
+    public var notAfter: Date
+
+    public init(names: [String], chainPEM: String, keyPEM: String, notAfter: Date) {
+        self.names = names
+        self.chainPEM = chainPEM
+        self.keyPEM = keyPEM
+        self.notAfter = notAfter
     }
 }
 

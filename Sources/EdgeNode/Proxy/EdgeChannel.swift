@@ -7,10 +7,12 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import NIOSSL
 
-/// The edge's listener: HTTP/1.1 and HTTP/2 on one plain-text port. HTTP/2 without TLS is used
-/// with prior knowledge (RFC 9113 §3.3): a connection that opens with the HTTP/2 preface speaks
-/// HTTP/2, any other HTTP/1.1. (Over TLS the same choice is made by ALPN.)
+/// The edge's listeners: HTTP/1.1 and HTTP/2 on one port, plain or TLS. A connection that opens
+/// with the HTTP/2 preface speaks HTTP/2, any other HTTP/1.1: without TLS that is HTTP/2 with
+/// prior knowledge (RFC 9113 §3.3); over TLS, ALPN offers h2 and http/1.1 and the client's choice
+/// shows in the same first bytes.
 struct EdgeChannel: HTTPChannelHandler {
     /// An HTTP/1.1 connection: requests for the responder, or a WebSocket joined to its origin.
     enum HTTP1Result: Sendable {
@@ -30,23 +32,32 @@ struct EdgeChannel: HTTPChannelHandler {
     let webSockets: WebSocketTunnel
     /// Answers fresh memory hits on the event loop (HTTP/1.1); nil turns that off.
     let fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?
+    /// Terminates TLS first when set (the HTTPS listener).
+    let tls: NIOSSLContext?
 
-    init(responder: @escaping Responder, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?) {
+    init(
+        responder: @escaping Responder, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?,
+        tls: NIOSSLContext? = nil
+    ) {
         self.responder = responder
         self.webSockets = webSockets
         self.fastPath = fastPath
+        self.tls = tls
         http2 = HTTP2Channel(responder: responder)
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let (http2, webSockets, fastPath) = (http2, webSockets, fastPath)
+        let (http2, webSockets, fastPath, tls) = (http2, webSockets, fastPath, tls)
         return channel.eventLoop.makeCompletedFuture {
+            if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
             let negotiated = channel.eventLoop.makePromise(
                 of: NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, HTTP2Channel.Value>.self)
             let sniffer = PrefaceSniffer(negotiated: negotiated) { isHTTP2 in
                 if isHTTP2 { return http2.setup(channel: channel, logger: logger).map { .http2($0) } }
                 return channel.eventLoop.makeCompletedFuture {
-                    .http1_1(try Self.setupHTTP1(channel: channel, webSockets: webSockets, fastPath: fastPath, logger: logger))
+                    .http1_1(
+                        try Self.setupHTTP1(
+                            channel: channel, webSockets: webSockets, fastPath: fastPath, secure: tls != nil, logger: logger))
                 }
             }
             try channel.pipeline.syncOperations.addHandler(sniffer)
@@ -56,13 +67,14 @@ struct EdgeChannel: HTTPChannelHandler {
 
     /// HTTP/1.1 with the WebSocket upgrade: Hummingbird's HTTP/1 pipeline when there is no upgrade.
     static func setupHTTP1(
-        channel: any Channel, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?, logger: Logger
+        channel: any Channel, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?, secure: Bool,
+        logger: Logger
     ) throws -> EventLoopFuture<HTTP1Result> {
         let tunnel = webSockets.forConnection()
         let upgrades = NIOTypedHTTPServerUpgradeConfiguration<HTTP1Result>(upgraders: [tunnel]) { channel in
             channel.eventLoop.makeCompletedFuture {
-                if let fastPath { try channel.pipeline.syncOperations.addHandler(HitFastPath(answer: fastPath)) }
-                try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                if let fastPath { try channel.pipeline.syncOperations.addHandler(HitFastPath(secure: secure, answer: fastPath)) }
+                try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
                 try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
                 let connection = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                     wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))

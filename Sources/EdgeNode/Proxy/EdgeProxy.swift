@@ -39,10 +39,14 @@ public struct EdgeProxy: HTTPResponder {
         case unknownHost
         case loop(domain: String)
         case redirect(location: String, status: Int, domain: String)
+        /// The CA checking a domain's HTTP-01 challenge: the key authorization, never cached.
+        case acmeChallenge(answer: String, domain: String)
         case proceed(route: EdgeRoutes.Route, host: String, target: String, settings: CacheSettings)
     }
 
-    /// Routing by Host, the loop check and the first matching page rule.
+    static let acmePrefix = "/.well-known/acme-challenge/"
+
+    /// Routing by Host, the loop check, ACME challenges and the first matching page rule.
     func plan(_ head: HTTPRequest) -> Plan {
         guard let authority = head.authority, let route = state.routes.route(forName: EdgeRoutes.hostName(authority)) else {
             return .unknownHost
@@ -53,7 +57,10 @@ public struct EdgeProxy: HTTPResponder {
         let host = EdgeRoutes.hostName(authority)
         let path = head.path ?? "/"
         let target = path.hasPrefix("/") ? path : "/" + path
-        let scheme = "http"
+        if target.hasPrefix(Self.acmePrefix), let answer = route.site.acmeChallenges[String(target.dropFirst(Self.acmePrefix.count))] {
+            return .acmeChallenge(answer: answer, domain: route.domain)
+        }
+        let scheme = head.scheme ?? "http"
         let matched = route.site.rule(scheme: scheme, url: host + target)
         if let (rule, captures) = matched {
             if let forwarding = rule.forwardingUrl {
@@ -76,6 +83,11 @@ public struct EdgeProxy: HTTPResponder {
                 .init(code: 508), title: "Loop detected", message: "This request already passed through DCDN.", domain: domain)
         case .redirect(let location, let status, let domain):
             return redirect(to: location, status: status, domain: domain)
+        case .acmeChallenge(let answer, let domain):
+            state.count(domain, status: 200, bytes: answer.utf8.count, hit: false)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: answer)))
         case .proceed(let route, let host, let target, let settings):
             let exchange = Exchange(
                 head: request.head, body: request.body, route: route, host: host, target: target, client: context.remoteAddress?.ipAddress)
@@ -209,7 +221,7 @@ struct OriginFetcher: Sendable {
         let forwardedFor = exchange.headers[.xForwardedFor].map { "\($0), \(client)" } ?? client
         outbound.headers.add(name: "Host", value: exchange.head.authority ?? exchange.host)
         outbound.headers.add(name: "X-Forwarded-For", value: forwardedFor)
-        outbound.headers.add(name: "X-Forwarded-Proto", value: "http")
+        outbound.headers.add(name: "X-Forwarded-Proto", value: exchange.head.scheme ?? "http")
         outbound.headers.add(name: "X-Forwarded-Host", value: exchange.head.authority ?? exchange.host)
         outbound.headers.add(name: "Via", value: (exchange.headers[.via].map { "\($0), " } ?? "") + "1.1 \(Self.loopToken)")
         outbound.headers.add(name: "CDN-Loop", value: Self.loopToken)

@@ -28,8 +28,11 @@ public struct EdgeRoutes: Sendable {
         let browserTTL: Int
         let devModeUntil: Date?
         let rules: [Rule]
+        /// ACME HTTP-01 answers by token.
+        let acmeChallenges: [String: String]
 
         init(_ domain: DomainConfig) {
+            acmeChallenges = domain.acmeChallenges ?? [:]
             level = CacheSettings.Level(rawValue: domain.cacheLevel) ?? .standard
             edgeTTL = domain.edgeTtl
             browserTTL = domain.browserTtl

@@ -25,7 +25,11 @@ final class HitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// Where encoded bytes enter the pipeline: just below NIO's response encoder.
     private var wire: ChannelHandlerContext?
 
-    init(answer: @escaping (HTTPRequest) -> HitMemo.Answer?) {
+    /// The connection is TLS (requests are https).
+    let secure: Bool
+
+    init(secure: Bool, answer: @escaping (HTTPRequest) -> HitMemo.Answer?) {
+        self.secure = secure
         self.answer = answer
     }
 
@@ -42,7 +46,7 @@ final class HitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             if outstanding == 0, let wire, head.isKeepAlive, head.version.major == 1, head.version.minor == 1,
                 head.method == .GET || head.method == .HEAD, !head.headers.contains(name: "upgrade"),
-                let request = try? HTTPRequest(head, secure: false, splitCookie: false),
+                let request = try? HTTPRequest(head, secure: secure, splitCookie: false),
                 let answer = answer(request)
             {
                 swallowing = true

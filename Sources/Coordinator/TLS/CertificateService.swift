@@ -1,0 +1,268 @@
+import ACMEKit
+import AsyncHTTPClient
+import DCDNCore
+import FluentKit
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import SQLKit
+
+/// Gets every domain a certificate from the configured ACME CA and keeps it renewed: HTTP-01
+/// through the edges for the apex and `www`, DNS-01 through DCDN's own nameservers for wildcards.
+/// Renewal starts when a third of the lifetime remains, or inside the CA's ACME Renewal
+/// Information window; failures are retried with backoff and honour Retry-After. A replica takes
+/// a certificate by locking its row, so one order runs at a time.
+public final class CertificateService: Sendable {
+    let store: DatabaseStore
+    let feed: ConfigFeed
+    let domains: DomainService
+    let secrets: Secrets
+    let settings: DCDNSettings
+    let logger: Logger
+    /// For talking to the CA (with its extra trust roots); a client is made per run.
+    let clientConfiguration: HTTPClient.Configuration
+
+    /// How long one attempt may hold a certificate.
+    static let lease: TimeInterval = 600
+    static let maxBackoff: TimeInterval = 6 * 3600
+
+    init(store: DatabaseStore, feed: ConfigFeed, domains: DomainService, secrets: Secrets, settings: DCDNSettings, logger: Logger) throws {
+        self.store = store
+        self.feed = feed
+        self.domains = domains
+        self.secrets = secrets
+        self.settings = settings
+        self.logger = logger
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(60)))
+        if let bundle = settings.acmeCABundle {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.file(bundle)]
+            configuration.tlsConfiguration = tls
+        }
+        clientConfiguration = configuration
+    }
+
+    public var enabled: Bool { !settings.acmeDirectoryURL.isEmpty }
+
+    // MARK: API
+
+    func certificate(of domain: Domain) async throws -> DomainCertificate? {
+        try await DomainCertificate.query(on: store.db).filter(\.$domain.$id == domain.id!).first()
+    }
+
+    /// Asks for issuance now (or a wildcard instead of apex + www).
+    func request(for domain: Domain, wildcard: Bool? = nil) async throws -> DomainCertificate {
+        let certificate = try await certificate(of: domain) ?? DomainCertificate(domainID: domain.id!, wildcard: wildcard ?? false)
+        if let wildcard { certificate.wildcard = wildcard }
+        certificate.dueAt = Date()
+        certificate.attempts = 0
+        try await certificate.save(on: store.db)
+        return certificate
+    }
+
+    // MARK: The job
+
+    /// Every certificate that is due, one at a time; a domain without a row gets one.
+    public func runDue(now: Date = Date()) async throws {
+        guard enabled else { return }
+        if let sql = store.db as? any SQLDatabase {
+            struct Row: Decodable { var id: UUID }
+            let without = try await sql.raw(
+                """
+                SELECT d.id FROM \(ident: Domain.schema) d LEFT JOIN \(ident: DomainCertificate.schema) c ON c.domain_id = d.id
+                WHERE c.id IS NULL LIMIT 100
+                """
+            ).all(decoding: Row.self)
+            for row in without {
+                if let domain = try await Domain.find(row.id, on: store.db) { _ = try? await request(for: domain) }
+            }
+        }
+        let due = try await DomainCertificate.query(on: store.db).filter(\.$dueAt <= now).sort(\.$dueAt).limit(20).all()
+        guard !due.isEmpty else { return }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        for certificate in due {
+            guard (try? await claim(certificate, now: now)) == true else { continue }
+            await attempt(certificate, http: http)
+        }
+        try? await http.shutdown()
+    }
+
+    /// Takes the row for this replica unless another one holds it (a conditional UPDATE: of two
+    /// replicas racing, one gets the row back).
+    private func claim(_ certificate: DomainCertificate, now: Date) async throws -> Bool {
+        guard let sql = store.db as? any SQLDatabase else { return true }
+        struct Row: Decodable { var id: UUID }
+        let row = try await sql.raw(
+            """
+            UPDATE domain_certificates SET locked_until = \(bind: now.addingTimeInterval(Self.lease))
+            WHERE id = \(bind: certificate.id!) AND (locked_until IS NULL OR locked_until < \(bind: now)) RETURNING id
+            """
+        ).first(decoding: Row.self)
+        return row != nil
+    }
+
+    private func attempt(_ certificate: DomainCertificate, http: HTTPClient) async {
+        guard let domain = try? await Domain.find(certificate.$domain.id, on: store.db) else { return }
+        let names = certificate.wildcard ? [domain.name, "*." + domain.name] : [domain.name, "www." + domain.name]
+        do {
+            let issued = try await issue(names: names, domain: domain, replaces: certificate.renewalID, http: http)
+            certificate.status = .issued
+            certificate.chainPEM = issued.chain
+            certificate.keySealed = try secrets.seal(issued.key)
+            certificate.names = names
+            certificate.notBefore = issued.certificate.notBefore
+            certificate.notAfter = issued.certificate.notAfter
+            certificate.renewalID = issued.certificate.renewalID
+            certificate.dueAt = issued.renewAt
+            certificate.attempts = 0
+            certificate.lastError = nil
+            logger.info("certificate issued", metadata: ["domain": "\(domain.name)", "not_after": "\(issued.certificate.notAfter)"])
+        } catch {
+            certificate.attempts += 1
+            let problem = error as? ACMEProblem
+            certificate.lastError = Self.plainWords(error)
+            if certificate.status != .issued { certificate.status = .failed }
+            let backoff = min(Self.maxBackoff, 30 * pow(2, Double(certificate.attempts - 1)))
+            certificate.dueAt = Date().addingTimeInterval(max(backoff, problem?.retryAfter ?? 0))
+            logger.warning("certificate attempt failed", metadata: ["domain": "\(domain.name)", "error": "\(error)"])
+        }
+        certificate.lockedUntil = nil
+        do {
+            try await store.db.transaction { db in
+                try await certificate.save(on: db)
+                try await self.domains.touch(domain, on: db)
+            }
+            feed.changed()
+        } catch {
+            logger.error("could not save a certificate", metadata: ["domain": "\(domain.name)", "error": "\(error)"])
+        }
+    }
+
+    struct Issued {
+        let chain: String
+        let key: String
+        let certificate: IssuedCertificate
+        let renewAt: Date
+    }
+
+    /// One ACME order from new order to downloaded chain.
+    func issue(names: [String], domain: Domain, replaces: String?, http: HTTPClient) async throws -> Issued {
+        let client = ACMEClient(directoryURL: settings.acmeDirectoryURL, key: try await accountKey(), http: http)
+        try await client.register(contact: settings.acmeEmail.map { ["mailto:" + $0] } ?? [])
+        var order = try await client.newOrder(names: names, replaces: replaces)
+        var published: [@Sendable () async -> Void] = []
+        defer {
+            let cleanups = published
+            Task { for cleanup in cleanups { await cleanup() } }
+        }
+        var pending: [(ACMEClient.Authorization, ACMEClient.Challenge)] = []
+        for url in order.authorizations {
+            let authorization = try await client.authorization(url)
+            guard authorization.status != "valid" else { continue }
+            let wanted = authorization.wildcard ? "dns-01" : "http-01"
+            guard let challenge = authorization.challenges.first(where: { $0.type == wanted }) else {
+                throw ACMEProblem(type: nil, detail: "the CA offers no \(wanted) challenge for \(authorization.identifier)")
+            }
+            if wanted == "dns-01" {
+                let id = try await domains.publishChallenge(
+                    host: authorization.identifier, value: client.key.dnsValue(token: challenge.token))
+                published.append { [domains] in try? await domains.withdrawChallenge(id) }
+            } else {
+                let id = try await publishHTTP(
+                    domain: domain, token: challenge.token, answer: client.key.keyAuthorization(token: challenge.token))
+                published.append { [self] in await withdrawHTTP(id) }
+            }
+            pending.append((authorization, challenge))
+        }
+        if !pending.isEmpty { try await Task.sleep(for: .seconds(settings.acmeChallengeDelay)) }
+        for (authorization, challenge) in pending {
+            try await client.accept(challenge)
+            try await poll(every: 1, upTo: 90) {
+                let now = try await client.authorization(authorization.url)
+                if now.status == "invalid" {
+                    let failed = now.challenges.first { $0.error != nil }?.error
+                    throw failed ?? ACMEProblem(type: nil, detail: "the CA could not validate \(authorization.identifier)")
+                }
+                return now.status == "valid"
+            }
+        }
+        let request = CertificateRequest(names: names)
+        order = try await client.order(order.url)
+        if order.status == "ready" { order = try await client.finalize(order, csr: try request.csr()) }
+        var certificateURL = order.certificate
+        try await poll(every: 1, upTo: 90) {
+            order = try await client.order(order.url)
+            if order.status == "invalid" { throw order.error ?? ACMEProblem(type: nil, detail: "the CA refused the order") }
+            certificateURL = order.certificate
+            return order.status == "valid" && certificateURL != nil
+        }
+        let chain = try await client.certificate(certificateURL!)
+        let issued = try IssuedCertificate(chainPEM: chain)
+        var renewAt = issued.renewAt
+        if let id = issued.renewalID, let window = try? await client.renewalWindow(certificateID: id) {
+            // RFC 9773 §4.2: a random moment inside the suggested window.
+            renewAt = Date(
+                timeIntervalSince1970: .random(in: window.lowerBound.timeIntervalSince1970...window.upperBound.timeIntervalSince1970))
+        }
+        return Issued(chain: chain, key: request.privateKeyPEM, certificate: issued, renewAt: renewAt)
+    }
+
+    private func poll(every seconds: Double, upTo limit: Double, _ check: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(limit)
+        while try await !check() {
+            guard Date() < deadline else { throw ACMEProblem(type: nil, detail: "the CA did not finish in \(Int(limit)) seconds") }
+            try await Task.sleep(for: .seconds(seconds))
+        }
+    }
+
+    /// The account key for the configured CA, created once and kept encrypted.
+    private func accountKey() async throws -> AccountKey {
+        if let account = try await ACMEAccount.query(on: store.db).filter(\.$directoryURL == settings.acmeDirectoryURL).first(),
+            let pem = secrets.open(account.keySealed)
+        {
+            return try AccountKey(pem: pem)
+        }
+        let key = AccountKey()
+        let account = ACMEAccount()
+        account.directoryURL = settings.acmeDirectoryURL
+        account.keySealed = try secrets.seal(key.pem)
+        try await account.save(on: store.db)
+        return key
+    }
+
+    private func publishHTTP(domain: Domain, token: String, answer: String) async throws -> UUID {
+        let challenge = ACMEHTTPChallenge()
+        challenge.$domain.id = domain.id!
+        challenge.token = token
+        challenge.keyAuthorization = answer
+        challenge.expiresAt = Date().addingTimeInterval(3600)
+        try await store.db.transaction { db in
+            try await challenge.create(on: db)
+            try await self.domains.touch(domain, on: db)
+        }
+        feed.changed()
+        return challenge.id!
+    }
+
+    private func withdrawHTTP(_ id: UUID) async {
+        guard let challenge = try? await ACMEHTTPChallenge.query(on: store.db).filter(\.$id == id).with(\.$domain).first() else { return }
+        try? await store.db.transaction { db in
+            try await challenge.delete(on: db)
+            try await self.domains.touch(challenge.domain, on: db)
+        }
+        feed.changed()
+    }
+
+    /// An error as the dashboard and API show it.
+    static func plainWords(_ error: any Error) -> String {
+        if let problem = error as? ACMEProblem {
+            if problem.isRateLimited {
+                return "The certificate authority's rate limit was reached; DCDN retries later. (\(problem.detail))"
+            }
+            return "The certificate authority said: \(problem.description)"
+        }
+        return "Could not reach the certificate authority: \(error)"
+    }
+}
