@@ -15,7 +15,7 @@ fi
 
 packages=(git curl ca-certificates tor-geoipdb tzdata zlib1g-dev libbrotli-dev libvips-dev pkg-config)
 if [ "$profile" = test ]; then
-  packages+=(postgresql chromium chromium-driver python3 python3-venv python3-pip dnsutils knot-dnsutils nsd)
+  packages+=(postgresql chromium chromium-driver python3 python3-venv python3-pip dnsutils knot-dnsutils nsd pebble)
 fi
 if [ "$profile" = bench ]; then
   packages+=(dnsperf nsd knot dnsutils wrk nginx varnish libvips-tools python3-pil)

@@ -36,8 +36,8 @@ public struct IssuedCertificate: Sendable {
     /// RFC 9773 certificate identifier: base64url(AKI keyIdentifier) "." base64url(serial).
     public let renewalID: String?
 
-    public init(chainPEM: String) throws {
-        let blocks = try PEMDocument.parseMultiple(pemString: chainPEM)
+    public init(chainPem: String) throws {
+        let blocks = try PEMDocument.parseMultiple(pemString: chainPem)
         guard let first = blocks.first else { throw ACMEProblem(type: nil, detail: "the CA returned no certificate") }
         let leaf = try Certificate(pemDocument: first)
         self.leaf = leaf

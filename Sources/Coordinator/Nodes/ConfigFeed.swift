@@ -100,11 +100,11 @@ public final class ConfigFeed: Sendable {
                 (full ? DomainCertificate.query(on: db) : DomainCertificate.query(on: db).filter(\.$domain.$id ~~ ids))
                 .filter(\.$status == .issued).all()
             for certificate in certificates {
-                guard let chain = certificate.chainPEM, let sealed = certificate.keySealed, let key = secrets.open(sealed),
+                guard let chain = certificate.chainPem, let sealed = certificate.keySealed, let key = secrets.open(sealed),
                     let names = certificate.names, let notAfter = certificate.notAfter
                 else { continue }
                 certificatesByDomain[certificate.$domain.id] = CertificateConfig(
-                    names: names, chainPEM: chain, keyPEM: key, notAfter: notAfter)
+                    names: names, chainPem: chain, keyPem: key, notAfter: notAfter)
             }
             let answers = try await (full ? ACMEHTTPChallenge.query(on: db) : ACMEHTTPChallenge.query(on: db).filter(\.$domain.$id ~~ ids))
                 .filter(\.$expiresAt > Date()).all()

@@ -109,7 +109,7 @@ public final class CertificateService: Sendable {
         do {
             let issued = try await issue(names: names, domain: domain, replaces: certificate.renewalID, http: http)
             certificate.status = .issued
-            certificate.chainPEM = issued.chain
+            certificate.chainPem = issued.chain
             certificate.keySealed = try secrets.seal(issued.key)
             certificate.names = names
             certificate.notBefore = issued.certificate.notBefore
@@ -199,7 +199,7 @@ public final class CertificateService: Sendable {
             return order.status == "valid" && certificateURL != nil
         }
         let chain = try await client.certificate(certificateURL!)
-        let issued = try IssuedCertificate(chainPEM: chain)
+        let issued = try IssuedCertificate(chainPem: chain)
         var renewAt = issued.renewAt
         if let id = issued.renewalID, let window = try? await client.renewalWindow(certificateID: id) {
             // RFC 9773 §4.2: a random moment inside the suggested window.

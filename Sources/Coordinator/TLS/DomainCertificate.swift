@@ -19,7 +19,7 @@ final class DomainCertificate: Model, @unchecked Sendable {
     /// The apex and `www` (HTTP-01), or the apex and `*.` (DNS-01).
     @Field(key: "wildcard") var wildcard: Bool
     @Enum(key: "status") var status: Status
-    @OptionalField(key: "chain_pem") var chainPEM: String?
+    @OptionalField(key: "chain_pem") var chainPem: String?
     @OptionalField(key: "key_sealed") var keySealed: String?
     @OptionalField(key: "names") var names: [String]?
     @OptionalField(key: "not_before") var notBefore: Date?

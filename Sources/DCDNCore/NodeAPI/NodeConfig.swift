@@ -102,14 +102,14 @@ public struct DomainConfig: Codable, Sendable, Equatable {
 public struct CertificateConfig: Codable, Sendable, Equatable {
     public var names: [String]
     /// Leaf first, then intermediates.
-    public var chainPEM: String
-    public var keyPEM: String
+    public var chainPem: String
+    public var keyPem: String
     public var notAfter: Date
 
-    public init(names: [String], chainPEM: String, keyPEM: String, notAfter: Date) {
+    public init(names: [String], chainPem: String, keyPem: String, notAfter: Date) {
         self.names = names
-        self.chainPEM = chainPEM
-        self.keyPEM = keyPEM
+        self.chainPem = chainPem
+        self.keyPem = keyPem
         self.notAfter = notAfter
     }
 }

@@ -42,8 +42,8 @@ final class CertificateStore: Sendable {
             } else {
                 do {
                     parsed = Parsed(
-                        chain: try NIOSSLCertificate.fromPEMBytes(Array(config.chainPEM.utf8)),
-                        key: try NIOSSLPrivateKey(bytes: Array(config.keyPEM.utf8), format: .pem), source: config)
+                        chain: try NIOSSLCertificate.fromPEMBytes(Array(config.chainPem.utf8)),
+                        key: try NIOSSLPrivateKey(bytes: Array(config.keyPem.utf8), format: .pem), source: config)
                 } catch {
                     logger.error("unusable certificate", metadata: ["domain": "\(domain.name)", "error": "\(error)"])
                     continue
@@ -93,7 +93,7 @@ final class CertificateStore: Sendable {
         var serializer = DER.Serializer()
         try serializer.serialize(certificate)
         let config = CertificateConfig(
-            names: [], chainPEM: try certificate.serializeAsPEM().pemString, keyPEM: key.pemRepresentation,
+            names: [], chainPem: try certificate.serializeAsPEM().pemString, keyPem: key.pemRepresentation,
             notAfter: certificate.notValidAfter)
         return Parsed(
             chain: [try NIOSSLCertificate(bytes: serializer.serializedBytes, format: .der)],
