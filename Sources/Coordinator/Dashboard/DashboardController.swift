@@ -24,6 +24,7 @@ struct DashboardController {
         "domain_added": "Domain added. Set the nameservers below at your registrar; it becomes active once DCDN sees them.",
         "domain_deleted": "Domain removed.",
         "settings_saved": "Settings saved. Nodes pick them up within seconds.",
+        "certificate_requested": "Certificate requested: DCDN is asking the certificate authority now.",
         "record_added": "Record added.",
         "record_updated": "Record updated.",
         "record_deleted": "Record deleted.",

@@ -31,6 +31,14 @@ struct DomainsDashboard {
             let identity = try signedIn(context)
             return try await domainPage(identity, try await domain(context, identity), request: request)
         }
+        dashboard.post("domains/:id/certificate") { request, context in
+            let identity = try signedIn(context)
+            let domain = try await domain(context, identity)
+            let form = try await FormData(request, context: context)
+            _ = try await coordinator.certificates.request(for: domain, wildcard: form["wildcard"] == "on")
+            return Response.redirect(
+                to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())?notice=certificate_requested#certificate")
+        }
         dashboard.post("domains/:id/settings") { request, context in
             let identity = try signedIn(context)
             let domain = try await domain(context, identity)
@@ -176,6 +184,17 @@ struct DomainsDashboard {
         values["records"] = records
         values["recordTypes"] = DNSRecordContent.types
         values["serial"] = domain.serial
+        let certificate = try await coordinator.certificates.certificate(of: domain)
+        let wildcard = certificate?.wildcard ?? false
+        values["acmeEnabled"] = coordinator.certificates.enabled
+        values["certificate"] =
+            [
+                "status": certificate?.status.rawValue ?? "pending", "wildcard": wildcard,
+                "names": (certificate?.names ?? (wildcard ? [domain.name, "*." + domain.name] : [domain.name, "www." + domain.name]))
+                    .joined(separator: ", "),
+                "expiresAt": certificate?.notAfter.map { DashboardController.format($0) } ?? "",
+                "nextAttemptAt": certificate.map { DashboardController.format($0.dueAt) } ?? "", "lastError": certificate?.lastError ?? "",
+            ] as [String: Any]
         if let error { values["error"] = error }
         if let recordError { values["recordError"] = recordError }
         return renderer.page(

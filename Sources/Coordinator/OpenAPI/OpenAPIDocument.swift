@@ -291,7 +291,8 @@ public enum OpenAPIDocument {
             "Certificate": object(
                 [
                     "status": ["type": "string", "enum": ["pending", "issued", "failed"]], "names": ["type": "array", "items": string],
-                    "wildcard": boolean, "issued_at": string, "expires_at": string, "next_attempt_at": string, "attempts": ["type": "integer"],
+                    "wildcard": boolean, "issued_at": string, "expires_at": string, "next_attempt_at": string,
+                    "attempts": ["type": "integer"],
                     "last_error": string, "ca_directory": string,
                 ], required: ["status", "names", "wildcard", "attempts"]),
             "CertificateRequest": object(["wildcard": boolean], required: []),

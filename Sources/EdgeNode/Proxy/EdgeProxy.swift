@@ -61,6 +61,9 @@ public struct EdgeProxy: HTTPResponder {
             return .acmeChallenge(answer: answer, domain: route.domain)
         }
         let scheme = head.scheme ?? "http"
+        if scheme == "https", route.site.httpsOff {
+            return .redirect(location: "http://\(authority)\(target)", status: 301, domain: route.domain)
+        }
         let matched = route.site.rule(scheme: scheme, url: host + target)
         if let (rule, captures) = matched {
             if let forwarding = rule.forwardingUrl {
@@ -287,6 +290,9 @@ public final class OriginClients: Sendable {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: connectTimeout, read: readTimeout))
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
+        // A refused connection or a rejected certificate is a 502 now, not after retrying until
+        // the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
         verified = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         configuration.tlsConfiguration = .makeClientConfiguration()

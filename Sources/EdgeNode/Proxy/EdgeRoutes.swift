@@ -31,8 +31,12 @@ public struct EdgeRoutes: Sendable {
         /// ACME HTTP-01 answers by token.
         let acmeChallenges: [String: String]
 
+        /// SSL mode off: visitors' HTTPS requests are sent to HTTP.
+        let httpsOff: Bool
+
         init(_ domain: DomainConfig) {
             acmeChallenges = domain.acmeChallenges ?? [:]
+            httpsOff = domain.sslMode == "off"
             level = CacheSettings.Level(rawValue: domain.cacheLevel) ?? .standard
             edgeTTL = domain.edgeTtl
             browserTTL = domain.browserTtl

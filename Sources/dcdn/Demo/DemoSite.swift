@@ -42,14 +42,15 @@ enum DemoSite {
     }
 
     /// Creates the demo domain (or points it at this run's origin port). Its origin speaks plain
-    /// HTTP, so SSL mode is off.
+    /// HTTP and visitors may use HTTPS, so SSL mode is flexible.
     static func ensure(coordinator: Coordinator, admin email: String, originPort: Int) async throws {
         let owner = try await coordinator.accounts.user(email: email)
         let origin = "127.0.0.1:\(originPort)"
         if let existing = try? await coordinator.domains.domain(named: name, of: owner) {
-            _ = try await coordinator.domains.update(existing, with: .init(origin: origin, sslMode: "off"))
+            _ = try await coordinator.domains.update(existing, with: .init(origin: origin, sslMode: "flexible"))
         } else {
-            _ = try await coordinator.domains.create(.init(domain: name, settings: .init(originIp: origin, sslMode: "off")), for: owner)
+            _ = try await coordinator.domains.create(
+                .init(domain: name, settings: .init(originIp: origin, sslMode: "flexible")), for: owner)
         }
     }
 
