@@ -142,6 +142,7 @@ let package = Package(
                 "ImageKit",
                 "ACMEKit",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -174,6 +175,9 @@ let package = Package(
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
         .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode"]),
         .testTarget(name: "ImageKitTests", dependencies: ["ImageKit"]),
+        .testTarget(
+            name: "ACMEKitTests",
+            dependencies: ["ACMEKit", .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1")]),
         .testTarget(
             name: "NameServerTests",
             dependencies: ["NameServer", "DNSKit", .product(name: "NIOCore", package: "swift-nio")]

@@ -174,7 +174,34 @@ struct Database: AsyncParsableCommand {
 }
 
 struct Admin: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Operator tasks.", subcommands: [CreateUser.self])
+    static let configuration = CommandConfiguration(abstract: "Operator tasks.", subcommands: [CreateUser.self, ImportCertificate.self])
+
+    struct ImportCertificate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import-certificate", abstract: "Serve your own certificate for a domain (not renewed by DCDN).")
+        @OptionGroup var options: SettingsOptions
+        @Option(help: "The domain, e.g. example.com.") var domain: String
+        @Option(help: "PEM file: the certificate chain, leaf first.") var chain: String
+        @Option(help: "PEM file: its private key.") var key: String
+
+        func run() async throws {
+            let settings = try await options.load(role: .tool)
+            let chainPEM = try String(contentsOfFile: chain, encoding: .utf8)
+            let keyPEM = try String(contentsOfFile: key, encoding: .utf8)
+            try await withCoordinator(
+                settings: settings, publicURL: settings.publicURL ?? "http://localhost", logger: Logger(label: "dcdn.admin")
+            ) {
+                coordinator in
+                do {
+                    let imported = try await coordinator.certificates.importCertificate(
+                        domainName: domain, chainPEM: chainPEM, keyPEM: keyPEM)
+                    print("\(domain): serving \(imported.names.joined(separator: ", ")) until \(imported.notAfter).")
+                } catch let error as APIError {
+                    throw ValidationError(error.detail)
+                }
+            }
+        }
+    }
 
     struct CreateUser: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import SQLKit
+import X509
 
 /// Gets every domain a certificate from the configured ACME CA and keeps it renewed: HTTP-01
 /// through the edges for the apex and `www`, DNS-01 through DCDN's own nameservers for wildcards.
@@ -60,6 +61,48 @@ public final class CertificateService: Sendable {
         certificate.attempts = 0
         try await certificate.save(on: store.db)
         return certificate
+    }
+
+    /// An operator's own certificate for a domain (PEM chain, leaf first, and its private key):
+    /// served by the edges like an issued one, never renewed by DCDN (issuing anew replaces it).
+    public func importCertificate(domainName: String, chainPEM: String, keyPEM: String) async throws -> (names: [String], notAfter: Date) {
+        guard let domain = try await Domain.query(on: store.db).filter(\.$name == domainName.lowercased()).first() else {
+            throw APIError.notFound("Domain \(domainName)")
+        }
+        let issued: IssuedCertificate
+        do { issued = try IssuedCertificate(chainPem: chainPEM) } catch {
+            throw APIError.validation("chain", "is not a PEM certificate chain")
+        }
+        guard let key = try? Certificate.PrivateKey(pemEncoded: keyPEM) else {
+            throw APIError.validation("key", "is not a PEM private key")
+        }
+        guard key.publicKey == issued.leaf.publicKey else { throw APIError.validation("key", "does not belong to the certificate") }
+        let names =
+            (try? issued.leaf.extensions.subjectAlternativeNames)??.compactMap { name -> String? in
+                if case .dnsName(let dns) = name { return dns.lowercased() }
+                return nil
+            } ?? []
+        guard names.contains(where: { $0 == domain.name || $0.hasSuffix("." + domain.name) }) else {
+            throw APIError.validation("chain", "names none of \(domain.name)'s hosts")
+        }
+        let certificate = try await certificate(of: domain) ?? DomainCertificate(domainID: domain.id!, wildcard: false)
+        certificate.status = .issued
+        certificate.chainPem = chainPEM
+        certificate.keySealed = try secrets.seal(keyPEM)
+        certificate.names = names
+        certificate.wildcard = names.contains { $0.hasPrefix("*.") }
+        certificate.notBefore = issued.notBefore
+        certificate.notAfter = issued.notAfter
+        certificate.renewalID = nil
+        certificate.dueAt = .distantFuture
+        certificate.attempts = 0
+        certificate.lastError = nil
+        try await store.db.transaction { db in
+            try await certificate.save(on: db)
+            try await self.domains.touch(domain, on: db)
+        }
+        feed.changed()
+        return (names, issued.notAfter)
     }
 
     // MARK: The job

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# TLS benchmark: `dcdn node` and nginx terminating TLS with the same certificate (ECDSA P-256,
+# imported into DCDN with `dcdn admin import-certificate`), side by side on this machine:
+# full handshakes per second (openssl s_time -new, two clients in parallel, TLS 1.3) and HTTPS
+# requests per second for a cached 1 KiB object (wrk over kept-alive connections). Prints the
+# ratios. Usage: scripts/bench/tls.sh [SECONDS] [CONNECTIONS]   (defaults 8 s, 64 connections)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-8}
+connections=${2:-64}
+source scripts/bench/lib.sh
+bench_start tls
+bench_extra_cleanup() {
+  [ -f "$work/nginx-origin.pid" ] && kill "$(cat "$work/nginx-origin.pid")" 2>/dev/null || true
+  [ -f "$work/nginx-tls.pid" ] && kill "$(cat "$work/nginx-tls.pid")" 2>/dev/null || true
+}
+
+# The certificate both servers present.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench.example" \
+  -addext "subjectAltName=DNS:bench.example" -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+
+# The origin, and nginx caching it over TLS.
+origin_port=$(port)
+nginx_port=$(port)
+mkdir -p "$work/www" "$work/nginx-cache"
+head -c 1024 /dev/urandom > "$work/www/1k.bin"
+cat > "$work/nginx.conf" <<EOC
+worker_processes 1;
+pid $work/nginx-origin.pid;
+error_log $work/origin-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server { listen 127.0.0.1:$origin_port; root $work/www; add_header Cache-Control "public, max-age=3600"; }
+}
+EOC
+nginx -c "$work/nginx.conf"
+cat > "$work/nginx-tls.conf" <<EOC
+worker_processes auto;
+pid $work/nginx-tls.pid;
+error_log $work/tls-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  proxy_cache_path $work/nginx-cache keys_zone=edge:16m;
+  upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
+  server {
+    listen 127.0.0.1:$nginx_port ssl http2;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:TLS:10m;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host \$host; proxy_cache edge; }
+  }
+}
+EOC
+nginx -c "$work/nginx-tls.conf"
+
+# dcdn: a coordinator, the domain with the imported certificate, and an edge node.
+edge_port=$(port)
+edge_tls_port=$(port)
+export DCDN_ALLOW_PRIVATE_ORIGINS=true
+bench_coordinator
+node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
+curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"flexible\"}" >/dev/null
+$dcdn admin import-certificate --domain bench.example --chain "$work/cert.pem" --key "$work/key.pem" --data-dir "$work/coordinator" --log-level warning
+$dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" \
+  --https-port "$edge_tls_port" --data-dir "$work/edge" --log-level warning &
+pids+=($!)
+until curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$edge_tls_port:127.0.0.1" "https://bench.example:$edge_tls_port/1k.bin"; do sleep 0.3; done
+curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$nginx_port:127.0.0.1" "https://bench.example:$nginx_port/1k.bin"
+
+handshakes() { # port → full handshakes per second, two s_time clients in parallel
+  local port=$1 clients=()
+  for i in 1 2; do
+    openssl s_time -connect "127.0.0.1:$port" -new -time "$seconds" >"$work/s_time.$i" 2>/dev/null &
+    clients+=($!)
+  done
+  wait "${clients[@]}" || true
+  cat "$work/s_time.1" "$work/s_time.2" | awk -v s="$seconds" '/connections in .* real seconds/ { n += $1 } END { printf "%.0f", n / s }'
+}
+requests() { # port → HTTPS requests/s and p99 for the cached 1 KiB object
+  wrk -t2 -c"$connections" -d"${seconds}s" --latency -H 'Host: bench.example' "https://127.0.0.1:$1/1k.bin" |
+    awk '/Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 } END { print r, p }'
+}
+
+dcdn_hs=$(handshakes "$edge_tls_port")
+nginx_hs=$(handshakes "$nginx_port")
+read -r dcdn_rps dcdn_p99 < <(requests "$edge_tls_port")
+read -r nginx_rps nginx_p99 < <(requests "$nginx_port")
+python3 - "$dcdn_hs" "$nginx_hs" "$dcdn_rps" "$nginx_rps" "$dcdn_p99" "$nginx_p99" <<'PY'
+import sys
+dh, nh, dr, nr, dp, np_ = sys.argv[1:]
+print(f"\nfull TLS handshakes/s (2 clients): dcdn {float(dh):.0f}  nginx {float(nh):.0f}  ratio {float(dh)/float(nh):.2f}x")
+print(f"HTTPS 1 KiB cache hits: dcdn {float(dr):.0f} req/s (p99 {dp})  nginx {float(nr):.0f} req/s (p99 {np_})  ratio {float(dr)/float(nr):.2f}x")
+PY
