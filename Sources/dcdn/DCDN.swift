@@ -75,7 +75,7 @@ struct Dev: AsyncParsableCommand {
                       Dev outbox   \(publicURL)/dashboard/outbox  (verification mail lands here)
                       DNS          \(host):\(dnsPort) UDP+TCP  (dig @\(host) -p \(dnsPort) <your domain>)
                       Edge HTTP    \(host):\(httpPort)  (curl -i -H 'Host: \(DemoSite.name)' http://\(host):\(httpPort)/)
-                      Edge HTTPS   \(host):\(httpsPort)
+                      Edge HTTPS   \(host):\(httpsPort)  (curl --cacert \(dataDirectory)/dev-ca.pem --resolve \(DemoSite.name):\(httpsPort):\(host) https://\(DemoSite.name):\(httpsPort)/)
                       Admin login  \(admin.email)  password: \(admin.password)
                       Data         \(dataDirectory)
                     coordinator listening on \(publicURL)

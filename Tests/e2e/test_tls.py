@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from conftest import Instance, free_port, signed_up
+from test_dashboard_browser import browser  # noqa: F401 (fixture)
 from test_dns import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("pebble") is None, reason="Debian's pebble is not installed")
@@ -185,3 +186,29 @@ def test_a_failing_challenge_shows_a_clear_error_and_is_retried(acme):
     retry_at = datetime.datetime.fromisoformat(state["next_attempt_at"].replace("Z", "+00:00")).timestamp()
     assert state["attempts"] == 1 and retry_at > time.time(), "retried later, with backoff"
     wait_for(lambda: certificate(domain)["attempts"] >= 2, timeout=120, interval=1)
+
+
+def test_the_domain_page_shows_the_certificate_and_issues_a_wildcard(acme, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    from test_dashboard_browser import wait
+    from test_domains_browser import sign_in
+
+    dev = acme["dev"]
+    email = f"tlsweb-{uuid.uuid4().hex[:6]}@example.com"
+    jwt = signed_up(dev.url, email)
+    headers = {"Authorization": f"Bearer {jwt}"}
+    name = f"web{uuid.uuid4().hex[:6]}.example"
+    created = requests.post(f"{dev.url}/api/v1/cdn/domains", json={"domain": name, "origin_ip": "203.0.113.7"}, headers=headers, timeout=10)
+    domain = {"name": name, "api": f"{dev.url}/api/v1/cdn/domains/{created.json()['id']}", "headers": headers}
+    issued(domain, acme)
+    sign_in(browser, dev.url, email, "a long enough password")
+    browser.get(f"{dev.url}/dashboard/domains/{created.json()['id']}")
+    assert browser.find_element(By.ID, "certificate-status").text == "issued"
+    browser.find_element(By.ID, "certificate-wildcard").click()
+    browser.find_element(By.ID, "certificate-issue").click()
+    wait(browser).until(EC.url_contains("notice=certificate_requested"))
+    wait_for(lambda: certificate(domain)["names"] == [name, "*." + name] and certificate(domain)["status"] == "issued", timeout=90, interval=1)
+    browser.refresh()
+    assert f"*.{name}" in browser.find_element(By.ID, "certificate").text

@@ -138,3 +138,13 @@ def test_tls_versions_alpn_and_session_resumption(dev, tmp_path):
     session = tmp_path / "session.pem"
     s_client(dev, "-tls1_3", "-sess_out", str(session), "-ign_eof", stdin=b"GET / HTTP/1.1\r\nHost: demo.dcdn.test\r\nConnection: close\r\n\r\n")
     assert "Reused, TLSv1.3" in s_client(dev, "-tls1_3", "-sess_in", str(session))
+
+
+def test_dev_issues_certificates_from_its_own_ca(dev):
+    """The README's promise: curl --cacert .dcdn/dev-ca.pem --resolve demo.dcdn.test:<https>:127.0.0.1 works."""
+    port = dev.edge_tls_port
+    ca = os.path.join(dev.data_dir, "dev-ca.pem")
+    command = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, "--resolve", f"demo.dcdn.test:{port}:127.0.0.1", f"https://demo.dcdn.test:{port}/"]
+    wait_for(lambda: subprocess.run(command, capture_output=True, timeout=10).returncode == 0, timeout=60, interval=0.5)
+    assert subprocess.run(command, capture_output=True, text=True, timeout=10).stdout == "200"
+    assert any(f"--cacert {dev.data_dir}/dev-ca.pem" in line for line in dev.lines), "the banner says how to trust the dev CA"

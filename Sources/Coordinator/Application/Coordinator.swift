@@ -17,6 +17,8 @@ public final class Coordinator: Sendable {
     public let domains: DomainService
     public let cdn: CDNService
     public let certificates: CertificateService
+    /// `dcdn dev`'s certificate authority (ACME at /dev-acme), when no CA is configured.
+    let devCA: DevCertificateAuthority?
     public let secrets: Secrets
     public let oidc: OIDCLogin?
     public let metrics: PrometheusCollectorRegistry
@@ -59,8 +61,14 @@ public final class Coordinator: Sendable {
         nodes = NodeService(store: store, feed: feed)
         domains = DomainService(store: store, feed: feed, planLimits: planLimits, allowPrivateOrigins: settings.allowPrivateOrigins)
         cdn = CDNService(store: store, feed: feed, domains: domains)
+        devCA =
+            settings.isDev && settings.acmeDirectoryURL.isEmpty
+            ? try DevCertificateAuthority(
+                dataDirectory: settings.dataDirectory, publicURL: publicURL, edgeHTTP: ("127.0.0.1", settings.httpPort),
+                dnsServer: ("127.0.0.1", settings.dnsPort), logger: logger) : nil
         certificates = try CertificateService(
-            store: store, feed: feed, domains: domains, secrets: secrets, settings: settings, logger: logger)
+            store: store, feed: feed, domains: domains, secrets: secrets, settings: settings,
+            directoryURL: devCA?.directoryURL ?? settings.acmeDirectoryURL, logger: logger)
         oidc = settings.oidc.map { OIDCLogin(settings: $0, publicURL: publicURL, secrets: secrets) }
         metrics = PrometheusCollectorRegistry()
         rateLimits = RateLimits(

@@ -21,6 +21,7 @@ public func buildRouter(_ coordinator: Coordinator) -> Router<AppRequestContext>
 
     OperabilityController(coordinator: coordinator).addRoutes(to: router)
     ImagesController(coordinator: coordinator).addRoutes(to: router)
+    coordinator.devCA?.addRoutes(to: router)
     let api = router.group("api/v1")
     let openAPI = (try? OpenAPIDocument.json(isDev: settings.isDev, publicURL: coordinator.publicURL)) ?? Data()
     api.get("openapi.json") { _, _ in

@@ -246,6 +246,24 @@ public enum OpenAPIDocument {
             ]
         }
         if isDev {
+            // dcdn dev's certificate authority (RFC 8555); requests are JWS-signed (application/jose+json).
+            operations += [
+                Operation(
+                    method: "get", path: "/dev-acme/directory", summary: "Dev CA: ACME directory (dev mode only)", tag: "Development",
+                    access: .publicRoute, responses: [(200, nil)]),
+                Operation(
+                    method: "head", path: "/dev-acme/new-nonce", summary: "Dev CA: a replay nonce", tag: "Development",
+                    access: .publicRoute, responses: [(200, nil)]),
+                Operation(
+                    method: "get", path: "/dev-acme/new-nonce", summary: "Dev CA: a replay nonce", tag: "Development",
+                    access: .publicRoute, responses: [(204, nil)]),
+                Operation(
+                    method: "post", path: "/dev-acme/{kind}", summary: "Dev CA: new-account, new-order", tag: "Development",
+                    access: .publicRoute, responses: [(200, nil), (201, nil), (400, nil)]),
+                Operation(
+                    method: "post", path: "/dev-acme/{kind}/{id}", summary: "Dev CA: order, authz, challenge, finalize, certificate",
+                    tag: "Development", access: .publicRoute, responses: [(200, nil), (400, nil), (404, nil)]),
+            ]
             operations.append(
                 Operation(
                     method: "get", path: "/api/v1/dev/outbox", summary: "Mail kept by dcdn dev instead of sent (dev mode only)",

@@ -21,6 +21,8 @@ public final class CertificateService: Sendable {
     let secrets: Secrets
     let settings: DCDNSettings
     let logger: Logger
+    /// The CA's ACME directory (empty: issuance off).
+    let directoryURL: String
     /// For talking to the CA (with its extra trust roots); a client is made per run.
     let clientConfiguration: HTTPClient.Configuration
 
@@ -28,7 +30,11 @@ public final class CertificateService: Sendable {
     static let lease: TimeInterval = 600
     static let maxBackoff: TimeInterval = 6 * 3600
 
-    init(store: DatabaseStore, feed: ConfigFeed, domains: DomainService, secrets: Secrets, settings: DCDNSettings, logger: Logger) throws {
+    init(
+        store: DatabaseStore, feed: ConfigFeed, domains: DomainService, secrets: Secrets, settings: DCDNSettings, directoryURL: String,
+        logger: Logger
+    ) throws {
+        self.directoryURL = directoryURL
         self.store = store
         self.feed = feed
         self.domains = domains
@@ -45,7 +51,7 @@ public final class CertificateService: Sendable {
         clientConfiguration = configuration
     }
 
-    public var enabled: Bool { !settings.acmeDirectoryURL.isEmpty }
+    public var enabled: Bool { !directoryURL.isEmpty }
 
     // MARK: API
 
@@ -192,7 +198,7 @@ public final class CertificateService: Sendable {
 
     /// One ACME order from new order to downloaded chain.
     func issue(names: [String], domain: Domain, replaces: String?, http: HTTPClient) async throws -> Issued {
-        let client = ACMEClient(directoryURL: settings.acmeDirectoryURL, key: try await accountKey(), http: http)
+        let client = ACMEClient(directoryURL: directoryURL, key: try await accountKey(), http: http)
         try await client.register(contact: settings.acmeEmail.map { ["mailto:" + $0] } ?? [])
         var order = try await client.newOrder(names: names, replaces: replaces)
         var published: [@Sendable () async -> Void] = []
@@ -262,14 +268,14 @@ public final class CertificateService: Sendable {
 
     /// The account key for the configured CA, created once and kept encrypted.
     private func accountKey() async throws -> AccountKey {
-        if let account = try await ACMEAccount.query(on: store.db).filter(\.$directoryURL == settings.acmeDirectoryURL).first(),
+        if let account = try await ACMEAccount.query(on: store.db).filter(\.$directoryURL == directoryURL).first(),
             let pem = secrets.open(account.keySealed)
         {
             return try AccountKey(pem: pem)
         }
         let key = AccountKey()
         let account = ACMEAccount()
-        account.directoryURL = settings.acmeDirectoryURL
+        account.directoryURL = directoryURL
         account.keySealed = try secrets.seal(key.pem)
         try await account.save(on: store.db)
         return key

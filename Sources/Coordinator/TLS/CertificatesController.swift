@@ -40,7 +40,7 @@ struct CertificatesController {
         let group = api.group("cdn/domains")
         group.get(":id/certificate") { _, context -> Status in
             let domain = try await domain(context)
-            return Status(try await certificates.certificate(of: domain), domain: domain, directory: coordinator.settings.acmeDirectoryURL)
+            return Status(try await certificates.certificate(of: domain), domain: domain, directory: certificates.directoryURL)
         }
         group.post(":id/certificate") { request, context -> EditedResponse<Status> in
             let domain = try await domain(context)
@@ -50,7 +50,7 @@ struct CertificatesController {
             let body = try? await request.decode(as: IssueRequest.self, context: context)
             let certificate = try await certificates.request(for: domain, wildcard: body?.wildcard)
             return EditedResponse(
-                status: .accepted, response: Status(certificate, domain: domain, directory: coordinator.settings.acmeDirectoryURL))
+                status: .accepted, response: Status(certificate, domain: domain, directory: certificates.directoryURL))
         }
     }
 
