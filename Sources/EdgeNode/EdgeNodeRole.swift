@@ -21,12 +21,15 @@ public struct EdgeNodeRole: Service {
         public var imagePrivateSources: [String: String]
         /// The HTTPS listener's port (TLS with the synced certificates); nil serves plain HTTP only.
         public var httpsPort: Int?
+        /// Extra roots strict mode trusts for origins (PEM file).
+        public var originCABundle: String?
 
         public init(
             host: String, port: Int, cacheDirectory: String?, cacheLimits: CacheStore.Limits = .init(), originTimeout: Int = 100,
-            imagePrivateSources: [String: String] = [:], httpsPort: Int? = nil
+            imagePrivateSources: [String: String] = [:], httpsPort: Int? = nil, originCABundle: String? = nil
         ) {
             self.httpsPort = httpsPort
+            self.originCABundle = originCABundle
             self.host = host
             self.port = port
             self.cacheDirectory = cacheDirectory
@@ -60,7 +63,7 @@ public struct EdgeNodeRole: Service {
     }
 
     public func run() async throws {
-        let clients = OriginClients(readTimeout: .seconds(Int64(options.originTimeout)))
+        let clients = OriginClients(readTimeout: .seconds(Int64(options.originTimeout)), originCABundle: options.originCABundle)
         var origins = OriginFetcher(clients: clients, logger: logger, timeout: .seconds(Int64(options.originTimeout) + 5))
         origins.images = ImagePipeline(fetcher: SourceFetcher(policy: .init(privateSources: options.imagePrivateSources)))
         let cache = EdgeCache(

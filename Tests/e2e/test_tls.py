@@ -19,7 +19,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+import ssl
+import threading
+from http.server import ThreadingHTTPServer
+
 from conftest import Instance, free_port, signed_up
+from test_tls_modes import Origin, self_signed
 from test_dashboard_browser import browser  # noqa: F401 (fixture)
 from test_dns import wait_for
 
@@ -76,18 +81,27 @@ def acme():
 
     wait_for(answering, timeout=20, interval=0.2)
     assert pebble.poll() is None, pebble.stdout.read()
+    # An HTTPS origin whose self-signed certificate the operator configures as an origin CA.
+    origin_cert, origin_key = self_signed(work)
+    origin = ThreadingHTTPServer(("127.0.0.1", 0), Origin)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(origin_cert, origin_key)
+    origin.socket = context.wrap_socket(origin.socket, server_side=True)
+    threading.Thread(target=origin.serve_forever, daemon=True).start()
+    ports["origin"] = origin.server_address[1]
     dev = Instance(
         "dev",
         ["--http-port", str(ports["http"]), "--https-port", str(ports["https"]), "--dns-port", str(ports["dns"])],
         env={
             "DCDN_ACME_DIRECTORY_URL": f"https://127.0.0.1:{ports['acme']}/dir", "DCDN_ACME_CA_BUNDLE": cert,
-            "DCDN_ACME_CHALLENGE_DELAY": "1",
+            "DCDN_ACME_CHALLENGE_DELAY": "1", "DCDN_ORIGIN_CA_BUNDLE": origin_cert,
         },
     )
     root = os.path.join(work, "root.pem")
     try:
         yield {"dev": dev, "ports": ports, "pebble_cert": cert, "root": root, "work": work}
     finally:
+        origin.shutdown()
         dev.stop()
         pebble.terminate()
         pebble.wait(10)
@@ -212,3 +226,17 @@ def test_the_domain_page_shows_the_certificate_and_issues_a_wildcard(acme, brows
     wait_for(lambda: certificate(domain)["names"] == [name, "*." + name] and certificate(domain)["status"] == "issued", timeout=90, interval=1)
     browser.refresh()
     assert f"*.{name}" in browser.find_element(By.ID, "certificate").text
+
+
+def test_strict_trusts_an_origin_ca_the_operator_configured(acme):
+    dev = acme["dev"]
+    jwt = signed_up(dev.url, f"strict-{uuid.uuid4().hex[:6]}@example.com")
+    name = f"strict{uuid.uuid4().hex[:6]}.example"
+    created = requests.post(
+        f"{dev.url}/api/v1/cdn/domains", json={"domain": name, "origin_ip": f"127.0.0.1:{acme['ports']['origin']}", "ssl_mode": "strict"},
+        headers={"Authorization": f"Bearer {jwt}"}, timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    edge = f"http://127.0.0.1:{acme['ports']['http']}/page"
+    wait_for(lambda: requests.get(edge, headers={"Host": name}, timeout=10).status_code == 200, timeout=15, interval=0.3)
+    assert requests.get(edge, headers={"Host": name}, timeout=10).text.startswith("origin over https")

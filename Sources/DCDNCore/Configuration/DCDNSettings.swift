@@ -73,6 +73,8 @@ public struct DCDNSettings: Sendable {
     /// Seconds to wait after publishing a challenge before asking the CA to check it (nodes sync
     /// within about a second).
     public var acmeChallengeDelay: Int
+    /// Extra PEM roots the edge trusts for origin certificates in strict mode.
+    public var originCABundle: String?
 
     public var isDev: Bool { role == .dev }
     /// The SQLite file used when no database URL is configured.
@@ -233,6 +235,7 @@ public struct DCDNSettings: Sendable {
         acmeCABundle = string("acme_ca_bundle")
         acmeEmail = string("acme_email")
         acmeChallengeDelay = try int("acme_challenge_delay", 2, 0...300)
+        originCABundle = string("origin_ca_bundle")
     }
 
     /// Settings for tests and embedding: defaults of a role with overrides by key.

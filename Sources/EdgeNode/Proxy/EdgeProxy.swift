@@ -7,6 +7,7 @@ import ImageKit
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// The request context of the edge: it needs the visitor's address for X-Forwarded-For.
 public struct EdgeRequestContext: RequestContext, RemoteAddressRequestContext {
@@ -286,7 +287,8 @@ public final class OriginClients: Sendable {
     let verified: HTTPClient
     let unverified: HTTPClient
 
-    public init(connectTimeout: TimeAmount = .seconds(10), readTimeout: TimeAmount = .seconds(60)) {
+    /// `originCABundle`: a PEM file of extra roots that strict mode also trusts (an origin CA).
+    public init(connectTimeout: TimeAmount = .seconds(10), readTimeout: TimeAmount = .seconds(60), originCABundle: String? = nil) {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: connectTimeout, read: readTimeout))
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
@@ -294,6 +296,11 @@ public final class OriginClients: Sendable {
         // the connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
+        if let originCABundle {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.file(originCABundle)]
+            configuration.tlsConfiguration = tls
+        }
         verified = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         configuration.tlsConfiguration = .makeClientConfiguration()
         configuration.tlsConfiguration?.certificateVerification = .none
