@@ -7,56 +7,29 @@ import json
 import os
 import shutil
 import sqlite3
+import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
+from http.server import ThreadingHTTPServer
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-import ssl
-import threading
-from http.server import ThreadingHTTPServer
-
-from conftest import Instance, free_port, signed_up
-from test_tls_modes import Origin, self_signed
+from conftest import Instance, free_port, self_signed_certificate, signed_up
+from test_tls_modes import Origin
 from test_dashboard_browser import browser  # noqa: F401 (fixture)
 from test_dns import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("pebble") is None, reason="Debian's pebble is not installed")
 
 
-def pebble_certificate(directory):
-    """pebble's own HTTPS certificate (127.0.0.1 and localhost), self-signed."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pebble")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    import ipaddress
-
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = os.path.join(directory, "pebble.pem"), os.path.join(directory, "pebble.key")
-    with open(cert_path, "wb") as out:
-        out.write(certificate.public_bytes(serialization.Encoding.PEM))
-    with open(key_path, "wb") as out:
-        out.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 @pytest.fixture(scope="module")
 def acme():
     work = tempfile.mkdtemp(prefix="dcdn-pebble-")
-    cert, key = pebble_certificate(work)
+    cert, key = self_signed_certificate(work, "pebble", dns_names=["localhost"], ca=True)  # pebble's own HTTPS
     ports = {name: free_port() for name in ("acme", "management", "http", "https", "dns")}
     config = {
         "pebble": {
@@ -82,7 +55,7 @@ def acme():
     wait_for(answering, timeout=20, interval=0.2)
     assert pebble.poll() is None, pebble.stdout.read()
     # An HTTPS origin whose self-signed certificate the operator configures as an origin CA.
-    origin_cert, origin_key = self_signed(work)
+    origin_cert, origin_key = self_signed_certificate(work, "origin")
     origin = ThreadingHTTPServer(("127.0.0.1", 0), Origin)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(origin_cert, origin_key)

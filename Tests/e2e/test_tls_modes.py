@@ -2,8 +2,6 @@
 HTTPS origin: off sends HTTPS visitors to HTTP, flexible talks HTTP to the origin, full accepts
 a self-signed origin, strict refuses it. Also TLS versions, ALPN and session resumption."""
 
-import datetime
-import ipaddress
 import os
 import ssl
 import subprocess
@@ -15,12 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 import urllib3
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from conftest import serve_http, signed_up
+from conftest import self_signed_certificate, serve_http, signed_up
 from test_dns import wait_for
 
 urllib3.disable_warnings()
@@ -42,28 +36,10 @@ class Origin(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def self_signed(directory):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "origin.invalid")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert, private = os.path.join(directory, "origin.pem"), os.path.join(directory, "origin.key")
-    with open(cert, "wb") as out:
-        out.write(certificate.public_bytes(serialization.Encoding.PEM))
-    with open(private, "wb") as out:
-        out.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return cert, private
-
-
 @pytest.fixture(scope="module")
 def origins():
     directory = tempfile.mkdtemp()
-    cert, key = self_signed(directory)
+    cert, key = self_signed_certificate(directory, "origin")
     secure = ThreadingHTTPServer(("127.0.0.1", 0), Origin)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
