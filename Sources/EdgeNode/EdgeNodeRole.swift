@@ -47,14 +47,13 @@ public struct EdgeNodeRole: Service {
     let options: Options
     let logger: Logger
 
-    public init(options: Options, agent: NodeAgent.Configuration, logger: Logger) {
+    public init(options: Options, agent: NodeAgent.Configuration, logger: Logger) throws {
         self.options = options
         self.agent = NodeAgent(configuration: agent, logger: logger)
         self.logger = logger
         store = CacheStore(directory: options.cacheDirectory, limits: options.cacheLimits, logger: logger)
         purger = Purger(store: store, logger: logger)
-        // A self-signed fallback is generated here; failing that, the node cannot serve HTTPS at all.
-        certificates = try! CertificateStore(logger: logger)
+        certificates = try CertificateStore(logger: logger)
         if let saved = self.agent.loadPersisted() {
             state.apply(saved)
             certificates.apply(saved.domains)

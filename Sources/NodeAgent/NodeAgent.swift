@@ -141,7 +141,10 @@ public final class NodeAgent: Sendable {
         do {
             let data = try JSONEncoder.nodeAPI.encode(snapshot)
             let temporary = configuration.stateFile + ".tmp"
-            try data.write(to: URL(fileURLWithPath: temporary))
+            // The snapshot holds certificates' private keys: readable by this user only.
+            guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
+            }
             guard rename(temporary, configuration.stateFile) == 0 else {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: configuration.stateFile])
             }

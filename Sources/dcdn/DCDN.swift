@@ -59,7 +59,7 @@ struct Dev: AsyncParsableCommand {
                         stateFile: dataDirectory + "/dns-config.json"),
                     transferKey: settings.dnsTransferKey.flatMap(TSIGKey.init), notify: settings.dnsNotify),
                 logger: Logger(label: "dcdn.dns"))
-            let edge = EdgeNodeRole(
+            let edge = try EdgeNodeRole(
                 options: .edge(settings, port: httpPort),
                 agent: .init(
                     coordinatorURL: publicURL, token: token, registration: NodeRegistration(role: "edge"),
@@ -312,7 +312,7 @@ struct NodeCommand: AsyncParsableCommand {
         if setup.settings.httpPort == 0 { setup.settings.httpPort = try FreePort.pick(host: setup.settings.host) }
         if setup.settings.httpsPort == 0 { setup.settings.httpsPort = try FreePort.pick(host: setup.settings.host) }
         let logger = Logger(label: "dcdn.edge")
-        let edge = EdgeNodeRole(
+        let edge = try EdgeNodeRole(
             options: .edge(setup.settings, port: setup.settings.httpPort), agent: setup.agent(role: "edge", stateFile: "edge-config.json"),
             logger: logger)
         try await runUntilSignalled([edge], logger: logger)

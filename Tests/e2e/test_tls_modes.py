@@ -124,3 +124,21 @@ def test_dev_issues_certificates_from_its_own_ca(dev):
     wait_for(lambda: subprocess.run(command, capture_output=True, timeout=10).returncode == 0, timeout=60, interval=0.5)
     assert subprocess.run(command, capture_output=True, text=True, timeout=10).stdout == "200"
     assert any(f"--cacert {dev.data_dir}/dev-ca.pem" in line for line in dev.lines), "the banner says how to trust the dev CA"
+
+
+def test_renewal_follows_the_cas_renewal_information(dev):
+    """dev's CA offers ACME Renewal Information (RFC 9773) 20 to 19 days before expiry, earlier than
+    the one-third rule (30 days for 90-day certificates): the next renewal lands in that window."""
+    import datetime
+
+    from conftest import admin_token
+
+    headers = {"Authorization": f"Bearer {admin_token(dev.url)}"}
+    domains = requests.get(f"{dev.url}/api/v1/cdn/domains", headers=headers, timeout=10).json()["domains"]
+    demo = next(domain for domain in domains if domain["name"] == "demo.dcdn.test")
+    url = f"{dev.url}/api/v1/cdn/domains/{demo['id']}/certificate"
+    wait_for(lambda: requests.get(url, headers=headers, timeout=10).json()["status"] == "issued", timeout=60, interval=0.5)
+    state = requests.get(url, headers=headers, timeout=10).json()
+    parse = lambda text: datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    days_before_expiry = (parse(state["expires_at"]) - parse(state["next_attempt_at"])).total_seconds() / 86400
+    assert 19 <= days_before_expiry <= 20, state

@@ -252,6 +252,9 @@ public enum OpenAPIDocument {
                     method: "get", path: "/dev-acme/directory", summary: "Dev CA: ACME directory (dev mode only)", tag: "Development",
                     access: .publicRoute, responses: [(200, nil)]),
                 Operation(
+                    method: "get", path: "/dev-acme/renewal-info/{id}", summary: "Dev CA: ACME Renewal Information (RFC 9773)",
+                    tag: "Development", access: .publicRoute, responses: [(200, nil), (404, nil)]),
+                Operation(
                     method: "head", path: "/dev-acme/new-nonce", summary: "Dev CA: a replay nonce", tag: "Development",
                     access: .publicRoute, responses: [(200, nil)]),
                 Operation(

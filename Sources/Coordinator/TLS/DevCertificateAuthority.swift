@@ -56,6 +56,8 @@ final class DevCertificateAuthority: Sendable {
         var authorizations: [String: Authorization] = [:]
         var challenges: [String: Challenge] = [:]
         var certificates: [String: String] = [:]
+        /// Issued certificates' expiry by RFC 9773 identifier, for renewal information.
+        var expiries: [String: Date] = [:]
     }
     private let state = Mutex(State())
 
@@ -103,7 +105,24 @@ final class DevCertificateAuthority: Sendable {
     func addRoutes(to router: Router<AppRequestContext>) {
         let group = router.group(RouterPath(stringLiteral: Self.prefix))
         group.get("directory") { _, _ in
-            self.json(["newNonce": self.url("new-nonce"), "newAccount": self.url("new-account"), "newOrder": self.url("new-order")])
+            self.json([
+                "newNonce": self.url("new-nonce"), "newAccount": self.url("new-account"), "newOrder": self.url("new-order"),
+                "renewalInfo": self.url("renewal-info"),
+            ])
+        }
+        // RFC 9773: renew between 20 and 19 days before expiry (earlier than the one-third rule,
+        // so that clients following the window are visible).
+        group.get("renewal-info/:id") { _, context in
+            guard let id = context.parameters.get("id"), let expiry = self.state.withLock({ $0.expiries[id] }) else {
+                return self.problem("malformed", "unknown certificate", status: .notFound)
+            }
+            let format = ISO8601DateFormatter()
+            return self.json([
+                "suggestedWindow": [
+                    "start": format.string(from: expiry.addingTimeInterval(-20 * 86400)),
+                    "end": format.string(from: expiry.addingTimeInterval(-19 * 86400)),
+                ]
+            ])
         }
         group.head("new-nonce") { _, _ in Response(status: .ok, headers: [HTTPField.Name("Replay-Nonce")!: self.nonce()]) }
         group.get("new-nonce") { _, _ in Response(status: .noContent, headers: [HTTPField.Name("Replay-Nonce")!: self.nonce()]) }
@@ -220,7 +239,9 @@ final class DevCertificateAuthority: Sendable {
             do {
                 let pem = try issue(orderID: id, csr: Array(der))
                 let certificateID = UUID().uuidString.lowercased()
+                let issued = try IssuedCertificate(chainPem: pem)
                 state.withLock { state in
+                    if let renewalID = issued.renewalID { state.expiries[renewalID] = issued.notAfter }
                     state.certificates[certificateID] = pem
                     state.orders[id]?.status = "valid"
                     state.orders[id]?.certificate = certificateID
