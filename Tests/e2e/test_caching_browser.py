@@ -1,6 +1,7 @@
 """Caching (page rules, purge) and Analytics for the dev demo site, in a real browser."""
 
 import requests
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
@@ -21,7 +22,17 @@ def submit(browser, button_id):
     """Clicks a form's button and waits for the page it leads to (URLs may repeat a notice)."""
     button = browser.find_element(By.ID, button_id)
     button.click()
-    wait(browser).until(EC.staleness_of(button))
+
+    def replaced(_):
+        # While the old page goes away chromedriver may answer "node does not belong to the
+        # document" instead of a stale-element error: either means the page was replaced.
+        try:
+            button.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    wait(browser).until(replaced)
 
 
 def test_demo_site_shows_a_miss_then_a_hit(dev):

@@ -310,7 +310,7 @@ def patch(site, **settings):
     assert response.status_code == 200, response.text
 
 
-def eventually(check, timeout=5):
+def eventually(check, timeout=10):
     """Config changes reach the edge within 2 s (the purge test holds it to that); the margin
     here is for a loaded machine."""
     wait_for(check, timeout=timeout)

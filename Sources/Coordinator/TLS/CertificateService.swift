@@ -203,10 +203,13 @@ public final class CertificateService: Sendable {
         var order = try await client.newOrder(names: names, replaces: replaces)
         var published: [@Sendable () async -> Void] = []
         defer {
+            // Detached: `defer` cannot wait. The outcome's save follows at once; a late removal
+            // only leaves a spent token on the edges until the domain's next change.
             let cleanups = published
             Task { for cleanup in cleanups { await cleanup() } }
         }
         var pending: [(ACMEClient.Authorization, ACMEClient.Challenge)] = []
+        var answers: [(token: String, answer: String)] = []
         for url in order.authorizations {
             let authorization = try await client.authorization(url)
             guard authorization.status != "valid" else { continue }
@@ -219,11 +222,13 @@ public final class CertificateService: Sendable {
                     host: authorization.identifier, value: client.key.dnsValue(token: challenge.token))
                 published.append { [domains] in try? await domains.withdrawChallenge(id) }
             } else {
-                let id = try await publishHTTP(
-                    domain: domain, token: challenge.token, answer: client.key.keyAuthorization(token: challenge.token))
-                published.append { [self] in await withdrawHTTP(id) }
+                answers.append((challenge.token, client.key.keyAuthorization(token: challenge.token)))
             }
             pending.append((authorization, challenge))
+        }
+        if !answers.isEmpty {
+            let ids = try await publishHTTP(domain: domain, answers: answers)
+            published.append { [self] in await withdrawHTTP(ids) }
         }
         if !pending.isEmpty { try await Task.sleep(for: .seconds(settings.acmeChallengeDelay)) }
         for (authorization, challenge) in pending {
@@ -281,27 +286,28 @@ public final class CertificateService: Sendable {
         return key
     }
 
-    private func publishHTTP(domain: Domain, token: String, answer: String) async throws -> UUID {
-        let challenge = ACMEHTTPChallenge()
-        challenge.$domain.id = domain.id!
-        challenge.token = token
-        challenge.keyAuthorization = answer
-        challenge.expiresAt = Date().addingTimeInterval(3600)
+    /// The HTTP-01 answers of one order, published with one configuration change.
+    private func publishHTTP(domain: Domain, answers: [(token: String, answer: String)]) async throws -> [UUID] {
+        let challenges = answers.map { token, answer in
+            let challenge = ACMEHTTPChallenge()
+            challenge.$domain.id = domain.id!
+            challenge.token = token
+            challenge.keyAuthorization = answer
+            challenge.expiresAt = Date().addingTimeInterval(3600)
+            return challenge
+        }
         try await store.db.transaction { db in
-            try await challenge.create(on: db)
+            for challenge in challenges { try await challenge.create(on: db) }
             try await self.domains.touch(domain, on: db)
         }
         feed.changed()
-        return challenge.id!
+        return challenges.compactMap(\.id)
     }
 
-    private func withdrawHTTP(_ id: UUID) async {
-        guard let challenge = try? await ACMEHTTPChallenge.query(on: store.db).filter(\.$id == id).with(\.$domain).first() else { return }
-        try? await store.db.transaction { db in
-            try await challenge.delete(on: db)
-            try await self.domains.touch(challenge.domain, on: db)
-        }
-        feed.changed()
+    /// Deletes answers without a configuration change of their own: the attempt's outcome is
+    /// saved with one right after, which carries the removal to the edges.
+    private func withdrawHTTP(_ ids: [UUID]) async {
+        try? await ACMEHTTPChallenge.query(on: store.db).filter(\.$id ~~ ids).delete()
     }
 
     /// An error as the dashboard and API show it.
