@@ -113,7 +113,9 @@ public final class CertificateService: Sendable {
 
     // MARK: The job
 
-    /// Every certificate that is due, one at a time; a domain without a row gets one.
+    /// Every certificate that is due, one at a time. An active domain without a row gets one;
+    /// pending domains wait for their delegation (a CA could not validate them yet, and failed
+    /// validations count against the CA's rate limits), unless someone asks with Issue now.
     public func runDue(now: Date = Date()) async throws {
         guard enabled else { return }
         if let sql = store.db as? any SQLDatabase {
@@ -121,7 +123,7 @@ public final class CertificateService: Sendable {
             let without = try await sql.raw(
                 """
                 SELECT d.id FROM \(ident: Domain.schema) d LEFT JOIN \(ident: DomainCertificate.schema) c ON c.domain_id = d.id
-                WHERE c.id IS NULL LIMIT 100
+                WHERE c.id IS NULL AND d.status = \(bind: Domain.Status.active.rawValue) LIMIT 100
                 """
             ).all(decoding: Row.self)
             for row in without {
