@@ -119,6 +119,22 @@ def test_websocket_messages_pass_through_both_ways(site, ws_origin):
     assert headers["x-forwarded-for"] == "127.0.0.1" and headers["cdn-loop"] == "dcdn"
 
 
+def test_websocket_over_tls_says_https_to_the_origin(site, ws_origin, dev):
+    import ssl
+
+    async def talk():
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # no certificate is issued for test domains in dev
+        async with connect(f"wss://{site['name']}/chat", host="127.0.0.1", port=dev.edge_tls_port, ssl=context, server_hostname=site["name"], subprotocols=["chat"]) as ws:
+            await ws.send("over tls")
+            assert await ws.recv() == "OVER TLS"
+
+    asyncio.run(talk())
+    headers = {k.lower(): v for k, v in ws_origin["headers"].items()}
+    assert headers["x-forwarded-proto"] == "https"
+
+
 def test_websocket_refusals_are_answered(site, dev):
     async def attempt():
         host, port = site["edge"].split(":")

@@ -70,7 +70,7 @@ struct EdgeChannel: HTTPChannelHandler {
         channel: any Channel, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?, secure: Bool,
         logger: Logger
     ) throws -> EventLoopFuture<HTTP1Result> {
-        let tunnel = webSockets.forConnection()
+        let tunnel = webSockets.forConnection(secure: secure)
         let upgrades = NIOTypedHTTPServerUpgradeConfiguration<HTTP1Result>(upgraders: [tunnel]) { channel in
             channel.eventLoop.makeCompletedFuture {
                 if let fastPath { try channel.pipeline.syncOperations.addHandler(HitFastPath(secure: secure, answer: fastPath)) }

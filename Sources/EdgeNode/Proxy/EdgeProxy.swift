@@ -200,7 +200,8 @@ struct OriginFetcher: Sendable {
     ) async -> Outcome {
         if let images, exchange.isImageRequest {
             let answer = await images.answer(
-                target: exchange.target, origin: "http://" + (exchange.head.authority ?? exchange.host), accept: exchange.headers[.accept])
+                target: exchange.target, origin: (exchange.head.scheme ?? "http") + "://" + (exchange.head.authority ?? exchange.host),
+                accept: exchange.headers[.accept])
             let response = HTTPClientResponse(
                 status: HTTPResponseStatus(statusCode: answer.status), headers: HTTPHeaders(answer.headers), body: .bytes(answer.body))
             return .response(response, requestTime: Date().timeIntervalSince1970)

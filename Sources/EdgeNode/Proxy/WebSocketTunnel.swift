@@ -16,6 +16,8 @@ struct WebSocketTunnel: NIOTypedHTTPServerProtocolUpgrader, Sendable {
     let state: EdgeState
     let logger: Logger
     var connectTimeout: TimeAmount = .seconds(10)
+    /// The visitor's connection is TLS (X-Forwarded-Proto: https).
+    var secure = false
 
     var supportedProtocol: String { "websocket" }
     var requiredUpgradeHeaders: [String] { [] }
@@ -39,7 +41,9 @@ struct WebSocketTunnel: NIOTypedHTTPServerProtocolUpgrader, Sendable {
     }
 
     /// This tunnel's configuration with a fresh attempt, for one connection.
-    func forConnection() -> WebSocketTunnel { WebSocketTunnel(state: state, logger: logger, connectTimeout: connectTimeout) }
+    func forConnection(secure: Bool) -> WebSocketTunnel {
+        WebSocketTunnel(state: state, logger: logger, connectTimeout: connectTimeout, secure: secure)
+    }
 
     func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders)
         -> EventLoopFuture<HTTPHeaders>
@@ -57,7 +61,7 @@ struct WebSocketTunnel: NIOTypedHTTPServerProtocolUpgrader, Sendable {
             return loop.makeFailedFuture(Refused(description: "loop"))
         }
         let client = channel.remoteAddress?.ipAddress ?? "unknown"
-        let head = Self.originRequest(upgradeRequest, authority: authority, client: client)
+        let head = Self.originRequest(upgradeRequest, authority: authority, client: client, secure: secure)
         let reader = ResponseHeadReader()
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
@@ -115,7 +119,7 @@ struct WebSocketTunnel: NIOTypedHTTPServerProtocolUpgrader, Sendable {
 
     /// The visitor's request as the origin gets it: hop-by-hop fields dropped except the upgrade
     /// itself, forwarding fields added.
-    static func originRequest(_ request: HTTPRequestHead, authority: String, client: String) -> String {
+    static func originRequest(_ request: HTTPRequestHead, authority: String, client: String, secure: Bool) -> String {
         let connectionTokens = Set(
             request.headers["Connection"].flatMap { $0.split(separator: ",") }.map {
                 $0.trimmingCharacters(in: .whitespaces).lowercased()
@@ -133,7 +137,7 @@ struct WebSocketTunnel: NIOTypedHTTPServerProtocolUpgrader, Sendable {
             text += "\(name): \(value)\r\n"
         }
         let forwardedFor = request.headers.first(name: "X-Forwarded-For").map { "\($0), \(client)" } ?? client
-        text += "X-Forwarded-For: \(forwardedFor)\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: \(authority)\r\n"
+        text += "X-Forwarded-For: \(forwardedFor)\r\nX-Forwarded-Proto: \(secure ? "https" : "http")\r\nX-Forwarded-Host: \(authority)\r\n"
         text += "Via: 1.1 \(OriginFetcher.loopToken)\r\nCDN-Loop: \(OriginFetcher.loopToken)\r\n\r\n"
         return text
     }
