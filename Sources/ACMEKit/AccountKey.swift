@@ -16,27 +16,32 @@ public struct AccountKey: Sendable {
 
     public var pem: String { privateKey.pemRepresentation }
 
-    /// The public key as a JWK, members in the lexicographic order RFC 7638 hashes them in.
-    var jwk: [(String, String)] {
-        let raw = privateKey.publicKey.rawRepresentation  // x ‖ y, 32 bytes each
+    /// A public key as a JWK, members in the lexicographic order RFC 7638 hashes them in.
+    static func jwk(of key: P256.Signing.PublicKey) -> [(String, String)] {
+        let raw = key.rawRepresentation  // x ‖ y, 32 bytes each
         return [("crv", "P-256"), ("kty", "EC"), ("x", Base64URL.encode(raw.prefix(32))), ("y", Base64URL.encode(raw.suffix(32)))]
     }
 
-    var jwkObject: [String: String] { Dictionary(uniqueKeysWithValues: jwk) }
+    var jwkObject: [String: String] { Dictionary(uniqueKeysWithValues: Self.jwk(of: privateKey.publicKey)) }
 
-    /// RFC 7638 thumbprint, the account's part of every key authorization.
-    public var thumbprint: String {
-        let canonical = "{" + jwk.map { "\"\($0.0)\":\"\($0.1)\"" }.joined(separator: ",") + "}"
+    /// RFC 7638 thumbprint of an account key: the client's part of every key authorization, and
+    /// what a CA computes from the key that signed a request.
+    public static func thumbprint(of key: P256.Signing.PublicKey) -> String {
+        let canonical = "{" + jwk(of: key).map { "\"\($0.0)\":\"\($0.1)\"" }.joined(separator: ",") + "}"
         return Base64URL.encode(Data(SHA256.hash(data: Data(canonical.utf8))))
     }
+
+    public var thumbprint: String { Self.thumbprint(of: privateKey.publicKey) }
 
     /// `token.thumbprint` (RFC 8555 §8.1): served as-is for HTTP-01.
     public func keyAuthorization(token: String) -> String { token + "." + thumbprint }
 
     /// The TXT value for DNS-01 (RFC 8555 §8.4).
-    public func dnsValue(token: String) -> String {
-        Base64URL.encode(Data(SHA256.hash(data: Data(keyAuthorization(token: token).utf8))))
+    public static func dnsValue(keyAuthorization: String) -> String {
+        Base64URL.encode(Data(SHA256.hash(data: Data(keyAuthorization.utf8))))
     }
+
+    public func dnsValue(token: String) -> String { Self.dnsValue(keyAuthorization: keyAuthorization(token: token)) }
 
     /// A flattened JWS: `kid` once the account exists, else the JWK itself. A nil payload is a
     /// POST-as-GET (empty payload).

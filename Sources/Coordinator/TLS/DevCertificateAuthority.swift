@@ -230,7 +230,7 @@ final class DevCertificateAuthority: Sendable {
             }
             if challenge.status == "pending" {
                 state.withLock { $0.challenges[id]?.status = "processing" }
-                let thumbprint = Self.thumbprint(signed.jwk)
+                let thumbprint = AccountKey.thumbprint(of: signed.jwk)
                 Task { await self.validate(challengeID: id, thumbprint: thumbprint) }
             }
             return json(challengeJSON(id))
@@ -313,12 +313,6 @@ final class DevCertificateAuthority: Sendable {
         }
     }
 
-    static func thumbprint(_ key: P256.Signing.PublicKey) -> String {
-        let raw = key.rawRepresentation
-        let canonical = #"{"crv":"P-256","kty":"EC","x":"\#(Base64URL.encode(raw.prefix(32)))","y":"\#(Base64URL.encode(raw.suffix(32)))"}"#
-        return Base64URL.encode(Data(SHA256.hash(data: Data(canonical.utf8))))
-    }
-
     /// Checks a challenge the way a CA does: the edge serves the key authorization (HTTP-01) or
     /// the nameserver the TXT record (DNS-01).
     private func validate(challengeID: String, thumbprint: String) async {
@@ -343,7 +337,7 @@ final class DevCertificateAuthority: Sendable {
                 failure = "the edge could not be reached: \(error)"
             }
         } else {
-            let value = Base64URL.encode(Data(SHA256.hash(data: Data(expected.utf8))))
+            let value = AccountKey.dnsValue(keyAuthorization: expected)
             var query = DNSMessage(id: UInt16.random(in: 0...UInt16.max))
             query.questions = [DNSQuestion(name: DNSName("_acme-challenge." + authorization.name)!, type: .txt)]
             let answers =
