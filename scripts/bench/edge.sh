@@ -10,34 +10,10 @@ seconds=${1:-10}
 connections=${2:-64}
 source scripts/bench/lib.sh
 bench_start edge
-bench_extra_cleanup() {
-  [ -f "$work/nginx-origin.pid" ] && kill "$(cat "$work/nginx-origin.pid")" 2>/dev/null || true
-  [ -f "$work/nginx-cache.pid" ] && kill "$(cat "$work/nginx-cache.pid")" 2>/dev/null || true
-  pkill -f "varnishd.*$work" 2>/dev/null || true
-}
+bench_extra_cleanup() { pkill -f "varnishd.*$work" 2>/dev/null || true; }
 
 # 1. The origin: nginx serving static files, cacheable for an hour.
-origin_port=$(port)
-mkdir -p "$work/www"
-head -c 1024 /dev/urandom > "$work/www/1k.bin"
-head -c 102400 /dev/urandom > "$work/www/100k.bin"
-head -c 4096 /dev/urandom > "$work/www/miss.bin"
-cat > "$work/nginx-origin.conf" <<EOF
-worker_processes 1;
-pid $work/nginx-origin.pid;
-error_log $work/origin-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$origin_port;
-    root $work/www;
-    add_header Cache-Control "public, max-age=3600";
-    location / { try_files \$uri =404; }
-  }
-}
-EOF
-nginx -c "$work/nginx-origin.conf"
+bench_nginx_origin 1k.bin:1024 100k.bin:102400 miss.bin:4096
 
 # 2. nginx proxy_cache and Varnish in front of it, configured like the edge: a memory-backed
 #    cache, collapsed forwarding (proxy_cache_lock / Varnish's default), keep-alive upstreams.

@@ -1,5 +1,6 @@
 # Shared set-up of the benchmarks (sourced): a release build, a work folder removed on exit with
-# every process in `pids`, free ports, and a coordinator with an admin signed in.
+# every process in `pids` (and nginx), free ports, an nginx origin, and a coordinator with an admin
+# signed in.
 # bench_start NAME: builds, makes $work, sets $dcdn. bench_coordinator: starts one, sets $api,
 # $api_port and the curl arguments $auth; extra environment comes from the caller's exports.
 
@@ -16,6 +17,8 @@ bench_start() {
 
 bench_cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # nginx daemonises: the benchmarks name its pid files nginx-*.pid.
+  for file in "$work"/nginx-*.pid; do [ -f "$file" ] && kill "$(cat "$file")" 2>/dev/null || true; done
   if declare -F bench_extra_cleanup >/dev/null; then bench_extra_cleanup; fi
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -36,4 +39,29 @@ bench_coordinator() {
   local token
   token=$(curl -sf -X POST "$api/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"load test secret 7"}' | json_field access_token)
   auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
+}
+
+# bench_nginx_origin NAME:BYTES...: nginx serving random files of those sizes from $work/www,
+# cacheable for an hour, on a free port ($origin_port).
+bench_nginx_origin() {
+  origin_port=$(port)
+  mkdir -p "$work/www"
+  local file
+  for file in "$@"; do head -c "${file#*:}" /dev/urandom > "$work/www/${file%%:*}"; done
+  cat > "$work/nginx-origin.conf" <<EOF
+worker_processes 1;
+pid $work/nginx-origin.pid;
+error_log $work/origin-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$origin_port;
+    root $work/www;
+    add_header Cache-Control "public, max-age=3600";
+    location / { try_files \$uri =404; }
+  }
+}
+EOF
+  nginx -c "$work/nginx-origin.conf"
 }

@@ -10,31 +10,15 @@ seconds=${1:-8}
 connections=${2:-64}
 source scripts/bench/lib.sh
 bench_start tls
-bench_extra_cleanup() {
-  [ -f "$work/nginx-origin.pid" ] && kill "$(cat "$work/nginx-origin.pid")" 2>/dev/null || true
-  [ -f "$work/nginx-tls.pid" ] && kill "$(cat "$work/nginx-tls.pid")" 2>/dev/null || true
-}
 
 # The certificate both servers present.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench.example" \
   -addext "subjectAltName=DNS:bench.example" -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 
 # The origin, and nginx caching it over TLS.
-origin_port=$(port)
+bench_nginx_origin 1k.bin:1024
 nginx_port=$(port)
-mkdir -p "$work/www" "$work/nginx-cache"
-head -c 1024 /dev/urandom > "$work/www/1k.bin"
-cat > "$work/nginx.conf" <<EOC
-worker_processes 1;
-pid $work/nginx-origin.pid;
-error_log $work/origin-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server { listen 127.0.0.1:$origin_port; root $work/www; add_header Cache-Control "public, max-age=3600"; }
-}
-EOC
-nginx -c "$work/nginx.conf"
+mkdir -p "$work/nginx-cache"
 cat > "$work/nginx-tls.conf" <<EOC
 worker_processes auto;
 pid $work/nginx-tls.pid;
