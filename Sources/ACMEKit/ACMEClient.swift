@@ -17,11 +17,6 @@ public final class ACMEClient: Sendable {
         public let renewalInfo: String?
     }
 
-    public struct Identifier: Codable, Sendable, Hashable {
-        public let type: String
-        public let value: String
-    }
-
     public struct Order: Sendable {
         public let url: String
         public let status: String

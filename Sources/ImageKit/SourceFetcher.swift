@@ -29,10 +29,8 @@ public struct SourceFetcher: Sendable {
     public struct Source: Sendable {
         public let url: URL
         public let body: ByteBuffer
-        public let contentType: String?
+        /// Decides how long the source cache may keep it.
         public let cacheControl: String?
-        public let expires: String?
-        public let etag: String?
     }
 
     public let policy: Policy
@@ -142,10 +140,7 @@ public struct SourceFetcher: Sendable {
             }
             return .success(
                 .source(
-                    Source(
-                        url: url, body: body, contentType: response.headers.first(name: "Content-Type"),
-                        cacheControl: response.headers.first(name: "Cache-Control"), expires: response.headers.first(name: "Expires"),
-                        etag: response.headers.first(name: "ETag"))))
+                    Source(url: url, body: body, cacheControl: response.headers.first(name: "Cache-Control"))))
         } catch let error as ImageError {
             return .failure(error)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {

@@ -144,6 +144,6 @@ struct CDNController {
     }
 
     func domain(_ context: AppRequestContext) async throws -> Domain {
-        try await coordinator.domains.domain(try context.parameters.uuid("id", what: "Domain"), of: try context.requireIdentity().user)
+        try await DomainsController(coordinator: coordinator).domain(context)
     }
 }

@@ -55,6 +55,6 @@ struct CertificatesController {
     }
 
     func domain(_ context: AppRequestContext) async throws -> Domain {
-        try await coordinator.domains.domain(try context.parameters.uuid("id", what: "Domain"), of: try context.requireIdentity().user)
+        try await DomainsController(coordinator: coordinator).domain(context)
     }
 }
