@@ -106,7 +106,7 @@ let package = Package(
         .target(
             name: "EdgeNode",
             dependencies: [
-                "DCDNCore", "NodeAgent", "ImageKit", "CZlib", "CBrotli",
+                "DCDNCore", "NodeAgent", "ImageKit", "GeoIP", "CZlib", "CBrotli",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import DCDNCore
 import Foundation
+import GeoIP
 import Hummingbird
 import HummingbirdCore
 import ImageKit
@@ -23,11 +24,18 @@ public struct EdgeNodeRole: Service {
         public var httpsPort: Int?
         /// Extra roots strict mode trusts for origins (PEM file).
         public var originCABundle: String?
+        /// Connection-level and flood defences.
+        public var protection: EdgeProtectionSettings = .init()
+        /// Country data for sanctions, country rules and reports (Debian's tor-geoipdb).
+        public var geoIPv4Path = GeoIPDatabase.defaultIPv4Path
+        public var geoIPv6Path = GeoIPDatabase.defaultIPv6Path
 
         public init(
             host: String, port: Int, cacheDirectory: String?, cacheLimits: CacheStore.Limits = .init(), originTimeout: Int = 100,
-            imagePrivateSources: [String: String] = [:], httpsPort: Int? = nil, originCABundle: String? = nil
+            imagePrivateSources: [String: String] = [:], httpsPort: Int? = nil, originCABundle: String? = nil,
+            protection: EdgeProtectionSettings = .init()
         ) {
+            self.protection = protection
             self.httpsPort = httpsPort
             self.originCABundle = originCABundle
             self.host = host
@@ -40,6 +48,7 @@ public struct EdgeNodeRole: Service {
     }
 
     public let state = EdgeState()
+    let security: EdgeSecurity
     public let store: CacheStore
     let purger: Purger
     let certificates: CertificateStore
@@ -54,6 +63,16 @@ public struct EdgeNodeRole: Service {
         store = CacheStore(directory: options.cacheDirectory, limits: options.cacheLimits, logger: logger)
         purger = Purger(store: store, logger: logger)
         certificates = try CertificateStore(logger: logger)
+        var geoIP: GeoIPDatabase?
+        do {
+            geoIP = try GeoIPDatabase(ipv4Path: options.geoIPv4Path, ipv6Path: options.geoIPv6Path)
+        } catch {
+            logger.error("no GeoIP data: sanctions and country rules cannot be enforced", metadata: ["error": "\(error)"])
+        }
+        security = EdgeSecurity(settings: options.protection, geoIP: geoIP)
+        if let field = options.protection.testCountryHeader {
+            logger.warning("the \(field) header sets visitors' countries: a test setting, never for production")
+        }
         if let saved = self.agent.loadPersisted() {
             state.apply(saved)
             certificates.apply(saved.domains)
@@ -67,14 +86,21 @@ public struct EdgeNodeRole: Service {
         origins.images = ImagePipeline(fetcher: SourceFetcher(policy: .init(privateSources: options.imagePrivateSources)))
         let cache = EdgeCache(
             store: store, flights: FlightTable(), origins: origins, state: state, compressed: CompressedVariants())
-        let proxy = EdgeProxy(state: state, cache: cache, origins: origins)
+        let proxy = EdgeProxy(state: state, cache: cache, origins: origins, security: security)
         let webSockets = WebSocketTunnel(state: state, logger: logger)
-        let (host, port, logger, state, purger, certificates) = (options.host, options.port, logger, state, purger, certificates)
+        let (host, port, logger, state, purger, certificates, security) = (
+            options.host, options.port, logger, state, purger, certificates, security
+        )
+        let defences = ConnectionDefences(settings: options.protection, security: security) { host in
+            state.routes.route(forName: host)?.domain
+        }
         func listener(port: Int, tls: NIOSSLContext?) -> some ApplicationProtocol {
             Application(
                 responder: proxy,
                 server: HTTPServerBuilder { responder in
-                    EdgeChannel(responder: responder, webSockets: webSockets, fastPath: { proxy.fastAnswer($0) }, tls: tls)
+                    EdgeChannel(
+                        responder: responder, webSockets: webSockets, fastPath: { proxy.fastAnswer($0, client: $1) }, tls: tls,
+                        defences: defences)
                 },
                 configuration: .init(address: .hostname(host, port: port), serverName: nil),
                 onServerRunning: { _ in
@@ -90,13 +116,26 @@ public struct EdgeNodeRole: Service {
                 group.addTask { try await listener(port: httpsPort, tls: tls).runService(gracefulShutdownSignals: []) }
             }
             group.addTask {
+                // The attack detector's clock: every second, offenders and ended attacks.
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(1))
+                    let now = Date().timeIntervalSince1970
+                    security.detector.tick(now: now, offenders: security.traffic.sweep(now: now))
+                }
+            }
+            group.addTask {
                 await agent.run(
                     apply: { snapshot in
                         state.apply(snapshot)
                         certificates.apply(snapshot.domains)
                         purger.run(snapshot.purges)
                     },
-                    report: { NodeReport(configVersion: nil, windowSeconds: 5, domains: state.drainCounters()) })
+                    report: {
+                        var domains = state.drainCounters()
+                        let (attacks, countries) = security.detector.drain()
+                        for index in domains.indices { domains[index].countries = countries[domains[index].domain] }
+                        return NodeReport(configVersion: nil, windowSeconds: 5, domains: domains, attacks: attacks)
+                    })
             }
             try await group.next()
             group.cancelAll()

@@ -32,6 +32,17 @@ public final class EdgeState: Sendable {
         counters.withLock { add(to: &$0[domain, default: NodeReport.DomainCounters(domain: domain)]) }
     }
 
+    /// A request blocked or challenged, by the mitigation that did it.
+    func countMitigation(_ domain: String, _ mitigation: Mitigation, challenged: Bool) {
+        counters.withLock { counters in
+            var entry = counters[domain, default: NodeReport.DomainCounters(domain: domain)]
+            if challenged { entry.challenged += 1 } else { entry.blocked += 1 }
+            entry.mitigations = entry.mitigations ?? [:]
+            entry.mitigations![mitigation.rawValue, default: 0] += 1
+            counters[domain] = entry
+        }
+    }
+
     /// The counters since the last call.
     public func drainCounters() -> [NodeReport.DomainCounters] {
         counters.withLock { counters in

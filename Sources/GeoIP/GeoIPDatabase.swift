@@ -93,6 +93,22 @@ public final class GeoIPDatabase: Sendable {
         return packed
     }
 
+    /// The packed country of an IPv4 address given as an integer.
+    public func packedCountry(ipv4 value: UInt32) -> UInt16? {
+        Self.find(value, starts: v4Starts, ends: v4Ends, countries: v4Countries)
+    }
+
+    /// The packed country of an IPv6 address given as an integer.
+    public func packedCountry(ipv6 value: UInt128) -> UInt16? {
+        Self.find(value, starts: v6Starts, ends: v6Ends, countries: v6Countries)
+    }
+
+    /// Two letters to the packed form `packedCountry` returns ("de" and "DE" alike).
+    public static func packed(_ code: String) -> UInt16? { pack(Substring(code)) }
+
+    /// The packed form back to two upper-case letters.
+    public static func code(_ packed: UInt16) -> String { unpack(packed) }
+
     /// The reference location of a country (its first tz zone's city).
     public func location(ofCountry code: String) -> Coordinate? {
         Self.pack(Substring(code)).flatMap { locations[$0] }

@@ -362,6 +362,6 @@ extension EdgeNodeRole.Options {
         return .init(
             host: settings.host, port: port, cacheDirectory: settings.cacheDiskMB > 0 ? settings.dataDirectory + "/cache" : nil,
             cacheLimits: limits, originTimeout: settings.originTimeout, imagePrivateSources: settings.imagePrivateSources,
-            httpsPort: settings.httpsPort, originCABundle: settings.originCABundle)
+            httpsPort: settings.httpsPort, originCABundle: settings.originCABundle, protection: settings.edgeProtection)
     }
 }

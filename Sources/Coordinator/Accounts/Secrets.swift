@@ -8,6 +8,8 @@ public struct Secrets: Sendable {
     public let cookieKey: SymmetricKey
     /// Encrypts private keys at rest (TLS certificates, the ACME account).
     let storageKey: SymmetricKey
+    /// Signs challenge clearances on every edge (shared with them in the configuration).
+    let clearanceKey: SymmetricKey
 
     public init(master: String) {
         let input = SymmetricKey(data: Data(master.utf8))
@@ -17,6 +19,7 @@ public struct Secrets: Sendable {
         jwtKey = derive("jwt")
         cookieKey = derive("cookie")
         storageKey = derive("storage")
+        clearanceKey = derive("edge clearance")
     }
 
     /// AES-256-GCM with the storage key: `base64(nonce ‖ ciphertext ‖ tag)`.

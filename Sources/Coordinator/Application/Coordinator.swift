@@ -17,6 +17,7 @@ public final class Coordinator: Sendable {
     public let domains: DomainService
     public let cdn: CDNService
     public let certificates: CertificateService
+    public let security: SecurityService
     /// `dcdn dev`'s certificate authority (ACME at /dev-acme), when no CA is configured.
     let devCA: DevCertificateAuthority?
     public let secrets: Secrets
@@ -61,6 +62,7 @@ public final class Coordinator: Sendable {
         nodes = NodeService(store: store, feed: feed)
         domains = DomainService(store: store, feed: feed, planLimits: planLimits, allowPrivateOrigins: settings.allowPrivateOrigins)
         cdn = CDNService(store: store, feed: feed, domains: domains)
+        security = SecurityService(store: store, feed: feed, domains: domains)
         devCA =
             settings.isDev && settings.acmeDirectoryURL.isEmpty
             ? try DevCertificateAuthority(

@@ -33,6 +33,7 @@ public func buildRouter(_ coordinator: Coordinator) -> Router<AppRequestContext>
     DomainsController(coordinator: coordinator).addRoutes(to: api)
     CDNController(coordinator: coordinator).addRoutes(to: api)
     CertificatesController(coordinator: coordinator).addRoutes(to: api)
+    SecurityController(coordinator: coordinator).addRoutes(to: api)
     NodeAPIController(coordinator: coordinator).addRoutes(to: api)
     NodesAdminController(coordinator: coordinator).addRoutes(to: api)
     if settings.isDev { DevOutboxController(coordinator: coordinator).addRoutes(to: api) }

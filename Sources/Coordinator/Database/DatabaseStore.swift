@@ -36,6 +36,7 @@ public final class DatabaseStore: Sendable {
         migrations.add(DomainMigrations.all)
         migrations.add(CDNMigrations.all)
         migrations.add(TLSMigrations.all)
+        migrations.add(SecurityMigrations.all)
     }
 
     public var db: any Database {

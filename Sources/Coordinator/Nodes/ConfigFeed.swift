@@ -93,6 +93,11 @@ public final class ConfigFeed: Sendable {
                 .all()
             for rule in rules { rulesByDomain[rule.$domain.id, default: []].append(rule) }
         }
+        var securityByDomain: [UUID: SecurityConfig] = [:]
+        if !ids.isEmpty {
+            let rows = try await (full ? DomainSecurity.query(on: db) : DomainSecurity.query(on: db).filter(\.$domain.$id ~~ ids)).all()
+            for row in rows { securityByDomain[row.$domain.id] = row.config }
+        }
         var certificatesByDomain: [UUID: CertificateConfig] = [:]
         var answersByDomain: [UUID: [String: String]] = [:]
         if !ids.isEmpty {
@@ -129,10 +134,15 @@ public final class ConfigFeed: Sendable {
                 var config = Self.config(domain, records: recordsByDomain[domain.id!] ?? [], rules: rulesByDomain[domain.id!] ?? [])
                 config.certificate = certificatesByDomain[domain.id!]
                 config.acmeChallenges = answersByDomain[domain.id!]
+                config.security = securityByDomain[domain.id!] ?? SecurityConfig()
                 return config
             },
             removedDomains: removedIDs, nodes: nodes.map(Self.info), nameservers: settings.nameservers, hostmaster: settings.hostmaster,
-            purges: purges)
+            purges: purges,
+            protection: ProtectionConfig(
+                sanctionedCountries: settings.sanctionedCountries,
+                clearanceKey: secrets.clearanceKey.withUnsafeBytes { Data($0) }.base64EncodedString(),
+                challengeDifficulty: settings.challengeDifficulty))
     }
 
     static func config(_ domain: Domain, records: [DomainRecord], rules: [PageRule]) -> DomainConfig {

@@ -50,6 +50,7 @@ struct NodeAPIController {
             let node = try await node(request, context)
             let report = try await decode(NodeReport.self, request, context)
             try await coordinator.nodes.report(node, report)
+            try await coordinator.security.ingest(report, from: node)
             return .noContent
         }
     }

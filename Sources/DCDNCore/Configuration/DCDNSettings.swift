@@ -75,6 +75,12 @@ public struct DCDNSettings: Sendable {
     public var acmeChallengeDelay: Int
     /// Extra PEM roots the edge trusts for origin certificates in strict mode.
     public var originCABundle: String?
+    /// Countries every edge answers 451 (the product guide's 23 by default).
+    public var sanctionedCountries: [String]
+    /// Leading zero bits of SHA-256 a visitor's browser finds for a challenge.
+    public var challengeDifficulty: Int
+    /// The edge's connection-level and flood defences.
+    public var edgeProtection: EdgeProtectionSettings
 
     public var isDev: Bool { role == .dev }
     /// The SQLite file used when no database URL is configured.
@@ -236,6 +242,22 @@ public struct DCDNSettings: Sendable {
         acmeEmail = string("acme_email")
         acmeChallengeDelay = try int("acme_challenge_delay", 2, 0...300)
         originCABundle = string("origin_ca_bundle")
+        sanctionedCountries = string("sanctioned_countries") == "none" ? [] : list("sanctioned_countries").map { $0.uppercased() }
+        if string("sanctioned_countries") == nil { sanctionedCountries = ProtectionConfig.defaultSanctionedCountries }
+        for code in sanctionedCountries where code.count != 2 || !code.allSatisfy({ $0.isASCII && $0.isLetter }) {
+            throw SettingsError(key: "sanctioned_countries", message: "\(code) is not a two-letter country code (\"none\" for an empty list)")
+        }
+        challengeDifficulty = try int("challenge_difficulty", 16, 1...28)
+        edgeProtection = EdgeProtectionSettings(
+            maxConnectionsPerIP: try int("edge_max_connections_per_ip", 256, 1...1_000_000),
+            headerTimeout: try int("edge_header_timeout", 10, 1...600),
+            minBodyRate: try int("edge_min_body_rate", 512, 0...100_000_000),
+            maxHeaderBytes: try int("edge_max_header_bytes", 32_768, 1024...1_048_576),
+            maxHeaderCount: try int("edge_max_header_count", 100, 10...10_000),
+            maxConcurrentRequests: try int("edge_max_concurrent_requests", 10_000, 1...1_000_000),
+            floodClientRPS: try int("edge_flood_client_rps", 100, 1...100_000_000),
+            floodDomainRPS: try int("edge_flood_domain_rps", 2_000, 1...100_000_000),
+            testCountryHeader: string("edge_test_country_header"))
     }
 
     /// Settings for tests and embedding: defaults of a role with overrides by key.
@@ -247,6 +269,43 @@ public struct DCDNSettings: Sendable {
                     values: Dictionary(
                         uniqueKeysWithValues: values.map { (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: false)) })
                 )))
+    }
+}
+
+/// The edge's defences below the firewall rules (docs/security.md).
+public struct EdgeProtectionSettings: Sendable, Equatable {
+    /// Open connections one address may hold; more are closed at once.
+    public var maxConnectionsPerIP: Int
+    /// Seconds a client has to send a whole request head once it started one (Slowloris).
+    public var headerTimeout: Int
+    /// Bytes per second a request body must average after its first 5 seconds.
+    public var minBodyRate: Int
+    public var maxHeaderBytes: Int
+    public var maxHeaderCount: Int
+    /// Requests in progress on the node; beyond it new ones get 503 with Retry-After.
+    public var maxConcurrentRequests: Int
+    /// One address above this many requests per second to one domain is flooding it.
+    public var floodClientRPS: Int
+    /// A domain above this many requests per second, and ten times its usual rate, is under a flood.
+    public var floodDomainRPS: Int
+    /// Tests only: a request header whose value stands for the visitor's country. Never set in
+    /// production — anyone could claim any country.
+    public var testCountryHeader: String?
+
+    public init(
+        maxConnectionsPerIP: Int = 256, headerTimeout: Int = 10, minBodyRate: Int = 512, maxHeaderBytes: Int = 32_768,
+        maxHeaderCount: Int = 100, maxConcurrentRequests: Int = 10_000, floodClientRPS: Int = 100, floodDomainRPS: Int = 2_000,
+        testCountryHeader: String? = nil
+    ) {
+        self.maxConnectionsPerIP = maxConnectionsPerIP
+        self.headerTimeout = headerTimeout
+        self.minBodyRate = minBodyRate
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxConcurrentRequests = maxConcurrentRequests
+        self.floodClientRPS = floodClientRPS
+        self.floodDomainRPS = floodDomainRPS
+        self.testCountryHeader = testCountryHeader
     }
 }
 

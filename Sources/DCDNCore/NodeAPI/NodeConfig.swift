@@ -16,12 +16,15 @@ public struct NodeConfigSnapshot: Codable, Sendable, Equatable {
     public var hostmaster: String
     /// Cache purges: in a delta those after `since`, in a full snapshot those of the last day.
     public var purges: [PurgeCommand]
+    /// Network-wide protection settings (sanctioned countries, the challenge clearance key).
+    public var protection: ProtectionConfig?
 
     public init(
         version: Int64, full: Bool, domains: [DomainConfig], removedDomains: [UUID], nodes: [NodeInfo], nameservers: [String],
-        hostmaster: String, purges: [PurgeCommand] = []
+        hostmaster: String, purges: [PurgeCommand] = [], protection: ProtectionConfig? = nil
     ) {
         self.purges = purges
+        self.protection = protection
         self.version = version
         self.full = full
         self.domains = domains
@@ -71,12 +74,16 @@ public struct DomainConfig: Codable, Sendable, Equatable {
     public var certificate: CertificateConfig?
     /// ACME HTTP-01 answers the edges serve at `/.well-known/acme-challenge/<token>`.
     public var acmeChallenges: [String: String]?
+    /// The domain's firewall: lists, rate limits, custom rules, WAF sensitivity.
+    public var security: SecurityConfig?
 
     public init(
         id: UUID, name: String, serial: UInt32, origin: String, sslMode: String, cacheLevel: String, browserTtl: Int, edgeTtl: Int,
         devModeUntil: Date?, underAttack: Bool, multiNodeRedundancy: Bool, dnsFallback: Bool, records: [DNSRecordConfig],
-        pageRules: [PageRuleConfig] = [], certificate: CertificateConfig? = nil, acmeChallenges: [String: String]? = nil
+        pageRules: [PageRuleConfig] = [], certificate: CertificateConfig? = nil, acmeChallenges: [String: String]? = nil,
+        security: SecurityConfig? = nil
     ) {
+        self.security = security
         self.pageRules = pageRules
         self.certificate = certificate
         self.acmeChallenges = acmeChallenges
@@ -208,6 +215,10 @@ public struct NodeReport: Codable, Sendable, Equatable {
         public var status5xx: Int64
         public var blocked: Int64
         public var challenged: Int64
+        /// Requests by the visitor's country (two letters; "XX" unknown).
+        public var countries: [String: Int64]?
+        /// Blocked or challenged requests by mitigation (`Mitigation` raw values).
+        public var mitigations: [String: Int64]?
 
         public init(domain: String) {
             self.domain = domain
@@ -226,8 +237,10 @@ public struct NodeReport: Codable, Sendable, Equatable {
     public var windowSeconds: Int
     public var dnsQueries: Int64?
     public var domains: [DomainCounters]
+    /// Attacks this node saw begin, continue or end in the window.
+    public var attacks: [AttackEvent]
 
-    enum CodingKeys: String, CodingKey { case configVersion, windowSeconds, dnsQueries, domains }
+    enum CodingKeys: String, CodingKey { case configVersion, windowSeconds, dnsQueries, domains, attacks }
 
     /// A bare heartbeat (no counters) is a valid report.
     public init(from decoder: any Decoder) throws {
@@ -236,9 +249,13 @@ public struct NodeReport: Codable, Sendable, Equatable {
         windowSeconds = try container.decodeIfPresent(Int.self, forKey: .windowSeconds) ?? 0
         dnsQueries = try container.decodeIfPresent(Int64.self, forKey: .dnsQueries)
         domains = try container.decodeIfPresent([DomainCounters].self, forKey: .domains) ?? []
+        attacks = try container.decodeIfPresent([AttackEvent].self, forKey: .attacks) ?? []
     }
 
-    public init(configVersion: Int64?, windowSeconds: Int, dnsQueries: Int64? = nil, domains: [DomainCounters] = []) {
+    public init(
+        configVersion: Int64?, windowSeconds: Int, dnsQueries: Int64? = nil, domains: [DomainCounters] = [], attacks: [AttackEvent] = []
+    ) {
+        self.attacks = attacks
         self.configVersion = configVersion
         self.windowSeconds = windowSeconds
         self.dnsQueries = dnsQueries

@@ -31,14 +31,17 @@ struct EdgeChannel: HTTPChannelHandler {
     let http2: HTTP2Channel
     let webSockets: WebSocketTunnel
     /// Answers fresh memory hits on the event loop (HTTP/1.1); nil turns that off.
-    let fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?
+    let fastPath: (@Sendable (HTTPRequest, ClientIP?) -> HitMemo.Answer?)?
     /// Terminates TLS first when set (the HTTPS listener).
     let tls: NIOSSLContext?
+    /// The connection cap and the Slowloris guard; nil turns them off.
+    let defences: ConnectionDefences?
 
     init(
-        responder: @escaping Responder, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?,
-        tls: NIOSSLContext? = nil
+        responder: @escaping Responder, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest, ClientIP?) -> HitMemo.Answer?)?,
+        tls: NIOSSLContext? = nil, defences: ConnectionDefences? = nil
     ) {
+        self.defences = defences
         self.responder = responder
         self.webSockets = webSockets
         self.fastPath = fastPath
@@ -47,7 +50,16 @@ struct EdgeChannel: HTTPChannelHandler {
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let (http2, webSockets, fastPath, tls) = (http2, webSockets, fastPath, tls)
+        let (http2, webSockets, fastPath, tls, defences) = (http2, webSockets, fastPath, tls, defences)
+        let client = ClientIP(channel.remoteAddress)
+        if let defences, let client {
+            guard defences.security.connections.admit(client, limit: defences.settings.maxConnectionsPerIP) else {
+                // Over the per-address cap: closed before TLS or HTTP costs anything.
+                channel.close(promise: nil)
+                return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+            }
+            channel.closeFuture.whenComplete { _ in defences.security.connections.release(client) }
+        }
         return channel.eventLoop.makeCompletedFuture {
             if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
             let negotiated = channel.eventLoop.makePromise(
@@ -57,7 +69,8 @@ struct EdgeChannel: HTTPChannelHandler {
                 return channel.eventLoop.makeCompletedFuture {
                     .http1_1(
                         try Self.setupHTTP1(
-                            channel: channel, webSockets: webSockets, fastPath: fastPath, secure: tls != nil, logger: logger))
+                            channel: channel, webSockets: webSockets, fastPath: fastPath, secure: tls != nil, client: client,
+                            defences: defences, logger: logger))
                 }
             }
             try channel.pipeline.syncOperations.addHandler(sniffer)
@@ -67,13 +80,21 @@ struct EdgeChannel: HTTPChannelHandler {
 
     /// HTTP/1.1 with the WebSocket upgrade: Hummingbird's HTTP/1 pipeline when there is no upgrade.
     static func setupHTTP1(
-        channel: any Channel, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest) -> HitMemo.Answer?)?, secure: Bool,
-        logger: Logger
+        channel: any Channel, webSockets: WebSocketTunnel, fastPath: (@Sendable (HTTPRequest, ClientIP?) -> HitMemo.Answer?)?,
+        secure: Bool, client: ClientIP?, defences: ConnectionDefences?, logger: Logger
     ) throws -> EventLoopFuture<HTTP1Result> {
         let tunnel = webSockets.forConnection(secure: secure)
+        if let defences {
+            try channel.pipeline.syncOperations.addHandler(SlowClientGuard(clock: RequestClock(), defences: defences, client: client))
+        }
         let upgrades = NIOTypedHTTPServerUpgradeConfiguration<HTTP1Result>(upgraders: [tunnel]) { channel in
             channel.eventLoop.makeCompletedFuture {
-                if let fastPath { try channel.pipeline.syncOperations.addHandler(HitFastPath(secure: secure, answer: fastPath)) }
+                if let slowGuard = try? channel.pipeline.syncOperations.handler(type: SlowClientGuard.self) {
+                    try channel.pipeline.syncOperations.addHandler(RequestPhaseWatch(guardHandler: slowGuard))
+                }
+                if let fastPath {
+                    try channel.pipeline.syncOperations.addHandler(HitFastPath(secure: secure, client: client, answer: fastPath))
+                }
                 try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
                 try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
                 let connection = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(

@@ -9,14 +9,17 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 
-/// The request context of the edge: it needs the visitor's address for X-Forwarded-For.
+/// The request context of the edge: it needs the visitor's address for X-Forwarded-For and
+/// the firewall.
 public struct EdgeRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    let client: ClientIP?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        client = ClientIP(remoteAddress)
     }
 }
 
@@ -28,11 +31,13 @@ public struct EdgeProxy: HTTPResponder {
     let state: EdgeState
     let cache: EdgeCache
     let origins: OriginFetcher
+    let security: EdgeSecurity
 
-    init(state: EdgeState, cache: EdgeCache, origins: OriginFetcher) {
+    init(state: EdgeState, cache: EdgeCache, origins: OriginFetcher, security: EdgeSecurity) {
         self.state = state
         self.cache = cache
         self.origins = origins
+        self.security = security
     }
 
     /// What a request's head decides before anything is fetched.
@@ -42,14 +47,22 @@ public struct EdgeProxy: HTTPResponder {
         case redirect(location: String, status: Int, domain: String)
         /// The CA checking a domain's HTTP-01 challenge: the key authorization, never cached.
         case acmeChallenge(answer: String, domain: String)
-        case proceed(route: EdgeRoutes.Route, host: String, target: String, settings: CacheSettings)
+        /// The firewall refused the request.
+        case refused(Refusal, domain: String, visit: Visit)
+        /// The visitor must pass the JavaScript challenge first.
+        case challenge(Mitigation, route: EdgeRoutes.Route, target: String, visit: Visit)
+        /// A browser posting a solved challenge.
+        case challengeAnswer(route: EdgeRoutes.Route, visit: Visit)
+        case proceed(route: EdgeRoutes.Route, host: String, target: String, settings: CacheSettings, visit: Visit)
     }
 
     static let acmePrefix = "/.well-known/acme-challenge/"
 
-    /// Routing by Host, the loop check, ACME challenges and the first matching page rule.
-    func plan(_ head: HTTPRequest) -> Plan {
-        guard let authority = head.authority, let route = state.routes.route(forName: EdgeRoutes.hostName(authority)) else {
+    /// Routing by Host, the loop check, ACME challenges, the firewall and the first matching
+    /// page rule.
+    func plan(_ head: HTTPRequest, client: ClientIP?) -> Plan {
+        let routes = state.routes
+        guard let authority = head.authority, let route = routes.route(forName: EdgeRoutes.hostName(authority)) else {
             return .unknownHost
         }
         if head.headerFields[values: .cdnLoop].contains(where: { $0.lowercased().contains(OriginFetcher.loopToken) }) {
@@ -60,6 +73,14 @@ public struct EdgeProxy: HTTPResponder {
         let target = path.hasPrefix("/") ? path : "/" + path
         if target.hasPrefix(Self.acmePrefix), let answer = route.site.acmeChallenges[String(target.dropFirst(Self.acmePrefix.count))] {
             return .acmeChallenge(answer: answer, domain: route.domain)
+        }
+        var visit = security.visit(head, client: client)
+        if head.method == .post, target == UnderAttackChallenge.path { return .challengeAnswer(route: route, visit: visit) }
+        let facts = RequestFacts(head: head, client: client, country: visit.country, host: host, target: target)
+        switch security.screen(facts, visit: &visit, domain: route.domain, policy: route.site.security, network: routes.network) {
+        case .pass: break
+        case .refuse(let refusal): return .refused(refusal, domain: route.domain, visit: visit)
+        case .challenge(let mitigation): return .challenge(mitigation, route: route, target: target, visit: visit)
         }
         let scheme = head.scheme ?? "http"
         if scheme == "https", route.site.httpsOff {
@@ -75,11 +96,11 @@ public struct EdgeProxy: HTTPResponder {
                 return .redirect(location: "https://\(authority)\(target)", status: 301, domain: route.domain)
             }
         }
-        return .proceed(route: route, host: host, target: target, settings: route.site.settings(rule: matched?.0))
+        return .proceed(route: route, host: host, target: target, settings: route.site.settings(rule: matched?.0), visit: visit)
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
-        switch plan(request.head) {
+        switch plan(request.head, client: context.client) {
         case .unknownHost:
             return EdgePages.page(.notFound, title: "Unknown site", message: "This DCDN node does not serve that site.")
         case .loop(let domain):
@@ -92,9 +113,35 @@ public struct EdgeProxy: HTTPResponder {
             return Response(
                 status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: answer)))
-        case .proceed(let route, let host, let target, let settings):
+        case .refused(let refusal, let domain, let visit):
+            security.record(domain: domain, visit: visit)
+            return refuse(refusal, domain: domain)
+        case .challenge(let mitigation, let route, let target, let visit):
+            security.record(domain: route.domain, visit: visit)
+            return challenge(mitigation, head: request.head, route: route, target: target, visit: visit)
+        case .challengeAnswer(let route, let visit):
+            security.record(domain: route.domain, visit: visit)
+            return try await answerChallenge(request, route: route, visit: visit)
+        case .proceed(let route, let host, let target, let settings, let visit):
+            let facts = RequestFacts(head: request.head, client: visit.client, country: visit.country, host: host, target: target)
+            let routes = state.routes
+            switch security.admit(facts, visit: visit, domain: route.domain, policy: route.site.security, network: routes.network) {
+            case .pass: break
+            case .refuse(let refusal): return refuse(refusal, domain: route.domain)
+            case .challenge(let mitigation): return challenge(mitigation, head: request.head, route: route, target: target, visit: visit)
+            }
+            guard security.enter() else { return refuse(EdgeSecurity.busy, domain: route.domain) }
+            defer { security.leave() }
+            var body = request.body
+            if !visit.trusted, [.post, .put, .patch].contains(request.method), route.site.security.waf.isOn {
+                let (prefix, rest) = try await Self.splitBody(request.body, limit: ManagedWAF.bodyLimit)
+                if let refusal = security.inspectBody(prefix, facts: facts, policy: route.site.security) {
+                    return refuse(refusal, domain: route.domain)
+                }
+                body = rest
+            }
             let exchange = Exchange(
-                head: request.head, body: request.body, route: route, host: host, target: target, client: context.remoteAddress?.ipAddress)
+                head: request.head, body: body, route: route, host: host, target: target, client: context.remoteAddress?.ipAddress)
             switch request.method {
             case .get, .head: return try await cache.respond(exchange, settings: settings)
             case _ where exchange.isImageRequest:
@@ -107,12 +154,80 @@ public struct EdgeProxy: HTTPResponder {
 
     /// A fresh hit held in memory, answered on the connection's event loop without starting a
     /// task (`HitFastPath`); nil sends the request down the full path.
-    func fastAnswer(_ head: HTTPRequest) -> HitMemo.Answer? {
+    func fastAnswer(_ head: HTTPRequest, client: ClientIP?) -> HitMemo.Answer? {
         guard head.method == .get || head.method == .head,
             !head.headerFields[values: .connection].contains(where: { $0.lowercased().contains("close") }),
-            case .proceed(let route, let host, let target, let settings) = plan(head)
+            case .proceed(let route, let host, let target, let settings, let visit) = plan(head, client: client),
+            let answer = cache.fastHit(
+                Exchange(head: head, body: nil, route: route, host: host, target: target, client: nil), settings: settings)
         else { return nil }
-        return cache.fastHit(Exchange(head: head, body: nil, route: route, host: host, target: target, client: nil), settings: settings)
+        // Counted only now that the hit is answered here; otherwise the full path counts it.
+        let facts = RequestFacts(head: head, client: client, country: visit.country, host: host, target: target)
+        guard case .pass = security.admit(facts, visit: visit, domain: route.domain, policy: route.site.security, network: state.routes.network)
+        else { return nil }
+        return answer
+    }
+
+    /// The firewall's answer: its page, counted as blocked.
+    func refuse(_ refusal: Refusal, domain: String) -> Response {
+        var response = EdgePages.page(refusal.status, title: refusal.title, message: refusal.message, domain: domain)
+        if let retryAfter = refusal.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        if let mitigation = refusal.mitigation {
+            response.headers[UnderAttackChallenge.mitigatedField] = "block"
+            state.countMitigation(domain, mitigation, challenged: false)
+        }
+        state.count(domain, status: Int(refusal.status.code), bytes: 0, hit: false)
+        return response
+    }
+
+    func challenge(_ mitigation: Mitigation, head: HTTPRequest, route: EdgeRoutes.Route, target: String, visit: Visit) -> Response {
+        state.countMitigation(route.domain, mitigation, challenged: true)
+        state.count(route.domain, status: 403, bytes: 0, hit: false)
+        let visitor = UnderAttackChallenge.Visitor(domain: route.domain, client: visit.client, userAgent: head.headerFields[.userAgent] ?? "")
+        return state.routes.network.challenge.page(for: visitor, returnTo: target)
+    }
+
+    /// `POST /cdn-cgi/challenge`: a solved challenge earns the clearance cookie and a redirect to
+    /// the page asked for; anything else gets a fresh challenge.
+    func answerChallenge(_ request: Request, route: EdgeRoutes.Route, visit: Visit) async throws -> Response {
+        let body = try await request.body.collect(upTo: 4096)
+        var fields: [String: String] = [:]
+        for pair in String(buffer: body).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            if parts.count == 2 { fields[parts[0]] = parts[1] }
+        }
+        let returnTo = UnderAttackChallenge.safeReturn(fields["return"])
+        let challenge = state.routes.network.challenge
+        let visitor = UnderAttackChallenge.Visitor(
+            domain: route.domain, client: visit.client, userAgent: request.head.headerFields[.userAgent] ?? "")
+        guard let token = fields["token"], let nonce = fields["nonce"], challenge.verify(token: token, nonce: nonce, visitor: visitor) else {
+            return self.challenge(.jsChallenge, head: request.head, route: route, target: returnTo, visit: visit)
+        }
+        let minutes = route.site.security.clearanceMinutes
+        var cookie = "\(UnderAttackChallenge.cookieName)=\(challenge.clearance(for: visitor, minutes: minutes)); Path=/; Max-Age=\(minutes * 60); HttpOnly; SameSite=Lax"
+        if request.head.scheme == "https" { cookie += "; Secure" }
+        var headers: HTTPFields = [.location: returnTo, .setCookie: cookie, .cacheControl: "no-store", .contentLength: "0"]
+        EdgePages.addSecurityHeaders(&headers)
+        state.count(route.domain, status: 303, bytes: 0, hit: false)
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// The first `limit` bytes of a request body (for the WAF) and the whole body to forward.
+    static func splitBody(_ body: RequestBody, limit: Int) async throws -> ([UInt8], RequestBody) {
+        var iterator = body.makeAsyncIterator()
+        var head: [ByteBuffer] = []
+        var size = 0
+        while size < limit, let chunk = try await iterator.next() {
+            head.append(chunk)
+            size += chunk.readableBytes
+        }
+        var prefix: [UInt8] = []
+        prefix.reserveCapacity(min(size, limit))
+        for chunk in head where prefix.count < limit { prefix += chunk.readableBytesView.prefix(limit - prefix.count) }
+        let remaining = RequestBodyRemainder(buffered: head, iterator: iterator)
+        return (prefix, RequestBody(asyncSequence: remaining))
     }
 
     /// Unsafe and other methods go to the origin; a success invalidates what the cache holds for
@@ -314,6 +429,25 @@ public final class OriginClients: Sendable {
         try? await verified.shutdown()
         try? await unverified.shutdown()
     }
+}
+
+/// A body whose first chunks were read already: those, then the rest.
+struct RequestBodyRemainder: AsyncSequence, @unchecked Sendable {  // iterated once, by one task
+    typealias Element = ByteBuffer
+    let buffered: [ByteBuffer]
+    let iterator: RequestBody.AsyncIterator
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var buffered: [ByteBuffer]
+        var iterator: RequestBody.AsyncIterator
+
+        mutating func next() async throws -> ByteBuffer? {
+            if !buffered.isEmpty { return buffered.removeFirst() }
+            return try await iterator.next()
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffered: buffered, iterator: iterator) }
 }
 
 extension HTTPField.Name {

@@ -33,8 +33,11 @@ public struct EdgeRoutes: Sendable {
 
         /// SSL mode off: visitors' HTTPS requests are sent to HTTP.
         let httpsOff: Bool
+        /// The domain's firewall.
+        let security: SecurityPolicy
 
         init(_ domain: DomainConfig) {
+            security = SecurityPolicy(domain)
             acmeChallenges = domain.acmeChallenges ?? [:]
             httpsOff = domain.sslMode == "off"
             level = CacheSettings.Level(rawValue: domain.cacheLevel) ?? .standard
@@ -79,9 +82,12 @@ public struct EdgeRoutes: Sendable {
 
     public let version: Int64
     private let byHost: [String: Route]
+    /// Sanctions and the challenge key, shared by every domain.
+    let network: NetworkProtection
 
     public init(snapshot: NodeConfigSnapshot?) {
         version = snapshot?.version ?? 0
+        network = NetworkProtection(snapshot?.protection)
         var routes: [String: Route] = [:]
         for domain in snapshot?.domains ?? [] {
             let origin = Origin(domain.origin)

@@ -16,7 +16,7 @@ final class HitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let answer: (HTTPRequest) -> HitMemo.Answer?
+    let answer: (HTTPRequest, ClientIP?) -> HitMemo.Answer?
     /// Requests passed on whose response has not ended yet.
     private var outstanding = 0
     /// The rest of a request answered here (its body, if any) is dropped.
@@ -27,9 +27,12 @@ final class HitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The connection is TLS (requests are https).
     let secure: Bool
+    /// The visitor's address, worked out once per connection.
+    let client: ClientIP?
 
-    init(secure: Bool, answer: @escaping (HTTPRequest) -> HitMemo.Answer?) {
+    init(secure: Bool, client: ClientIP?, answer: @escaping (HTTPRequest, ClientIP?) -> HitMemo.Answer?) {
         self.secure = secure
+        self.client = client
         self.answer = answer
     }
 
@@ -47,7 +50,7 @@ final class HitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             if outstanding == 0, let wire, head.isKeepAlive, head.version.major == 1, head.version.minor == 1,
                 head.method == .GET || head.method == .HEAD, !head.headers.contains(name: "upgrade"),
                 let request = try? HTTPRequest(head, secure: secure, splitCookie: false),
-                let answer = answer(request)
+                let answer = answer(request, client)
             {
                 swallowing = true
                 wire.write(NIOAny(IOData.byteBuffer(answer.head)), promise: nil)

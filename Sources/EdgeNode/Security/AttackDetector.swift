@@ -1,0 +1,188 @@
+import DCDNCore
+import Foundation
+import GeoIP
+import Synchronization
+
+/// Recognises attacks and keeps their records: an HTTP flood when a domain's rate is far above
+/// its usual one or visitors flood it one by one, a Slowloris when slow connections keep being
+/// cut off. Also counts requests by country for the report. `tick` runs every second.
+final class AttackDetector: Sendable {
+    struct Thresholds: Sendable {
+        /// A visitor above this many requests per second floods a domain.
+        var clientRPS: Int
+        /// A domain above this rate and `multiple` times its baseline is flooded.
+        var domainRPS: Int
+        var multiple: Double = 10
+        /// Slow connections cut off within `slowWindow` seconds that make a Slowloris.
+        var slowConnections: Int = 10
+        var slowWindow: Double = 60
+        /// Quiet seconds that end an attack.
+        var quietPeriod: Double = 30
+    }
+
+    struct Attack: Sendable {
+        var event: AttackEvent
+        var lastActive: Double
+        var sources: [ClientIP: Int] = [:]
+    }
+
+    private struct DomainRate {
+        var second: Double = 0
+        var count = 0
+        /// Exponentially weighted requests per second while not under attack.
+        var baseline: Double = 0
+        var countries: [UInt16: Int64] = [:]
+    }
+
+    private struct State {
+        var domains: [String: DomainRate] = [:]
+        /// Active attacks by "type|domain".
+        var attacks: [String: Attack] = [:]
+        /// Ended since the last report.
+        var ended: [AttackEvent] = []
+        var slowCutoffs: [(time: Double, client: ClientIP, domain: String?)] = []
+    }
+
+    let thresholds: Thresholds
+    let geoIP: GeoIPDatabase?
+    private let state = Mutex(State())
+
+    init(thresholds: Thresholds, geoIP: GeoIPDatabase?) {
+        self.thresholds = thresholds
+        self.geoIP = geoIP
+    }
+
+    /// One request to `domain` (every request the edge answers, blocked ones too).
+    func record(domain: String, country: UInt16?, now: Double) {
+        state.withLock { state in
+            let second = now.rounded(.down)
+            if let rate = state.domains[domain] {
+                if rate.second != second { close(domain: domain, second: second, &state) }
+            } else {
+                state.domains[domain] = DomainRate(second: second)
+            }
+            state.domains[domain]!.count += 1
+            state.domains[domain]!.countries[country ?? Self.unknownCountry, default: 0] += 1
+        }
+    }
+
+    static let unknownCountry = UInt16(UInt8(ascii: "X")) << 8 | UInt16(UInt8(ascii: "X"))
+
+    /// Ends a domain's second: judges its rate against the baseline, then starts the next.
+    private func close(domain: String, second: Double, _ state: inout State) {
+        var rate = state.domains[domain]!
+        let finished = rate.second
+        let requests = rate.count
+        rate.second = second
+        rate.count = 0
+        let key = "http_flood|" + domain
+        let flooded =
+            second - finished == 1 && requests > thresholds.domainRPS && Double(requests) > thresholds.multiple * max(rate.baseline, 1)
+        if flooded {
+            open(key: key, domain: domain, type: "http_flood", mitigation: .jsChallenge, rps: requests, now: finished, &state)
+        } else if state.attacks[key] == nil {
+            // The usual rate, learnt over about five minutes; idle seconds count as zero.
+            let observed = second - finished == 1 ? Double(requests) : 0
+            rate.baseline += (observed - rate.baseline) / 300
+        } else {
+            state.attacks[key]!.event.peakRps = max(state.attacks[key]!.event.peakRps, requests)
+        }
+        if state.attacks[key] != nil { state.attacks[key]!.event.requests += Int64(requests) }
+        state.domains[domain] = rate
+    }
+
+    /// A visitor started flooding a domain (the guard challenges it from now on).
+    func clientFlood(domain: String, client: ClientIP, now: Double) {
+        state.withLock { state in
+            let key = "http_flood|" + domain
+            open(key: key, domain: domain, type: "http_flood", mitigation: .jsChallenge, rps: thresholds.clientRPS, now: now, &state)
+            state.attacks[key]!.sources[client, default: 0] += thresholds.clientRPS
+        }
+    }
+
+    /// A connection cut off for sending its request too slowly; `domain` if its Host was seen.
+    func slowClient(_ client: ClientIP, domain: String?, now: Double) {
+        state.withLock { state in
+            state.slowCutoffs.append((now, client, domain))
+            state.slowCutoffs.removeAll { now - $0.time > thresholds.slowWindow }
+            if state.slowCutoffs.count > 10_000 { state.slowCutoffs.removeFirst(state.slowCutoffs.count - 10_000) }
+            let recent = state.slowCutoffs.filter { $0.domain == domain }
+            guard recent.count >= thresholds.slowConnections else { return }
+            let key = "slowloris|" + (domain ?? "")
+            open(key: key, domain: domain, type: "slowloris", mitigation: .connectionLimits, rps: 0, now: now, &state)
+            state.attacks[key]!.event.requests = Int64(recent.count)
+            for cutoff in recent { state.attacks[key]!.sources[cutoff.client, default: 0] += 1 }
+            state.attacks[key]!.event.peakRps = max(state.attacks[key]!.event.peakRps, recent.count)
+        }
+    }
+
+    private func open(key: String, domain: String?, type: String, mitigation: Mitigation, rps: Int, now: Double, _ state: inout State) {
+        if state.attacks[key] == nil {
+            state.attacks[key] = Attack(
+                event: AttackEvent(
+                    id: UUID(), domain: domain, type: type, severity: "low", peakRps: 0, requests: 0, sourceIps: [], sourceCountries: [],
+                    mitigation: mitigation.rawValue, startedAt: Date(timeIntervalSince1970: now), endedAt: nil),
+                lastActive: now)
+        }
+        state.attacks[key]!.lastActive = now
+        state.attacks[key]!.event.peakRps = max(state.attacks[key]!.event.peakRps, rps)
+    }
+
+    /// Every second: closes finished seconds of idle domains, adds the guard's offenders to their
+    /// attacks, and ends attacks quiet for `quietPeriod`.
+    func tick(now: Double, offenders: [String: [(ClientIP, Int)]]) {
+        state.withLock { state in
+            let second = now.rounded(.down)
+            for (domain, rate) in state.domains where rate.second < second && rate.count > 0 {
+                close(domain: domain, second: second, &state)
+            }
+            for (domain, clients) in offenders {
+                let key = "http_flood|" + domain
+                guard state.attacks[key] != nil else { continue }
+                state.attacks[key]!.lastActive = now
+                for (client, requests) in clients {
+                    state.attacks[key]!.sources[client] = max(state.attacks[key]!.sources[client] ?? 0, requests)
+                }
+            }
+            for (key, attack) in state.attacks where now - attack.lastActive > thresholds.quietPeriod {
+                var event = summary(attack)
+                event.endedAt = Date(timeIntervalSince1970: attack.lastActive)
+                state.ended.append(event)
+                state.attacks.removeValue(forKey: key)
+            }
+        }
+    }
+
+    /// The attacks to report (active and ended since the last call) and requests by country.
+    func drain() -> (attacks: [AttackEvent], countries: [String: [String: Int64]]) {
+        state.withLock { state in
+            let attacks = state.ended + state.attacks.values.map(summary)
+            state.ended = []
+            var countries: [String: [String: Int64]] = [:]
+            for (domain, rate) in state.domains where !rate.countries.isEmpty {
+                countries[domain] = Dictionary(uniqueKeysWithValues: rate.countries.map { (GeoIPDatabase.code($0.key), $0.value) })
+                state.domains[domain]!.countries = [:]
+            }
+            return (attacks, countries)
+        }
+    }
+
+    /// The wire form: top ten sources, their countries, severity from the peak.
+    private func summary(_ attack: Attack) -> AttackEvent {
+        var event = attack.event
+        let top = attack.sources.sorted { $0.value > $1.value }.prefix(10).map(\.key)
+        event.sourceIps = top.map(\.description)
+        var countries: [String: Int] = [:]
+        for (client, count) in attack.sources {
+            let code = geoIP.flatMap { database in
+                client.isIPv4 ? database.packedCountry(ipv4: UInt32(client.value)) : database.packedCountry(ipv6: client.value)
+            }
+            countries[code.map(GeoIPDatabase.code) ?? "XX", default: 0] += count
+        }
+        event.sourceCountries = countries.sorted { $0.value > $1.value }.prefix(5).map(\.key)
+        let limit = Double(event.type == "slowloris" ? thresholds.slowConnections : max(thresholds.clientRPS, 1))
+        let ratio = Double(event.peakRps) / limit
+        event.severity = ratio >= 20 ? "critical" : ratio >= 5 ? "high" : ratio >= 2 ? "medium" : "low"
+        return event
+    }
+}

@@ -1,0 +1,189 @@
+import DCDNCore
+import Foundation
+import HTTPTypes
+
+/// What the firewall knows of a request before answering it.
+struct RequestFacts {
+    let head: HTTPRequest
+    let client: ClientIP?
+    /// Two upper-case letters, nil when unknown.
+    let country: String?
+    let host: String
+    /// Path and query.
+    let target: String
+
+    var path: Substring { target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+    var query: Substring {
+        guard let mark = target.firstIndex(of: "?") else { return "" }
+        return target[target.index(after: mark)...]
+    }
+}
+
+/// A customer's rule compiled once when configuration arrives: field, test and action.
+struct FirewallRule: Sendable {
+    enum Field: Sendable {
+        case ip, country, method, host, path, query, uri, userAgent, referer
+        case header(HTTPField.Name)
+        case cookie(String)
+    }
+
+    enum Test: @unchecked Sendable {  // Regex is immutable once compiled
+        case equals(String)
+        case contains(String)
+        case startsWith(String)
+        case endsWith(String)
+        case matches(Regex<AnyRegexOutput>)
+        case oneOf(Set<String>)
+        case inRanges(IPRangeSet)
+    }
+
+    enum Action: String, Sendable {
+        case block, challenge, log, allow
+    }
+
+    let id: UUID
+    let field: Field
+    let test: Test
+    let negated: Bool
+    let action: Action
+
+    /// nil for a rule this node cannot evaluate (the coordinator validates, so only a newer
+    /// coordinator's rule): it is skipped.
+    init?(_ config: FirewallRuleConfig) {
+        guard let action = Action(rawValue: config.action) else { return nil }
+        let field: Field
+        switch config.field {
+        case "ip": field = .ip
+        case "country": field = .country
+        case "method": field = .method
+        case "host": field = .host
+        case "path": field = .path
+        case "query": field = .query
+        case "uri": field = .uri
+        case "user_agent": field = .userAgent
+        case "referer": field = .referer
+        case let name where name.hasPrefix("header:"):
+            guard let header = HTTPField.Name(String(name.dropFirst(7))) else { return nil }
+            field = .header(header)
+        case let name where name.hasPrefix("cookie:"): field = .cookie(String(name.dropFirst(7)))
+        default: return nil
+        }
+        let value = config.value.lowercased()
+        var negated = false
+        let test: Test
+        switch config.operator {
+        case "equals", "not_equals":
+            negated = config.operator == "not_equals"
+            if case .ip = field, CIDR(value) != nil {
+                test = .inRanges(IPRangeSet([value]))
+            } else {
+                test = .equals(value)
+            }
+        case "contains", "not_contains":
+            negated = config.operator == "not_contains"
+            test = .contains(value)
+        case "starts_with": test = .startsWith(value)
+        case "ends_with": test = .endsWith(value)
+        case "matches":
+            guard let regex = try? Regex(config.value).ignoresCase() else { return nil }
+            test = .matches(regex)
+        case "in", "not_in":
+            negated = config.operator == "not_in"
+            let items = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if case .ip = field {
+                test = .inRanges(IPRangeSet(items))
+            } else {
+                test = .oneOf(Set(items))
+            }
+        default: return nil
+        }
+        self.id = config.id
+        self.field = field
+        self.test = test
+        self.negated = negated
+        self.action = action
+    }
+
+    func matches(_ facts: RequestFacts) -> Bool {
+        if case .inRanges(let ranges) = test {
+            guard let client = facts.client else { return negated }
+            return ranges.contains(client) != negated
+        }
+        let value: String? =
+            switch field {
+            case .ip: facts.client?.description
+            case .country: facts.country
+            case .method: facts.head.method.rawValue
+            case .host: facts.host
+            case .path: String(facts.path)
+            case .query: String(facts.query)
+            case .uri: facts.target
+            case .userAgent: facts.head.headerFields[.userAgent]
+            case .referer: facts.head.headerFields[.referer]
+            case .header(let name): facts.head.headerFields[name]
+            case .cookie(let name): UnderAttackChallenge.cookie(name, in: facts.head.headerFields)
+            }
+        return holds(value) != negated
+    }
+
+    private func holds(_ value: String?) -> Bool {
+        if case .matches(let regex) = test {
+            guard let value else { return false }
+            return (try? regex.firstMatch(in: value)) != nil
+        }
+        let lower = value?.lowercased() ?? ""
+        switch test {
+        case .equals(let expected): return lower == expected
+        case .contains(let part): return value != nil && lower.contains(part)
+        case .startsWith(let prefix): return value != nil && lower.hasPrefix(prefix)
+        case .endsWith(let suffix): return value != nil && lower.hasSuffix(suffix)
+        case .oneOf(let items): return items.contains(lower)
+        case .matches, .inRanges: return false
+        }
+    }
+}
+
+/// A rate limit compiled: its path pattern (`*` wildcards) as a prefix or a regex.
+struct RateLimit: @unchecked Sendable {  // Regex is immutable once compiled
+    let id: UUID
+    let pathPrefix: String?
+    let pattern: Regex<AnyRegexOutput>?
+    let requests: Int
+    let period: Int
+    let action: FirewallRule.Action
+    let duration: Int
+
+    init?(_ config: RateLimitRuleConfig) {
+        guard config.requests > 0, config.period > 0 else { return nil }
+        id = config.id
+        requests = config.requests
+        period = config.period
+        duration = config.duration
+        action = config.action == "challenge" ? .challenge : .block
+        // "/api/*" is a prefix; other wildcards become a regex once.
+        if let path = config.path, path != "*", path != "/*" {
+            if path.hasSuffix("*"), !path.dropLast().contains("*") {
+                pathPrefix = String(path.dropLast())
+                pattern = nil
+            } else if !path.contains("*") {
+                pathPrefix = nil
+                pattern = try? Regex("^" + NSRegularExpression.escapedPattern(for: path) + "$")
+            } else {
+                pathPrefix = nil
+                let escaped = path.split(separator: "*", omittingEmptySubsequences: false).map {
+                    NSRegularExpression.escapedPattern(for: String($0))
+                }
+                pattern = try? Regex("^" + escaped.joined(separator: ".*") + "$")
+            }
+        } else {
+            pathPrefix = nil
+            pattern = nil
+        }
+    }
+
+    func applies(to path: Substring) -> Bool {
+        if let pathPrefix { return path.hasPrefix(pathPrefix) }
+        if let pattern { return (try? pattern.wholeMatch(in: path)) != nil }
+        return true
+    }
+}

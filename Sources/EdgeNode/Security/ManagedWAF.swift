@@ -1,0 +1,442 @@
+import DCDNCore
+import Foundation
+
+/// The managed rules every domain gets: SQL injection, XSS, path traversal and local files,
+/// remote file inclusion, remote code execution, scanners and protocol anomalies, looked for in
+/// the URI, arguments, headers and the first `bodyLimit` bytes of a body after normalisation
+/// (URL and HTML decoding until stable, case, comments and whitespace).
+///
+/// As in the OWASP Core Rule Set, each match adds its severity to an anomaly score and a request
+/// scoring `threshold` or more is blocked; each rule belongs to a paranoia level and a domain's
+/// sensitivity decides which levels run.
+struct ManagedWAF: Sendable {
+    enum Category: String, Sendable {
+        case sqlInjection = "sql_injection"
+        case xss
+        case pathTraversal = "path_traversal"
+        case fileInclusion = "file_inclusion"
+        case remoteCode = "remote_code_execution"
+        case scanner
+        case protocolAnomaly = "protocol_anomaly"
+    }
+
+    /// What a rule looks at.
+    enum Scope: Sendable {
+        /// Decoded path, query, body, cookie values and Referer.
+        case content
+        /// The content and every header value (Log4Shell, Shellshock).
+        case contentAndHeaders
+        /// Only the User-Agent.
+        case userAgent
+    }
+
+    struct Rule: @unchecked Sendable {  // Regex is immutable once compiled
+        let id: Int
+        let category: Category
+        let level: Int
+        let score: Int
+        let scope: Scope
+        /// Any of these substrings (of normalised, lower-case text) matches.
+        let needles: [String]
+        /// Or this pattern, tried only when `hint` occurs (keeps the regex engine off clean text).
+        let pattern: Regex<AnyRegexOutput>?
+        let hint: String?
+
+        init(
+            _ id: Int, _ category: Category, level: Int, score: Int, scope: Scope = .content, any needles: [String] = [],
+            pattern: String? = nil, hint: String? = nil
+        ) {
+            self.id = id
+            self.category = category
+            self.level = level
+            self.score = score
+            self.scope = scope
+            self.needles = needles
+            self.pattern = pattern.map { try! Regex($0) }
+            self.hint = hint
+        }
+
+        func matches(_ text: String) -> Bool {
+            for needle in needles where text.contains(needle) { return true }
+            if let pattern, hint.map({ text.contains($0) }) ?? true {
+                return (try? pattern.firstMatch(in: text)) != nil
+            }
+            return false
+        }
+    }
+
+    struct Finding: Sendable, Equatable {
+        let rule: Int
+        let category: Category
+        let score: Int
+    }
+
+    struct Verdict: Sendable {
+        var score = 0
+        var findings: [Finding] = []
+        var blocked: Bool { score >= ManagedWAF.threshold }
+    }
+
+    /// The inbound anomaly threshold (CRS's default).
+    static let threshold = 5
+    /// Body bytes inspected; the rest of a larger body passes uninspected.
+    static let bodyLimit = 128 * 1024
+    static let critical = 5
+    static let error = 4
+    static let warning = 3
+    static let notice = 2
+
+    static let rules: [Rule] = [
+        // SQL injection
+        Rule(942_100, .sqlInjection, level: 1, score: critical, any: ["union select", "union all select", "union distinct select"]),
+        Rule(
+            942_130, .sqlInjection, level: 1, score: critical,
+            pattern: #"(?:['"`)]|\b)\s*(?:or|and|xor|\|\||&&)\s*['"`(]*\s*(\w+)\s*['"`]*\s*(?:=|<=>|like|is)\s*['"`(]*\s*\1\b"#, hint: ""),
+        Rule(942_131, .sqlInjection, level: 1, score: critical, pattern: #"['"`]\s*(?:or|and|xor)\s*['"`]"#, hint: ""),
+        Rule(942_132, .sqlInjection, level: 1, score: critical, pattern: #"\b(?:or|and)\s+\d+\s*[=<>]+\s*\d+"#, hint: ""),
+        Rule(
+            942_160, .sqlInjection, level: 1, score: critical,
+            any: ["sleep(", "benchmark(", "pg_sleep(", "waitfor delay", "dbms_pipe.receive_message", "randomblob("]),
+        Rule(
+            942_140, .sqlInjection, level: 1, score: critical,
+            any: ["information_schema", "sysobjects", "syscolumns", "mysql.user", "pg_catalog", "sqlite_master", "msysaccessobjects"]),
+        Rule(942_150, .sqlInjection, level: 1, score: critical, any: ["load_file(", "into outfile", "into dumpfile", "xp_cmdshell"]),
+        Rule(
+            942_350, .sqlInjection, level: 1, score: critical,
+            pattern: #";\s*(?:drop|alter|create|truncate|delete|insert|update|shutdown|exec|declare|select)\s"#, hint: ";"),
+        Rule(942_440, .sqlInjection, level: 1, score: critical, pattern: #"['"`)]\s*(?:--|#|;)"#, hint: ""),
+        Rule(
+            942_151, .sqlInjection, level: 2, score: critical,
+            any: ["extractvalue(", "updatexml(", "@@version", "version()", "group_concat(", "concat(0x", "char(0x", "user()", "database()"]),
+        Rule(942_200, .sqlInjection, level: 2, score: critical, pattern: #"\bselect\b.{1,120}\bfrom\b"#, hint: "select"),
+        Rule(942_201, .sqlInjection, level: 2, score: critical, pattern: #"\b(?:insert\s+into|delete\s+from|drop\s+table)\b"#, hint: ""),
+        Rule(942_450, .sqlInjection, level: 3, score: warning, pattern: #"\b0x[0-9a-f]{8,}"#, hint: "0x"),
+        Rule(942_460, .sqlInjection, level: 3, score: notice, any: ["'"]),
+        // Cross-site scripting
+        Rule(941_110, .xss, level: 1, score: critical, any: ["<script", "</script"]),
+        Rule(941_170, .xss, level: 1, score: critical, any: ["javascript:", "vbscript:", "data:text/html", "livescript:"]),
+        Rule(
+            941_120, .xss, level: 1, score: critical,
+            pattern:
+                #"[\s/"'<]on(?:error|load|mouseover|mouseout|mouseenter|focus|focusin|blur|click|dblclick|animationstart|animationend|toggle|begin|pageshow|submit|input|keydown|keyup|keypress|change|wheel|pointerover|transitionend|unload|resize|scroll)\s*="#,
+            hint: "on"),
+        Rule(
+            941_160, .xss, level: 1, score: critical, any: ["<iframe", "<frameset", "<applet", "<meta http-equiv", "<base href", "srcdoc="]),
+        Rule(941_161, .xss, level: 1, score: error, any: ["<object", "<embed", "<svg", "<math", "<form action", "<img src=x"]),
+        Rule(941_180, .xss, level: 1, score: critical, any: ["document.cookie", "document.domain", "document.write(", "window.location="]),
+        Rule(
+            941_190, .xss, level: 2, score: critical,
+            any: ["alert(", "prompt(", "confirm(", "string.fromcharcode", "atob(", "-moz-binding"]),
+        Rule(941_191, .xss, level: 2, score: error, any: ["eval(", "expression(", "settimeout(", "setinterval(", "innerhtml"]),
+        Rule(941_320, .xss, level: 3, score: warning, pattern: #"<[a-z!/?]"#, hint: "<"),
+        // Path traversal and local files
+        Rule(930_100, .pathTraversal, level: 1, score: critical, any: ["../", "/..;/"]),
+        Rule(
+            930_120, .pathTraversal, level: 1, score: critical,
+            any: [
+                "/etc/passwd", "/etc/shadow", "/etc/hosts", "/etc/group", "/proc/self/", "boot.ini", "win.ini", "system32/",
+                "/windows/system", "c:/windows",
+            ]),
+        Rule(
+            930_130, .pathTraversal, level: 1, score: critical,
+            any: [
+                "/.git/", "/.svn/", "/.hg/", "/.env", ".htaccess", ".htpasswd", "/web.config", "wp-config.php", "/.aws/", "/.ssh/",
+                "id_rsa",
+            ]
+        ),
+        // Remote file inclusion and wrappers
+        Rule(
+            931_100, .fileInclusion, level: 1, score: critical,
+            any: ["php://", "file://", "zip://", "phar://", "expect://", "glob://", "data://", "jar:", "gopher://", "dict://"]),
+        Rule(
+            931_110, .fileInclusion, level: 1, score: critical, pattern: #"=\s*(?:https?|ftp)://\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"#,
+            hint: "://"),
+        Rule(931_120, .fileInclusion, level: 2, score: critical, pattern: #"=\s*(?:https?|ftp)://[^&\s]*\?+(?:&|$)"#, hint: "://"),
+        Rule(931_130, .fileInclusion, level: 3, score: warning, pattern: #"=\s*(?:https?|ftp)://"#, hint: "://"),
+        Rule(933_100, .remoteCode, level: 1, score: critical, any: ["<?php", "<?=", "<% "]),
+        // Remote code execution
+        Rule(
+            932_100, .remoteCode, level: 1, score: critical,
+            pattern:
+                #"(?:;|\||&&|\$\(|`)\s*(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|python3?|perl|php|ruby|ping|nslookup|echo|rm|chmod|powershell|cmd|telnet|busybox)\b"#,
+            hint: ""),
+        Rule(
+            932_150, .remoteCode, level: 1, score: critical,
+            any: ["/bin/sh", "/bin/bash", "/usr/bin/", "cmd.exe", "powershell -", "/dev/tcp/"]),
+        Rule(
+            944_150, .remoteCode, level: 1, score: critical, scope: .contentAndHeaders,
+            any: ["${jndi:", "${${", "${env:", "${lower:", "${upper:", "${sys:"]),
+        Rule(932_170, .remoteCode, level: 1, score: critical, scope: .contentAndHeaders, any: ["() {"]),
+        Rule(
+            933_150, .remoteCode, level: 1, score: critical,
+            any: [
+                "system(", "passthru(", "shell_exec(", "popen(", "proc_open(", "base64_decode(", "pcntl_exec(", "assert(",
+                "call_user_func(",
+            ]),
+        Rule(932_200, .remoteCode, level: 2, score: error, any: ["$(", "`"]),
+        Rule(932_230, .remoteCode, level: 3, score: warning, any: ["{{", "}}", "<%="]),
+        // Scanners (User-Agent)
+        Rule(
+            913_100, .scanner, level: 1, score: critical, scope: .userAgent,
+            any: [
+                "sqlmap", "nikto", "nmap", "masscan", "acunetix", "nessus", "wpscan", "dirbuster", "gobuster", "nuclei", "zgrab", "w3af",
+                "openvas", "havij", "netsparker", "appscan", "arachni", "jaeles", "ffuf", "feroxbuster", "wfuzz", "whatweb", "zmeu",
+                "morfeus", "commix", "paros", "webinspect", "qualys", "burpcollaborator", "dirsearch",
+            ]),
+    ]
+
+    let level: Int
+    /// The rules of this level and below, by scope.
+    private let contentRules: [Rule]
+    private let headerRules: [Rule]
+    private let userAgentRules: [Rule]
+
+    init(sensitivity: String) {
+        let level = WAFSensitivity(rawValue: sensitivity)?.paranoiaLevel ?? WAFSensitivity.medium.paranoiaLevel
+        self.level = level
+        contentRules = Self.rules.filter { $0.level <= level && $0.scope != .userAgent }
+        headerRules = Self.rules.filter { $0.level <= level && $0.scope == .contentAndHeaders }
+        userAgentRules = Self.rules.filter { $0.level <= level && $0.scope == .userAgent }
+    }
+
+    var isOn: Bool { level > 0 }
+
+    /// The request's score and findings. `target` is the raw path and query; `headers` all
+    /// header fields as (lower-case name, value); `body` the first `bodyLimit` bytes, if any.
+    func inspect(method: String, target: String, headers: [(String, String)], body: [UInt8]? = nil) -> Verdict {
+        var verdict = Verdict()
+        guard isOn else { return verdict }
+        var userAgent: String?
+        var contentLength = false
+        var chunked = false
+        for (name, value) in headers {
+            switch name {
+            case "user-agent": userAgent = value
+            case "content-length": contentLength = true
+            case "transfer-encoding": chunked = true
+            default: break
+            }
+            // Every header value meets the header-wide rules; Referer the content rules too.
+            if name != "cookie", Self.isSuspicious(value.utf8) {
+                check(Self.normalize(value, form: false), rules: name == "referer" ? contentRules : headerRules, &verdict)
+            }
+        }
+        if let cookie = headers.first(where: { $0.0 == "cookie" })?.1, Self.isSuspicious(cookie.utf8) {
+            // Cookie values are often base64 or URL-encoded JSON: judge the values only.
+            for pair in cookie.split(separator: ";") {
+                let value = pair.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+                if Self.isSuspicious(value.utf8) { check(Self.normalize(value, form: true), rules: contentRules, &verdict) }
+            }
+        }
+        let (path, query) = Self.split(target)
+        if Self.isSuspicious(path.utf8) || Self.hasRestrictedName(path) {
+            check(Self.normalize(String(path), form: false), rules: contentRules, &verdict)
+        }
+        if let query, !query.isEmpty {
+            let arguments = query.split(separator: "&", omittingEmptySubsequences: true)
+            if arguments.count > 255 { add(Finding(rule: 920_380, category: .protocolAnomaly, score: Self.critical), &verdict) }
+            check(Self.normalize(String(query), form: true), rules: contentRules, &verdict)
+        }
+        if let body, !body.isEmpty, Self.isSuspicious(body) {
+            check(Self.normalize(String(decoding: body, as: UTF8.self), form: true), rules: contentRules, &verdict)
+        }
+        if let userAgent {
+            let lower = userAgent.lowercased()
+            for rule in userAgentRules where rule.matches(lower) {
+                add(Finding(rule: rule.id, category: rule.category, score: rule.score), &verdict)
+            }
+        } else if level >= 2 {
+            add(Finding(rule: 920_320, category: .protocolAnomaly, score: Self.notice), &verdict)
+        }
+        // Protocol anomalies.
+        if contentLength && chunked { add(Finding(rule: 920_180, category: .protocolAnomaly, score: Self.critical), &verdict) }
+        if ["TRACE", "TRACK", "DEBUG"].contains(method) {
+            add(Finding(rule: 911_100, category: .protocolAnomaly, score: Self.critical), &verdict)
+        } else if level >= 2, !Self.standardMethods.contains(method) {
+            add(Finding(rule: 911_101, category: .protocolAnomaly, score: Self.warning), &verdict)
+        }
+        if target.utf8.contains(0x25), target.lowercased().contains("%00") {
+            add(Finding(rule: 920_270, category: .protocolAnomaly, score: Self.critical), &verdict)
+        }
+        return verdict
+    }
+
+    static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"]
+
+    private func check(_ text: String, rules: [Rule], _ verdict: inout Verdict) {
+        for rule in rules where rule.matches(text) {
+            add(Finding(rule: rule.id, category: rule.category, score: rule.score), &verdict)
+        }
+        // CR LF injection: a decoded line break followed by a header name (response splitting).
+        if text.contains("\n"), (try? Self.headerInjection.firstMatch(in: text)) != nil {
+            add(Finding(rule: 921_130, category: .protocolAnomaly, score: Self.critical), &verdict)
+        }
+    }
+
+    private func add(_ finding: Finding, _ verdict: inout Verdict) {
+        // A rule counts once however many places it matches.
+        guard !verdict.findings.contains(where: { $0.rule == finding.rule }) else { return }
+        verdict.findings.append(finding)
+        verdict.score += finding.score
+    }
+
+    nonisolated(unsafe) static let headerInjection = try! Regex(
+        #"[\r\n]\s*(?:set-cookie|location|content-type|content-length|refresh|x-[a-z-]+)\s*:"#)
+
+    static func split(_ target: String) -> (Substring, Substring?) {
+        guard let mark = target.firstIndex(of: "?") else { return (target[...], nil) }
+        return (target[..<mark], target[target.index(after: mark)...])
+    }
+
+    /// Bytes no clean path, header or value needs: percent signs, markup, quotes, brackets,
+    /// shell and template characters, backslashes, control and non-ASCII bytes.
+    private static let suspicious: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in Array("%<>'\"();`$\\{}|!\r\n\t".utf8) { table[Int(byte)] = true }
+        for byte in 0..<32 { table[byte] = true }
+        for byte in 127..<256 { table[byte] = true }
+        return table
+    }()
+
+    static func isSuspicious<S: Sequence>(_ bytes: S) -> Bool where S.Element == UInt8 {
+        var previousDot = false
+        for byte in bytes {
+            if suspicious[Int(byte)] { return true }
+            let dot = byte == 0x2E
+            if dot && previousDot { return true }  // ".."
+            previousDot = dot
+        }
+        return false
+    }
+
+    /// Paths that name files attackers look for, without any unusual character.
+    static func hasRestrictedName(_ path: Substring) -> Bool {
+        // Cheap first test: every restricted name has a "/." , "etc/", "proc/", ".ini", "config" or "system32".
+        let lower = path.lowercased()
+        return lower.contains("/.") || lower.contains("etc/") || lower.contains("proc/") || lower.contains(".ini")
+            || lower.contains("config") || lower.contains("system32") || lower.contains("id_rsa") || lower.contains("windows")
+    }
+
+    /// URL-decodes (and `+` as space for forms) and HTML-decodes until nothing changes (at most
+    /// three rounds, against double encoding), lower-cases, drops NULs and SQL comments, turns
+    /// backslashes into slashes and collapses whitespace.
+    static func normalize(_ text: String, form: Bool) -> String {
+        var current = Array(text.utf8)
+        for _ in 0..<3 {
+            let decoded = htmlDecode(percentDecode(current, form: form))
+            if decoded == current { break }
+            current = decoded
+        }
+        var output: [UInt8] = []
+        output.reserveCapacity(current.count)
+        var index = 0
+        var lastSpace = false
+        while index < current.count {
+            var byte = current[index]
+            // /* comments */ become a space.
+            if byte == 0x2F, index + 1 < current.count, current[index + 1] == 0x2A {
+                var end = index + 2
+                while end + 1 < current.count, !(current[end] == 0x2A && current[end + 1] == 0x2F) { end += 1 }
+                index = min(end + 2, current.count)
+                if !lastSpace { output.append(0x20) }
+                lastSpace = true
+                continue
+            }
+            index += 1
+            if byte == 0 { continue }
+            if byte == 0x5C { byte = 0x2F }  // \ → /
+            if (65...90).contains(byte) { byte += 32 }
+            let space = byte == 0x20 || byte == 0x09 || byte == 0x0B || byte == 0x0C || byte == 0xA0
+            if space {
+                if !lastSpace { output.append(0x20) }
+                lastSpace = true
+                continue
+            }
+            lastSpace = false
+            output.append(byte)
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    static func percentDecode(_ bytes: [UInt8], form: Bool) -> [UInt8] {
+        guard bytes.contains(0x25) || (form && bytes.contains(0x2B)) else { return bytes }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0x25 {
+                // %uXXXX (IIS) for code points below 256.
+                if index + 5 < bytes.count, bytes[index + 1] | 0x20 == 0x75, let high = hex(bytes[index + 2], bytes[index + 3]),
+                    let low = hex(bytes[index + 4], bytes[index + 5])
+                {
+                    output.append(high == 0 ? low : 0x3F)
+                    index += 6
+                    continue
+                }
+                if index + 2 < bytes.count, let value = hex(bytes[index + 1], bytes[index + 2]) {
+                    output.append(value)
+                    index += 3
+                    continue
+                }
+            }
+            output.append(form && byte == 0x2B ? 0x20 : byte)
+            index += 1
+        }
+        return output
+    }
+
+    static let entities: [String: UInt8] = [
+        "lt": 0x3C, "gt": 0x3E, "quot": 0x22, "apos": 0x27, "amp": 0x26, "sol": 0x2F, "bsol": 0x5C, "lpar": 0x28, "rpar": 0x29,
+        "colon": 0x3A, "semi": 0x3B, "tab": 0x09, "newline": 0x0A, "equals": 0x3D, "grave": 0x60, "nbsp": 0x20,
+    ]
+
+    static func htmlDecode(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.contains(0x26) else { return bytes }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte == 0x26 else {
+                output.append(byte)
+                index += 1
+                continue
+            }
+            // &name; &#NN; &#xNN; (the semicolon is optional for numbers, as browsers allow).
+            var end = index + 1
+            while end < bytes.count, end - index <= 10, bytes[end] != 0x3B, bytes[end] != 0x26, bytes[end] != 0x20 { end += 1 }
+            let body = bytes[(index + 1)..<min(end, bytes.count)]
+            var decoded: UInt8?
+            if body.first == 0x23 {
+                let digits = body.dropFirst()
+                let hexForm = digits.first.map { $0 | 0x20 == 0x78 } ?? false
+                let text = String(decoding: hexForm ? digits.dropFirst() : digits, as: UTF8.self)
+                if let value = Int(text, radix: hexForm ? 16 : 10) { decoded = value < 256 ? UInt8(value) : 0x3F }
+            } else {
+                decoded = entities[String(decoding: body, as: UTF8.self).lowercased()]
+            }
+            if let decoded {
+                output.append(decoded)
+                index = end < bytes.count && bytes[end] == 0x3B ? end + 1 : end
+            } else {
+                output.append(byte)
+                index += 1
+            }
+        }
+        return output
+    }
+
+    private static func hex(_ high: UInt8, _ low: UInt8) -> UInt8? {
+        func value(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case 0x30...0x39: byte - 0x30
+            case 0x41...0x46: byte - 0x37
+            case 0x61...0x66: byte - 0x57
+            default: nil
+            }
+        }
+        guard let high = value(high), let low = value(low) else { return nil }
+        return high << 4 | low
+    }
+}
