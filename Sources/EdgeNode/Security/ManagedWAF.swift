@@ -91,9 +91,9 @@ struct ManagedWAF: Sendable {
         Rule(942_100, .sqlInjection, level: 1, score: critical, any: ["union select", "union all select", "union distinct select"]),
         Rule(
             942_130, .sqlInjection, level: 1, score: critical,
-            pattern: #"(?:['"`)]|\b)\s*(?:or|and|xor|\|\||&&)\s*['"`(]*\s*(\w+)\s*['"`]*\s*(?:=|<=>|like|is)\s*['"`(]*\s*\1\b"#, hint: ""),
-        Rule(942_131, .sqlInjection, level: 1, score: critical, pattern: #"['"`]\s*(?:or|and|xor)\s*['"`]"#, hint: ""),
-        Rule(942_132, .sqlInjection, level: 1, score: critical, pattern: #"\b(?:or|and)\s+\d+\s*[=<>]+\s*\d+"#, hint: ""),
+            pattern: #"(?:['"`)]|\b)\s*(?:or|and|xor|\|\||&&)\s*['"`(]*\s*(\w+)\s*['"`]*\s*(?:=|<=>|like|is)\s*['"`(]*\s*\1\b"#),
+        Rule(942_131, .sqlInjection, level: 1, score: critical, pattern: #"['"`]\s*(?:or|and|xor)\s*['"`]"#),
+        Rule(942_132, .sqlInjection, level: 1, score: critical, pattern: #"\b(?:or|and)\s+\d+\s*[=<>]+\s*\d+"#),
         Rule(
             942_160, .sqlInjection, level: 1, score: critical,
             any: ["sleep(", "benchmark(", "pg_sleep(", "waitfor delay", "dbms_pipe.receive_message", "randomblob("]),
@@ -104,12 +104,17 @@ struct ManagedWAF: Sendable {
         Rule(
             942_350, .sqlInjection, level: 1, score: critical,
             pattern: #";\s*(?:drop|alter|create|truncate|delete|insert|update|shutdown|exec|declare|select)\s"#, hint: ";"),
-        Rule(942_440, .sqlInjection, level: 1, score: critical, pattern: #"['"`)]\s*(?:--|#|;)"#, hint: ""),
+        Rule(942_440, .sqlInjection, level: 1, score: critical, pattern: #"['"`)]\s*(?:--|#|;)"#),
         Rule(
             942_151, .sqlInjection, level: 2, score: critical,
             any: ["extractvalue(", "updatexml(", "@@version", "version()", "group_concat(", "concat(0x", "char(0x", "user()", "database()"]),
-        Rule(942_200, .sqlInjection, level: 2, score: critical, pattern: #"\bselect\b.{1,120}\bfrom\b"#, hint: "select"),
-        Rule(942_201, .sqlInjection, level: 2, score: critical, pattern: #"\b(?:insert\s+into|delete\s+from|drop\s+table)\b"#, hint: ""),
+        // A column list (star, number, NULL, identifiers with commas or calls) or `select x from y`:
+        // English "select the best option from the list" is no query.
+        Rule(
+            942_200, .sqlInjection, level: 2, score: critical,
+            pattern: #"\bselect\s+(?:(?:\*|\d+|null|@@[\w.]+|distinct\s+[\w.]+|[\w.`"\[\]]+)\s*(?:,|\(|\s+from\s+[\w.`"\[\]]+)|top\s+\d)"#,
+            hint: "select"),
+        Rule(942_201, .sqlInjection, level: 2, score: critical, pattern: #"\b(?:insert\s+into|delete\s+from|drop\s+table)\b"#),
         Rule(942_450, .sqlInjection, level: 3, score: warning, pattern: #"\b0x[0-9a-f]{8,}"#, hint: "0x"),
         Rule(942_460, .sqlInjection, level: 3, score: notice, any: ["'"]),
         // Cross-site scripting
@@ -158,8 +163,8 @@ struct ManagedWAF: Sendable {
         Rule(
             932_100, .remoteCode, level: 1, score: critical,
             pattern:
-                #"(?:;|\||&&|\$\(|`)\s*(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|python3?|perl|php|ruby|ping|nslookup|echo|rm|chmod|powershell|cmd|telnet|busybox)\b"#,
-            hint: ""),
+                #"(?:;|\||&&|\$\(|`)\s*(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|python3?|perl|php|ruby|ping|nslookup|echo|rm|chmod|powershell|cmd|telnet|busybox)\b"#
+        ),
         Rule(
             932_150, .remoteCode, level: 1, score: critical,
             any: ["/bin/sh", "/bin/bash", "/usr/bin/", "cmd.exe", "powershell -", "/dev/tcp/"]),
@@ -216,9 +221,11 @@ struct ManagedWAF: Sendable {
             case "transfer-encoding": chunked = true
             default: break
             }
-            // Every header value meets the header-wide rules; Referer the content rules too.
+            // Every header value meets the header-wide rules; User-Agent and Referer the content
+            // rules too (as in the Core Rule Set).
             if name != "cookie", Self.isSuspicious(value.utf8) {
-                check(Self.normalize(value, form: false), rules: name == "referer" ? contentRules : headerRules, &verdict)
+                let rules = name == "referer" || name == "user-agent" ? contentRules : headerRules
+                check(Self.normalize(value, form: false), rules: rules, &verdict)
             }
         }
         if let cookie = headers.first(where: { $0.0 == "cookie" })?.1, Self.isSuspicious(cookie.utf8) {
@@ -237,7 +244,7 @@ struct ManagedWAF: Sendable {
             if arguments.count > 255 { add(Finding(rule: 920_380, category: .protocolAnomaly, score: Self.critical), &verdict) }
             check(Self.normalize(String(query), form: true), rules: contentRules, &verdict)
         }
-        if let body, !body.isEmpty, Self.isSuspicious(body) {
+        if let body, !body.isEmpty {
             check(Self.normalize(String(decoding: body, as: UTF8.self), form: true), rules: contentRules, &verdict)
         }
         if let userAgent {
@@ -344,6 +351,16 @@ struct ManagedWAF: Sendable {
             }
             index += 1
             if byte == 0 { continue }
+            // Overlong UTF-8 for "/", "." and "\" (an old traversal evasion).
+            if byte == 0xC0 || byte == 0xC1, index < current.count {
+                let mapped: UInt8? = [0xC0AF: 0x2F, 0xC0AE: 0x2E, 0xC19C: 0x2F][UInt16(byte) << 8 | UInt16(current[index])]
+                if let mapped {
+                    index += 1
+                    output.append(mapped)
+                    lastSpace = false
+                    continue
+                }
+            }
             if byte == 0x5C { byte = 0x2F }  // \ → /
             if (65...90).contains(byte) { byte += 32 }
             let space = byte == 0x20 || byte == 0x09 || byte == 0x0B || byte == 0x0C || byte == 0xA0

@@ -54,12 +54,13 @@ struct UnderAttackChallenge: Sendable {
         else { return false }
         let payload = parts[0...2].joined(separator: ".")
         guard constantTimeEqual(sign("challenge|" + payload + "|" + visitor.binding), String(parts[3])) else { return false }
-        return Self.leadingZeroBits(SHA256.hash(data: Data((token + nonce).utf8))) >= bits
+        return Self.work(token + nonce) >= bits
     }
 
-    static func leadingZeroBits(_ digest: SHA256.Digest) -> Int {
+    /// The leading zero bits of the text's SHA-256: the proof of work a nonce carries.
+    static func work(_ text: String) -> Int {
         var bits = 0
-        for byte in digest {
+        for byte in SHA256.hash(data: Data(text.utf8)) {
             if byte == 0 {
                 bits += 8
                 continue
