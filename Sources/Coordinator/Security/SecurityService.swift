@@ -245,12 +245,11 @@ public struct SecurityService: Sendable {
             attack.reports = []
             attack.nodes = []
         }
-        let firstReport = !attack.reports.contains(reportID)
-        if firstReport { attack.reports.append(reportID) }
+        if !attack.reports.contains(reportID) { attack.reports.append(reportID) }
         if !attack.nodes.contains(node.name) { attack.nodes.append(node.name) }
-        attack.severity = Self.worse(attack.severity, event.severity)
+        attack.severity = row == nil ? event.severity : Self.worse(attack.severity, event.severity)
         attack.mitigation = event.mitigation
-        attack.peakRPS = max(firstReport ? attack.peakRPS : attack.peakRPS, event.peakRps)
+        attack.peakRPS = max(attack.peakRPS, event.peakRps)
         attack.requests = max(attack.requests, event.requests)
         attack.sourceIPs = Array((event.sourceIps + attack.sourceIPs).uniqued().prefix(10))
         attack.sourceCountries = Array((event.sourceCountries + attack.sourceCountries).uniqued().prefix(5))
@@ -261,8 +260,7 @@ public struct SecurityService: Sendable {
 
     static let severities = ["low", "medium", "high", "critical"]
 
-    static func worse(_ a: String?, _ b: String) -> String {
-        guard let a else { return b }
+    static func worse(_ a: String, _ b: String) -> String {
         return (severities.firstIndex(of: a) ?? 0) >= (severities.firstIndex(of: b) ?? 0) ? a : b
     }
 }
