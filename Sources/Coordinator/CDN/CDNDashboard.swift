@@ -170,31 +170,54 @@ struct CDNDashboard {
     }
 }
 
-/// Requests and cache hits per bucket as an inline SVG (no chart library, no script).
+/// Series over time as an inline SVG (no chart library, no script): the first series filled.
 struct TrafficChart {
-    let buckets: [CDNService.Bucket]
+    struct Series {
+        let label: String
+        /// The CSS class of its line (`requests`, `hits`, `blocked`, `challenged`).
+        let style: String
+        let values: [Int64]
+    }
+
+    let starts: [Date]
+    let series: [Series]
     let bucketSeconds: Int
     let width = 720.0
     let height = 220.0
     let left = 48.0
     let bottom = 24.0
 
+    init(starts: [Date], series: [Series], bucketSeconds: Int) {
+        self.starts = starts
+        self.series = series
+        self.bucketSeconds = bucketSeconds
+    }
+
+    /// Requests and cache hits.
+    init(buckets: [CDNService.Bucket], bucketSeconds: Int) {
+        self.init(
+            starts: buckets.map(\.start),
+            series: [
+                Series(label: "Requests", style: "requests", values: buckets.map(\.requests)),
+                Series(label: "Cache hits", style: "hits", values: buckets.map(\.cacheHits)),
+            ], bucketSeconds: bucketSeconds)
+    }
+
     func svg() -> String {
         let plotWidth = width - left - 8
         let plotHeight = height - bottom - 8
-        let peak = max(1, buckets.map(\.requests).max() ?? 1)
+        let peak = max(1, series.flatMap(\.values).max() ?? 1)
         let scale = Self.niceCeiling(Double(peak))
-        let step = plotWidth / Double(max(1, buckets.count - 1))
-        func point(_ index: Int, _ value: Int64) -> String {
-            let x = left + Double(index) * step
-            let y = 8 + plotHeight - Double(value) / scale * plotHeight
-            return String(format: "%.1f,%.1f", x, y)
+        let step = plotWidth / Double(max(1, starts.count - 1))
+        func points(_ values: [Int64]) -> String {
+            values.enumerated().map { index, value in
+                String(format: "%.1f,%.1f", left + Double(index) * step, 8 + plotHeight - Double(value) / scale * plotHeight)
+            }.joined(separator: " ")
         }
-        let requests = buckets.enumerated().map { point($0.offset, $0.element.requests) }.joined(separator: " ")
-        let hits = buckets.enumerated().map { point($0.offset, $0.element.cacheHits) }.joined(separator: " ")
         let baseline = String(format: "%.1f", 8 + plotHeight)
+        let names = series.map(\.label).joined(separator: ", ")
         var svg = """
-            <svg class="chart" viewBox="0 0 \(Int(width)) \(Int(height))" role="img" aria-label="Requests and cache hits over time" xmlns="http://www.w3.org/2000/svg">
+            <svg class="chart" viewBox="0 0 \(Int(width)) \(Int(height))" role="img" aria-label="\(names) over time" xmlns="http://www.w3.org/2000/svg">
             """
         for fraction in [0.0, 0.5, 1.0] {
             let y = 8 + plotHeight - fraction * plotHeight
@@ -203,15 +226,20 @@ struct TrafficChart {
                 format: "<text x=\"%.0f\" y=\"%.1f\" class=\"axis\" text-anchor=\"end\">%@</text>", left - 6, y + 4,
                 Self.label(scale * fraction))
         }
-        if let first = buckets.first, let last = buckets.last {
-            svg += "<text x=\"\(Int(left))\" y=\"\(Int(height - 6))\" class=\"axis\">\(Self.time(first.start, bucketSeconds))</text>"
+        if let first = starts.first, let last = starts.last {
+            svg += "<text x=\"\(Int(left))\" y=\"\(Int(height - 6))\" class=\"axis\">\(Self.time(first, bucketSeconds))</text>"
             svg +=
-                "<text x=\"\(Int(width - 8))\" y=\"\(Int(height - 6))\" class=\"axis\" text-anchor=\"end\">\(Self.time(last.start, bucketSeconds))</text>"
+                "<text x=\"\(Int(width - 8))\" y=\"\(Int(height - 6))\" class=\"axis\" text-anchor=\"end\">\(Self.time(last, bucketSeconds))</text>"
         }
-        svg +=
-            "<polygon class=\"requests-area\" points=\"\(String(format: "%.1f", left)),\(baseline) \(requests) \(String(format: "%.1f", left + Double(max(0, buckets.count - 1)) * step)),\(baseline)\"/>"
-        svg += "<polyline class=\"requests\" points=\"\(requests)\"><title>Requests</title></polyline>"
-        svg += "<polyline class=\"hits\" points=\"\(hits)\"><title>Cache hits</title></polyline>"
+        for (index, line) in series.enumerated() {
+            let drawn = points(line.values)
+            if index == 0 {
+                let right = String(format: "%.1f", left + Double(max(0, starts.count - 1)) * step)
+                svg +=
+                    "<polygon class=\"\(line.style)-area\" points=\"\(String(format: "%.1f", left)),\(baseline) \(drawn) \(right),\(baseline)\"/>"
+            }
+            svg += "<polyline class=\"\(line.style)\" points=\"\(drawn)\"><title>\(line.label)</title></polyline>"
+        }
         svg += "</svg>"
         return svg
     }

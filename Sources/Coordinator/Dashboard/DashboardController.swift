@@ -31,6 +31,13 @@ struct DashboardController {
         "rule_added": "Page rule added. Nodes apply it within seconds.",
         "rule_deleted": "Page rule deleted.",
         "purged": "Purge sent to every edge node.",
+        "firewall_saved": "Firewall settings saved. Edge nodes enforce them within seconds.",
+        "rate_limit_added": "Rate limit added.",
+        "rate_limit_deleted": "Rate limit deleted.",
+        "firewall_rule_added": "Firewall rule added.",
+        "firewall_rule_deleted": "Firewall rule deleted.",
+        "under_attack_on": "Under Attack Mode is on: every visitor gets a JavaScript challenge first.",
+        "under_attack_off": "Under Attack Mode is off.",
     ]
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -138,6 +145,7 @@ struct DashboardController {
         DomainsDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         CDNDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         ImagesDashboard(coordinator: coordinator).addRoutes(to: dashboard)
+        SecurityDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         NodesDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         AdminDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         if coordinator.settings.isDev { DevDashboard(coordinator: coordinator).addRoutes(to: dashboard) }

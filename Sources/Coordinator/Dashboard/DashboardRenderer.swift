@@ -69,6 +69,7 @@ public struct DashboardRenderer: Sendable {
             ("overview", "Overview", "/dashboard", "Product"),
             ("domains", "Domains", "/dashboard/domains", "Product"),
             ("images", "Image CDN", "/dashboard/images", "Product"),
+            ("ddos", "DDoS Protection", "/dashboard/ddos", "Product"),
             ("account", "Account & API tokens", "/dashboard/account", "Product"),
         ]
         if identity.user.role == .admin {

@@ -405,8 +405,8 @@ extension SecurityService {
         for type in Self.attackTypes { overview.attackTypes[type] = 0 }
         for attack in attacks { overview.attackTypes[attack.type, default: 0] += 1 }
         overview.recentAttacks = attacks.prefix(10).map(AttackResponse.init)
-        overview.threatScore = Self.threatScore(
-            requests: overview.requests, refused: overview.blocked + overview.challenged, active: attacks.filter { $0.endedAt == nil })
+        // The score is the present one: what is refused now and the attacks still going on.
+        overview.threatScore = live.threatScore
         return overview
     }
 

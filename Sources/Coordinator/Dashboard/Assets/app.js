@@ -68,3 +68,28 @@ document.addEventListener("DOMContentLoaded", () => {
     }, 400);
   });
 });
+
+// DDoS Protection: the domain picker submits itself; live figures refresh every 5 seconds.
+document.addEventListener("DOMContentLoaded", () => {
+  const picker = document.getElementById("ddos-domain");
+  if (picker) picker.addEventListener("change", () => picker.form.submit());
+  const live = document.getElementById("ddos-live");
+  if (!live) return;
+  const scope = live.dataset.scope ? "?domain_id=" + encodeURIComponent(live.dataset.scope) : "";
+  const refresh = async () => {
+    try {
+      const response = await fetch("/dashboard/ddos/live.json" + scope, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const figures = await response.json();
+      document.getElementById("live-rps").textContent = figures.requests_per_second.toFixed(1);
+      const score = document.getElementById("threat-score");
+      score.textContent = figures.threat_score;
+      score.className = figures.threat_score >= 60 ? "threat-high" : figures.threat_score >= 25 ? "threat-medium" : "threat-low";
+      live.dataset.updated = figures.at;
+    } catch (error) {
+      // The next tick tries again.
+    }
+  };
+  setInterval(refresh, 5000);
+  refresh();
+});
