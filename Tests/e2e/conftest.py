@@ -175,11 +175,13 @@ def serve_http(handler):
 
 def proxied_site(dev, origin_port, prefix):
     """A new customer's domain proxied by the dev edge to 127.0.0.1:origin_port (SSL off), once
-    the edge serves it: {"name", "edge" (base URL), "api" (the domain's API URL), "headers"}."""
+    the edge serves it: {"name", "edge" (base URL), "api" (the domain's API URL), "headers", "id", "email"
+    (its owner, whose password is signed_up's default)}."""
     from test_dns import wait_for
 
     name = f"{prefix}{uuid.uuid4().hex[:6]}.example"
-    jwt = signed_up(dev.url, f"{prefix}-{uuid.uuid4().hex[:6]}@example.com")
+    email = f"{prefix}-{uuid.uuid4().hex[:6]}@example.com"
+    jwt = signed_up(dev.url, email)
     headers = {"Authorization": f"Bearer {jwt}"}
     created = requests.post(
         f"{dev.url}/api/v1/cdn/domains", json={"domain": name, "origin_ip": f"127.0.0.1:{origin_port}", "ssl_mode": "off"},
@@ -189,7 +191,10 @@ def proxied_site(dev, origin_port, prefix):
     edge = f"http://127.0.0.1:{dev.edge_port}"
     known = lambda: requests.get(edge + "/", headers={"Host": name}, timeout=5).headers.get("Cache-Status") != "DCDN; detail=edge-404"
     wait_for(known, timeout=10)
-    return {"name": name, "edge": edge, "api": f"{dev.url}/api/v1/cdn/domains/{created.json()['id']}", "headers": headers}
+    return {
+        "name": name, "edge": edge, "api": f"{dev.url}/api/v1/cdn/domains/{created.json()['id']}", "headers": headers,
+        "id": created.json()["id"], "email": email,
+    }
 
 
 def operator_coordinator(env=None, email="ops@example.com", password="cluster password 1"):

@@ -14,10 +14,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
 
 
-def chromium(width=1280, height=900):
+def chromium(width=1280, height=900, extra_arguments=()):
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}", *extra_arguments):
         options.add_argument(argument)
     service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
     return webdriver.Chrome(service=service, options=options)

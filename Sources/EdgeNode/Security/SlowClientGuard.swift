@@ -136,19 +136,25 @@ final class RequestPhaseWatch: ChannelInboundHandler, RemovableChannelHandler {
 
     let clock: RequestClock
     let guardHandler: SlowClientGuard
-    let maxHeaderCount: Int
+    let settings: EdgeProtectionSettings
+    /// A head was refused: nothing more of the connection goes up.
+    private var refused = false
 
     init(guardHandler: SlowClientGuard) {
         clock = guardHandler.clock
         self.guardHandler = guardHandler
-        maxHeaderCount = guardHandler.defences.settings.maxHeaderCount
+        settings = guardHandler.defences.settings
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
             clock.partialHead = []
-            if head.headers.count > maxHeaderCount {
+            // A head that arrived in one read was never measured below: measure it here.
+            let size = head.headers.reduce(head.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            if head.headers.count > settings.maxHeaderCount || size > settings.maxHeaderBytes {
+                refused = true
                 if let raw = try? context.pipeline.syncOperations.context(handler: guardHandler) {
                     guardHandler.reject(context: raw, status: "431 Request Header Fields Too Large", slow: false)
                 }
