@@ -165,6 +165,7 @@ let package = Package(
                 "Coordinator",
                 "NameServer",
                 "EdgeNode",
+                "GeoIP",
                 "NodeAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

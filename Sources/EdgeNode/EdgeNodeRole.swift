@@ -100,7 +100,7 @@ public struct EdgeNodeRole: Service {
                 server: HTTPServerBuilder { responder in
                     EdgeChannel(
                         responder: responder, webSockets: webSockets, fastPath: { proxy.fastAnswer($0, client: $1) }, tls: tls,
-                        defences: defences)
+                        defences: security.settings.enabled ? defences : nil)
                 },
                 configuration: .init(address: .hostname(host, port: port), serverName: nil),
                 onServerRunning: { _ in

@@ -245,7 +245,8 @@ public struct DCDNSettings: Sendable {
         sanctionedCountries = string("sanctioned_countries") == "none" ? [] : list("sanctioned_countries").map { $0.uppercased() }
         if string("sanctioned_countries") == nil { sanctionedCountries = ProtectionConfig.defaultSanctionedCountries }
         for code in sanctionedCountries where code.count != 2 || !code.allSatisfy({ $0.isASCII && $0.isLetter }) {
-            throw SettingsError(key: "sanctioned_countries", message: "\(code) is not a two-letter country code (\"none\" for an empty list)")
+            throw SettingsError(
+                key: "sanctioned_countries", message: "\(code) is not a two-letter country code (\"none\" for an empty list)")
         }
         challengeDifficulty = try int("challenge_difficulty", 16, 1...28)
         edgeProtection = EdgeProtectionSettings(
@@ -257,7 +258,8 @@ public struct DCDNSettings: Sendable {
             maxConcurrentRequests: try int("edge_max_concurrent_requests", 10_000, 1...1_000_000),
             floodClientRPS: try int("edge_flood_client_rps", 100, 1...100_000_000),
             floodDomainRPS: try int("edge_flood_domain_rps", 2_000, 1...100_000_000),
-            testCountryHeader: string("edge_test_country_header"))
+            testCountryHeader: string("edge_test_country_header"),
+            enabled: string("edge_security").map { $0 != "off" && $0 != "false" } ?? true)
     }
 
     /// Settings for tests and embedding: defaults of a role with overrides by key.
@@ -274,6 +276,8 @@ public struct DCDNSettings: Sendable {
 
 /// The edge's defences below the firewall rules (docs/security.md).
 public struct EdgeProtectionSettings: Sendable, Equatable {
+    /// Off turns every firewall check and connection defence off (benchmarks, debugging).
+    public var enabled: Bool
     /// Open connections one address may hold; more are closed at once.
     public var maxConnectionsPerIP: Int
     /// Seconds a client has to send a whole request head once it started one (Slowloris).
@@ -295,8 +299,9 @@ public struct EdgeProtectionSettings: Sendable, Equatable {
     public init(
         maxConnectionsPerIP: Int = 256, headerTimeout: Int = 10, minBodyRate: Int = 512, maxHeaderBytes: Int = 32_768,
         maxHeaderCount: Int = 100, maxConcurrentRequests: Int = 10_000, floodClientRPS: Int = 100, floodDomainRPS: Int = 2_000,
-        testCountryHeader: String? = nil
+        testCountryHeader: String? = nil, enabled: Bool = true
     ) {
+        self.enabled = enabled
         self.maxConnectionsPerIP = maxConnectionsPerIP
         self.headerTimeout = headerTimeout
         self.minBodyRate = minBodyRate

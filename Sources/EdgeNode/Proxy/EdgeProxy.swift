@@ -133,7 +133,7 @@ public struct EdgeProxy: HTTPResponder {
             guard security.enter() else { return refuse(EdgeSecurity.busy, domain: route.domain) }
             defer { security.leave() }
             var body = request.body
-            if !visit.trusted, [.post, .put, .patch].contains(request.method), route.site.security.waf.isOn {
+            if !visit.trusted, security.settings.enabled, [.post, .put, .patch].contains(request.method), route.site.security.waf.isOn {
                 let (prefix, rest) = try await Self.splitBody(request.body, limit: ManagedWAF.bodyLimit)
                 if let refusal = security.inspectBody(prefix, facts: facts, policy: route.site.security) {
                     return refuse(refusal, domain: route.domain)
@@ -163,7 +163,9 @@ public struct EdgeProxy: HTTPResponder {
         else { return nil }
         // Counted only now that the hit is answered here; otherwise the full path counts it.
         let facts = RequestFacts(head: head, client: client, country: visit.country, host: host, target: target)
-        guard case .pass = security.admit(facts, visit: visit, domain: route.domain, policy: route.site.security, network: state.routes.network)
+        guard
+            case .pass = security.admit(
+                facts, visit: visit, domain: route.domain, policy: route.site.security, network: state.routes.network)
         else { return nil }
         return answer
     }
@@ -183,7 +185,8 @@ public struct EdgeProxy: HTTPResponder {
     func challenge(_ mitigation: Mitigation, head: HTTPRequest, route: EdgeRoutes.Route, target: String, visit: Visit) -> Response {
         state.countMitigation(route.domain, mitigation, challenged: true)
         state.count(route.domain, status: 403, bytes: 0, hit: false)
-        let visitor = UnderAttackChallenge.Visitor(domain: route.domain, client: visit.client, userAgent: head.headerFields[.userAgent] ?? "")
+        let visitor = UnderAttackChallenge.Visitor(
+            domain: route.domain, client: visit.client, userAgent: head.headerFields[.userAgent] ?? "")
         return state.routes.network.challenge.page(for: visitor, returnTo: target)
     }
 
@@ -202,11 +205,13 @@ public struct EdgeProxy: HTTPResponder {
         let challenge = state.routes.network.challenge
         let visitor = UnderAttackChallenge.Visitor(
             domain: route.domain, client: visit.client, userAgent: request.head.headerFields[.userAgent] ?? "")
-        guard let token = fields["token"], let nonce = fields["nonce"], challenge.verify(token: token, nonce: nonce, visitor: visitor) else {
+        guard let token = fields["token"], let nonce = fields["nonce"], challenge.verify(token: token, nonce: nonce, visitor: visitor)
+        else {
             return self.challenge(.jsChallenge, head: request.head, route: route, target: returnTo, visit: visit)
         }
         let minutes = route.site.security.clearanceMinutes
-        var cookie = "\(UnderAttackChallenge.cookieName)=\(challenge.clearance(for: visitor, minutes: minutes)); Path=/; Max-Age=\(minutes * 60); HttpOnly; SameSite=Lax"
+        var cookie =
+            "\(UnderAttackChallenge.cookieName)=\(challenge.clearance(for: visitor, minutes: minutes)); Path=/; Max-Age=\(minutes * 60); HttpOnly; SameSite=Lax"
         if request.head.scheme == "https" { cookie += "; Secure" }
         var headers: HTTPFields = [.location: returnTo, .setCookie: cookie, .cacheControl: "no-store", .contentLength: "0"]
         EdgePages.addSecurityHeaders(&headers)

@@ -88,6 +88,7 @@ final class EdgeSecurity: Sendable {
     }
 
     func visit(_ head: HTTPRequest, client: ClientIP?) -> Visit {
+        guard settings.enabled else { return Visit(client: client, country: nil) }
         if let testCountryField, let claimed = head.headerFields[testCountryField], claimed.utf8.count == 2 {
             return Visit(client: client, country: claimed.uppercased())
         }
@@ -100,6 +101,7 @@ final class EdgeSecurity: Sendable {
     /// block lists, custom rules, managed WAF, Under Attack Mode.
     func screen(_ facts: RequestFacts, visit: inout Visit, domain: String, policy: SecurityPolicy, network: NetworkProtection) -> Screening
     {
+        guard settings.enabled else { return .pass }
         if let country = visit.country, network.sanctioned.contains(country) {
             return .refuse(
                 Refusal(
@@ -145,6 +147,7 @@ final class EdgeSecurity: Sendable {
     /// Counts the request (flood defence, rate limits, attack detection) and says whether it may
     /// be answered. Called once for each request the site answers.
     func admit(_ facts: RequestFacts, visit: Visit, domain: String, policy: SecurityPolicy, network: NetworkProtection) -> Screening {
+        guard settings.enabled else { return .pass }
         let now = Date().timeIntervalSince1970
         detector.record(domain: domain, country: visit.country.flatMap(GeoIPDatabase.packed), now: now)
         guard !visit.trusted, let client = visit.client else { return .pass }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Security benchmark: 1 KiB cache hits through one `dcdn node` with every protection on (managed
+# WAF at "high", sanctions and GeoIP, 200-entry IP lists, a country block list, custom rules, a
+# rate limit, the flood defence, the Slowloris guard and connection cap) and then with
+# edge_security=off, each against the same nginx origin; nginx proxy_cache runs the same load as
+# the reference peer. Then GeoIP lookups per second (`dcdn geoip --bench`).
+# Usage: scripts/bench/security.sh [SECONDS] [CONNECTIONS]    (defaults 10 s, 64 connections)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-10}
+connections=${2:-64}
+source scripts/bench/lib.sh
+bench_start security
+
+bench_nginx_origin 1k.bin:1024
+nginx_port=$(port)
+mkdir -p "$work/nginx-cache"
+cat > "$work/nginx-cache.conf" <<CONF
+worker_processes auto;
+pid $work/nginx-cache.pid;
+error_log $work/cache-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  proxy_cache_path $work/nginx-cache levels=1:2 keys_zone=edge:64m max_size=1g inactive=1h use_temp_path=off;
+  upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_cache edge; }
+  }
+}
+CONF
+nginx -c "$work/nginx-cache.conf"
+
+export DCDN_ALLOW_PRIVATE_ORIGINS=true
+bench_coordinator
+node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
+domain=$(curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"off\"}" | json_field id)
+# Everything a busy customer would switch on, none of it matching the benchmark's requests.
+blocked=$(python3 -c 'import json; print(json.dumps([f"198.51.{i // 250}.{i % 250}" for i in range(200)]))')
+curl -sf -X PATCH "$api/cdn/domains/$domain/security" "${auth[@]}" -d "{\"waf_sensitivity\":\"high\",\"ip_block\":$blocked,\"ip_allow\":[\"203.0.113.0/24\"],\"country_block\":[\"AQ\",\"BV\"]}" >/dev/null
+for rule in '{"field":"path","operator":"starts_with","value":"/admin","action":"block"}' \
+            '{"field":"user_agent","operator":"contains","value":"badbot","action":"challenge"}' \
+            '{"field":"header:x-debug","operator":"equals","value":"1","action":"log"}'; do
+  curl -sf -X POST "$api/cdn/domains/$domain/security/firewall-rules" "${auth[@]}" -d "$rule" >/dev/null
+done
+curl -sf -X POST "$api/cdn/domains/$domain/security/rate-limits" "${auth[@]}" -d '{"path":"/api/*","requests":100,"period":10}' >/dev/null
+
+edge() { # security on|off: starts the edge, sets $edge_port and $edge_pid
+  edge_port=$(port)
+  # wrk is one address: the flood threshold sits above what it sends, so the checks run but never fire.
+  DCDN_EDGE_SECURITY=$1 DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 \
+    $dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" \
+    --https-port "$(port)" --data-dir "$work/edge-$1" --log-level warning &
+  edge_pid=$!
+  pids+=($edge_pid)
+  until curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin"; do sleep 0.2; done
+  # The firewall is in force (or not): a WAF payload answers 403 only when on.
+  echo "edge security $1: WAF payload answers $(curl -s -o /dev/null -w '%{http_code}' -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin?q=%3Cscript%3E")"
+}
+
+declare -A rps p99
+run() { # name port
+  curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$2/1k.bin" || true
+  local output
+  output=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -H 'Host: bench.example' -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0' "http://127.0.0.1:$2/1k.bin")
+  rps[$1]=$(awk '/Requests\/sec/ {print $2}' <<<"$output")
+  p99[$1]=$(awk '$1 == "99%" {print $2}' <<<"$output")
+}
+edge on; run on "$edge_port"; kill "$edge_pid"
+edge off; run off "$edge_port"; kill "$edge_pid"
+run nginx "$nginx_port"
+
+printf '\n%-26s %12s %10s\n' "1 KiB cache hits" "requests/s" "p99"
+for name in on off nginx; do printf '%-26s %12s %10s\n' "$([ $name = nginx ] && echo 'nginx proxy_cache' || echo "dcdn, protections $name")" "${rps[$name]}" "${p99[$name]}"; done
+python3 - "${rps[on]}" "${rps[off]}" "${rps[nginx]}" <<'PY'
+import sys
+on, off, nginx = map(float, sys.argv[1:])
+print(f"protections on / off: {on / off:.3f}x ({(1 - on / off) * 100:+.1f} % lower; target < 10 %)")
+print(f"protections on / nginx: {on / nginx:.2f}x")
+PY
+echo
+$dcdn geoip --bench 20000000 8.8.8.8 2001:4860:4860::8888
