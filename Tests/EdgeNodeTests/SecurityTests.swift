@@ -266,3 +266,50 @@ struct UnderAttackChallengeTests {
         #expect(UnderAttackChallenge.safeReturn(nil) == "/")
     }
 }
+
+@Suite("Attack detection")
+struct AttackDetectorTests {
+    static let source = ClientIP(IPAddress("198.51.100.7")!)
+
+    @Test("a domain far above its usual rate is an HTTP flood that ends after a quiet period")
+    func domainFlood() {
+        let detector = AttackDetector(thresholds: .init(clientRPS: 100, domainRPS: 50), geoIP: nil)
+        // A calm minute at 2 requests a second, then 400 a second for three seconds.
+        for second in 0..<60 {
+            for _ in 0..<2 { detector.record(domain: "a.example", country: nil, now: 1000 + Double(second)) }
+        }
+        for second in 60..<63 {
+            for step in 0..<400 { detector.record(domain: "a.example", country: nil, now: 1000 + Double(second) + Double(step) / 400) }
+        }
+        detector.tick(now: 1063.5, offenders: ["a.example": [(Self.source, 900)]])
+        let (active, countries) = detector.drain()
+        #expect(countries["a.example"]?["XX"] == 1320)
+        let attack = active.first { $0.domain == "a.example" }
+        #expect(attack?.type == "http_flood" && attack?.endedAt == nil)
+        #expect(attack?.peakRps == 400 && attack?.sourceIps == ["198.51.100.7"])
+        detector.tick(now: 1100, offenders: [:])
+        let (ended, _) = detector.drain()
+        #expect(ended.count == 1 && ended[0].endedAt != nil && ended[0].id == attack?.id)
+        #expect(detector.drain().attacks.isEmpty)
+    }
+
+    @Test("a busy domain's usual rate is learnt, not taken for an attack")
+    func steady() {
+        let detector = AttackDetector(thresholds: .init(clientRPS: 100, domainRPS: 50), geoIP: nil)
+        for second in 0..<90 {
+            for step in 0..<300 { detector.record(domain: "busy.example", country: nil, now: 1000 + Double(second) + Double(step) / 300) }
+        }
+        detector.tick(now: 1091, offenders: [:])
+        #expect(detector.drain().attacks.isEmpty)
+    }
+
+    @Test("ten slow connections cut off within a minute are a Slowloris attack")
+    func slowloris() {
+        let detector = AttackDetector(thresholds: .init(clientRPS: 100, domainRPS: 50), geoIP: nil)
+        for index in 0..<9 { detector.slowClient(Self.source, domain: "a.example", now: 1000 + Double(index)) }
+        #expect(detector.drain().attacks.isEmpty)
+        detector.slowClient(Self.source, domain: "a.example", now: 1010)
+        let attack = detector.drain().attacks.first
+        #expect(attack?.type == "slowloris" && attack?.mitigation == "connection_limits" && attack?.requests == 10)
+    }
+}

@@ -28,6 +28,8 @@ final class AttackDetector: Sendable {
 
     private struct DomainRate {
         var second: Double = 0
+        /// When this node first saw the domain: its usual rate is learnt before it is judged.
+        var since: Double = 0
         var count = 0
         /// Exponentially weighted requests per second while not under attack.
         var baseline: Double = 0
@@ -52,17 +54,23 @@ final class AttackDetector: Sendable {
         self.geoIP = geoIP
     }
 
-    /// One request to `domain` (every request the edge answers, blocked ones too).
-    func record(domain: String, country: UInt16?, now: Double) {
+    /// Seconds a domain's rate is only learnt, not judged (after a node starts or first sees it).
+    static let warmUp: Double = 60
+
+    /// One request to `domain` (every request the edge answers, blocked ones too). Returns
+    /// whether the domain is under an HTTP flood now.
+    @discardableResult
+    func record(domain: String, country: UInt16?, now: Double) -> Bool {
         state.withLock { state in
             let second = now.rounded(.down)
             if let rate = state.domains[domain] {
                 if rate.second != second { close(domain: domain, second: second, &state) }
             } else {
-                state.domains[domain] = DomainRate(second: second)
+                state.domains[domain] = DomainRate(second: second, since: second)
             }
             state.domains[domain]!.count += 1
             state.domains[domain]!.countries[country ?? Self.unknownCountry, default: 0] += 1
+            return state.attacks["http_flood|" + domain] != nil
         }
     }
 
@@ -76,14 +84,17 @@ final class AttackDetector: Sendable {
         rate.second = second
         rate.count = 0
         let key = "http_flood|" + domain
+        let warming = finished - rate.since < Self.warmUp
         let flooded =
-            second - finished == 1 && requests > thresholds.domainRPS && Double(requests) > thresholds.multiple * max(rate.baseline, 1)
+            !warming && second - finished == 1 && requests > thresholds.domainRPS
+            && Double(requests) > thresholds.multiple * max(rate.baseline, 1)
         if flooded {
             open(key: key, domain: domain, type: "http_flood", mitigation: .jsChallenge, rps: requests, now: finished, &state)
         } else if state.attacks[key] == nil {
-            // The usual rate, learnt over about five minutes; idle seconds count as zero.
+            // The usual rate, learnt over about five minutes (ten seconds while warming up); idle
+            // seconds count as zero.
             let observed = second - finished == 1 ? Double(requests) : 0
-            rate.baseline += (observed - rate.baseline) / 300
+            rate.baseline += (observed - rate.baseline) / (warming ? 10 : 300)
         } else {
             state.attacks[key]!.event.peakRps = max(state.attacks[key]!.event.peakRps, requests)
         }

@@ -149,9 +149,11 @@ final class EdgeSecurity: Sendable {
     func admit(_ facts: RequestFacts, visit: Visit, domain: String, policy: SecurityPolicy, network: NetworkProtection) -> Screening {
         guard settings.enabled else { return .pass }
         let now = Date().timeIntervalSince1970
-        detector.record(domain: domain, country: visit.country.flatMap(GeoIPDatabase.packed), now: now)
+        let flooded = detector.record(domain: domain, country: visit.country.flatMap(GeoIPDatabase.packed), now: now)
         guard !visit.trusted, let client = visit.client else { return .pass }
-        let (flood, started) = traffic.countFlood(domain: domain, client: client, threshold: settings.floodClientRPS, now: now)
+        // While many sources flood the domain, each is held to a tenth of the usual bound.
+        let threshold = flooded ? max(5, settings.floodClientRPS / 10) : settings.floodClientRPS
+        let (flood, started) = traffic.countFlood(domain: domain, client: client, threshold: threshold, now: now)
         if started { detector.clientFlood(domain: domain, client: client, now: now) }
         switch flood {
         case .block(let until):

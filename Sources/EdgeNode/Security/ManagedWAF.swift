@@ -1,5 +1,6 @@
 import DCDNCore
 import Foundation
+import NIOPosix
 
 /// The managed rules every domain gets: SQL injection, XSS, path traversal and local files,
 /// remote file inclusion, remote code execution, scanners and protocol anomalies, looked for in
@@ -222,10 +223,21 @@ struct ManagedWAF: Sendable {
             default: break
             }
             // Every header value meets the header-wide rules; User-Agent and Referer the content
-            // rules too (as in the Core Rule Set).
+            // rules too (as in the Core Rule Set). Browsers repeat the same values (a User-Agent
+            // always has parentheses), so each thread remembers recent verdicts.
             if name != "cookie", Self.isSuspicious(value.utf8) {
-                let rules = name == "referer" || name == "user-agent" ? contentRules : headerRules
-                check(Self.normalize(value, form: false), rules: rules, &verdict)
+                let memo = HeaderVerdicts.current
+                let key = HeaderVerdicts.Key(level: level, name: name, value: value)
+                let findings =
+                    memo.findings(key)
+                    ?? {
+                        var fresh = Verdict()
+                        let rules = name == "referer" || name == "user-agent" ? contentRules : headerRules
+                        check(Self.normalize(value, form: false), rules: rules, &fresh)
+                        memo.remember(key, fresh.findings)
+                        return fresh.findings
+                    }()
+                for finding in findings { add(finding, &verdict) }
             }
         }
         if let cookie = headers.first(where: { $0.0 == "cookie" })?.1, Self.isSuspicious(cookie.utf8) {
@@ -318,10 +330,34 @@ struct ManagedWAF: Sendable {
 
     /// Paths that name files attackers look for, without any unusual character.
     static func hasRestrictedName(_ path: Substring) -> Bool {
-        // Cheap first test: every restricted name has a "/." , "etc/", "proc/", ".ini", "config" or "system32".
-        let lower = path.lowercased()
-        return lower.contains("/.") || lower.contains("etc/") || lower.contains("proc/") || lower.contains(".ini")
-            || lower.contains("config") || lower.contains("system32") || lower.contains("id_rsa") || lower.contains("windows")
+        // Every restricted name holds one of these (compared without regard to ASCII case).
+        restrictedMarks.contains { mark in containsIgnoringCase(path.utf8, mark) }
+    }
+
+    static let restrictedMarks = ["/.", "etc/", "proc/", ".ini", "config", "system32", "id_rsa", "windows"].map { Array($0.utf8) }
+
+    /// Whether `bytes` contain `needle` (lower-case ASCII), ignoring ASCII case; no allocation.
+    static func containsIgnoringCase(_ bytes: Substring.UTF8View, _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, bytes.count >= needle.count else { return false }
+        var index = bytes.startIndex
+        let last = bytes.index(bytes.endIndex, offsetBy: -needle.count)
+        while index <= last {
+            if bytes[index] | 0x20 == first | 0x20 {
+                var probe = index
+                var matched = true
+                for expected in needle {
+                    let byte = bytes[probe]
+                    if byte != expected && !((65...90).contains(byte) && byte + 32 == expected) {
+                        matched = false
+                        break
+                    }
+                    probe = bytes.index(after: probe)
+                }
+                if matched { return true }
+            }
+            index = bytes.index(after: index)
+        }
+        return false
     }
 
     /// URL-decodes (and `+` as space for forms) and HTML-decodes until nothing changes (at most
@@ -455,5 +491,35 @@ struct ManagedWAF: Sendable {
         }
         guard let high = value(high), let low = value(low) else { return nil }
         return high << 4 | low
+    }
+}
+
+/// The managed WAF's recent verdicts on header values, kept per event-loop thread so that no lock
+/// is taken; bounded, and started over when full.
+final class HeaderVerdicts: @unchecked Sendable {  // only ever touched by the thread that owns it
+    struct Key: Hashable {
+        let level: Int
+        let name: String
+        let value: String
+    }
+
+    static let capacity = 4096
+    private var entries: [Key: [ManagedWAF.Finding]] = [:]
+    private static let perThread = ThreadSpecificVariable<HeaderVerdicts>()
+
+    static var current: HeaderVerdicts {
+        if let memo = perThread.currentValue { return memo }
+        let memo = HeaderVerdicts()
+        perThread.currentValue = memo
+        return memo
+    }
+
+    func findings(_ key: Key) -> [ManagedWAF.Finding]? { entries[key] }
+
+    func remember(_ key: Key, _ findings: [ManagedWAF.Finding]) {
+        // Long values (pasted payloads) are judged every time rather than filling the memo.
+        guard key.value.utf8.count <= 512 else { return }
+        if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+        entries[key] = findings
     }
 }

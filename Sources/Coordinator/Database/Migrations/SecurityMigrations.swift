@@ -58,7 +58,6 @@ enum SecurityMigrations {
                 .field("dimension", .string, .required)
                 .field("key", .string, .required)
                 .field("requests", .int64, .required)
-                .unique(on: "domain_name", "hour", "dimension", "key")
                 .create()
         }
         func revert(on database: any Database) async throws { try await database.schema(TrafficBreakdown.schema).delete() }
