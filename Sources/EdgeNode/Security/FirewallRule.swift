@@ -12,7 +12,7 @@ struct RequestFacts {
     /// Path and query.
     let target: String
 
-    var path: Substring { target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+    var path: Substring { target.firstIndex(of: "?").map { target[..<$0] } ?? target[...] }
     var query: Substring {
         guard let mark = target.firstIndex(of: "?") else { return "" }
         return target[target.index(after: mark)...]

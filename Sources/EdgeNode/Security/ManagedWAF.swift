@@ -58,10 +58,12 @@ struct ManagedWAF: Sendable {
         }
 
         func matches(_ text: String) -> Bool {
-            for needle in needles where text.contains(needle) { return true }
-            if let pattern, hint.map({ text.contains($0) }) ?? true {
-                return (try? pattern.firstMatch(in: text)) != nil
+            var text = text
+            let (found, hinted) = text.withUTF8 { bytes in
+                (needles.contains { ManagedWAF.find($0, in: bytes) }, hint.map { ManagedWAF.find($0, in: bytes) } ?? true)
             }
+            if found { return true }
+            if let pattern, hinted { return (try? pattern.firstMatch(in: text)) != nil }
             return false
         }
     }
@@ -260,16 +262,25 @@ struct ManagedWAF: Sendable {
             check(Self.normalize(String(decoding: body, as: UTF8.self), form: true), rules: contentRules, &verdict)
         }
         if let userAgent {
-            let lower = userAgent.lowercased()
-            for rule in userAgentRules where rule.matches(lower) {
-                add(Finding(rule: rule.id, category: rule.category, score: rule.score), &verdict)
-            }
+            let memo = HeaderVerdicts.current
+            let key = HeaderVerdicts.Key(level: level, name: "user-agent (scanners)", value: userAgent)
+            let findings =
+                memo.findings(key)
+                ?? {
+                    let lower = userAgent.lowercased()
+                    let found = userAgentRules.filter { $0.matches(lower) }.map {
+                        Finding(rule: $0.id, category: $0.category, score: $0.score)
+                    }
+                    memo.remember(key, found)
+                    return found
+                }()
+            for finding in findings { add(finding, &verdict) }
         } else if level >= 2 {
             add(Finding(rule: 920_320, category: .protocolAnomaly, score: Self.notice), &verdict)
         }
         // Protocol anomalies.
         if contentLength && chunked { add(Finding(rule: 920_180, category: .protocolAnomaly, score: Self.critical), &verdict) }
-        if ["TRACE", "TRACK", "DEBUG"].contains(method) {
+        if Self.debugMethods.contains(method) {
             add(Finding(rule: 911_100, category: .protocolAnomaly, score: Self.critical), &verdict)
         } else if level >= 2, !Self.standardMethods.contains(method) {
             add(Finding(rule: 911_101, category: .protocolAnomaly, score: Self.warning), &verdict)
@@ -281,6 +292,28 @@ struct ManagedWAF: Sendable {
     }
 
     static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"]
+    static let debugMethods: Set<String> = ["TRACE", "TRACK", "DEBUG"]
+
+    /// Whether `needle` occurs in `bytes`: a plain byte search (Foundation's string search is
+    /// many times slower and this runs on the request path).
+    static func find(_ needle: String, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var needle = needle
+        return needle.withUTF8 { pattern in
+            guard let first = pattern.first else { return true }
+            guard bytes.count >= pattern.count else { return false }
+            var index = 0
+            let last = bytes.count - pattern.count
+            while index <= last {
+                if bytes[index] == first {
+                    var offset = 1
+                    while offset < pattern.count && bytes[index + offset] == pattern[offset] { offset += 1 }
+                    if offset == pattern.count { return true }
+                }
+                index += 1
+            }
+            return false
+        }
+    }
 
     private func check(_ text: String, rules: [Rule], _ verdict: inout Verdict) {
         for rule in rules where rule.matches(text) {
