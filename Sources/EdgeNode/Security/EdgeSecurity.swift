@@ -5,8 +5,8 @@ import HTTPTypes
 import Logging
 import Synchronization
 
-/// A domain's firewall compiled when configuration arrives.
-struct SecurityPolicy: Sendable {
+/// A domain's firewall compiled when configuration arrives (a class: requests share it, not copy it).
+final class SecurityPolicy: Sendable {
     let allow: IPRangeSet
     let block: IPRangeSet
     let countryAllow: Set<String>
@@ -135,7 +135,7 @@ final class EdgeSecurity: Sendable {
         if policy.waf.isOn {
             let verdict = policy.waf.inspect(
                 method: facts.head.method.rawValue, target: facts.target,
-                headers: facts.head.headerFields.map { ($0.name.canonicalName, $0.value) })
+                headers: facts.head.headerFields.lazy.map { ($0.name.canonicalName, $0.value) })
             if verdict.blocked { return .refuse(Self.wafRefusal(verdict)) }
         }
         if policy.underAttack, !cleared(facts, visit: visit, domain: domain, network: network) {
@@ -182,7 +182,7 @@ final class EdgeSecurity: Sendable {
     /// A request body's first bytes through the managed WAF (POST, PUT and PATCH to the origin).
     func inspectBody(_ body: [UInt8], facts: RequestFacts, policy: SecurityPolicy) -> Refusal? {
         guard policy.waf.isOn else { return nil }
-        let verdict = policy.waf.inspect(method: facts.head.method.rawValue, target: "/", headers: [], body: body)
+        let verdict = policy.waf.inspect(method: facts.head.method.rawValue, target: "/", headers: [(String, String)](), body: body)
         return verdict.blocked ? Self.wafRefusal(verdict) : nil
     }
 

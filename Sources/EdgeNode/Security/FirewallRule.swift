@@ -27,11 +27,12 @@ struct FirewallRule: Sendable {
         case cookie(String)
     }
 
+    /// Patterns are lower case (as bytes); requests are compared ignoring ASCII case.
     enum Test: @unchecked Sendable {  // Regex is immutable once compiled
-        case equals(String)
-        case contains(String)
-        case startsWith(String)
-        case endsWith(String)
+        case equals([UInt8])
+        case contains([UInt8])
+        case startsWith([UInt8])
+        case endsWith([UInt8])
         case matches(Regex<AnyRegexOutput>)
         case oneOf(Set<String>)
         case inRanges(IPRangeSet)
@@ -77,13 +78,13 @@ struct FirewallRule: Sendable {
             if case .ip = field, CIDR(value) != nil {
                 test = .inRanges(IPRangeSet([value]))
             } else {
-                test = .equals(value)
+                test = .equals(Array(value.utf8))
             }
         case "contains", "not_contains":
             negated = config.operator == "not_contains"
-            test = .contains(value)
-        case "starts_with": test = .startsWith(value)
-        case "ends_with": test = .endsWith(value)
+            test = .contains(Array(value.utf8))
+        case "starts_with": test = .startsWith(Array(value.utf8))
+        case "ends_with": test = .endsWith(Array(value.utf8))
         case "matches":
             guard let regex = try? Regex(config.value).ignoresCase() else { return nil }
             test = .matches(regex)
@@ -131,13 +132,13 @@ struct FirewallRule: Sendable {
             guard let value else { return false }
             return (try? regex.firstMatch(in: value)) != nil
         }
-        let lower = value?.lowercased() ?? ""
+        let bytes = (value ?? "").utf8
         switch test {
-        case .equals(let expected): return lower == expected
-        case .contains(let part): return value != nil && lower.contains(part)
-        case .startsWith(let prefix): return value != nil && lower.hasPrefix(prefix)
-        case .endsWith(let suffix): return value != nil && lower.hasSuffix(suffix)
-        case .oneOf(let items): return items.contains(lower)
+        case .equals(let expected): return ASCIICase.equals(bytes, expected)
+        case .contains(let part): return value != nil && ASCIICase.contains(bytes, part)
+        case .startsWith(let prefix): return value != nil && ASCIICase.hasPrefix(bytes, prefix)
+        case .endsWith(let suffix): return value != nil && ASCIICase.hasSuffix(bytes, suffix)
+        case .oneOf(let items): return items.contains((value ?? "").lowercased())
         case .matches, .inRanges: return false
         }
     }

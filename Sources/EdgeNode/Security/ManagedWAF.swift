@@ -211,7 +211,7 @@ struct ManagedWAF: Sendable {
 
     /// The request's score and findings. `target` is the raw path and query; `headers` all
     /// header fields as (lower-case name, value); `body` the first `bodyLimit` bytes, if any.
-    func inspect(method: String, target: String, headers: [(String, String)], body: [UInt8]? = nil) -> Verdict {
+    func inspect(method: String, target: String, headers: some Collection<(String, String)>, body: [UInt8]? = nil) -> Verdict {
         var verdict = Verdict()
         guard isOn else { return verdict }
         var userAgent: String?
@@ -364,34 +364,11 @@ struct ManagedWAF: Sendable {
     /// Paths that name files attackers look for, without any unusual character.
     static func hasRestrictedName(_ path: Substring) -> Bool {
         // Every restricted name holds one of these (compared without regard to ASCII case).
-        restrictedMarks.contains { mark in containsIgnoringCase(path.utf8, mark) }
+        restrictedMarks.contains { mark in ASCIICase.contains(path.utf8, mark) }
     }
 
     static let restrictedMarks = ["/.", "etc/", "proc/", ".ini", "config", "system32", "id_rsa", "windows"].map { Array($0.utf8) }
 
-    /// Whether `bytes` contain `needle` (lower-case ASCII), ignoring ASCII case; no allocation.
-    static func containsIgnoringCase(_ bytes: Substring.UTF8View, _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, bytes.count >= needle.count else { return false }
-        var index = bytes.startIndex
-        let last = bytes.index(bytes.endIndex, offsetBy: -needle.count)
-        while index <= last {
-            if bytes[index] | 0x20 == first | 0x20 {
-                var probe = index
-                var matched = true
-                for expected in needle {
-                    let byte = bytes[probe]
-                    if byte != expected && !((65...90).contains(byte) && byte + 32 == expected) {
-                        matched = false
-                        break
-                    }
-                    probe = bytes.index(after: probe)
-                }
-                if matched { return true }
-            }
-            index = bytes.index(after: index)
-        }
-        return false
-    }
 
     /// URL-decodes (and `+` as space for forms) and HTML-decodes until nothing changes (at most
     /// three rounds, against double encoding), lower-cases, drops NULs and SQL comments, turns
