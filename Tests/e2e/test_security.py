@@ -18,7 +18,9 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from conftest import Instance, proxied_site, serve_http, signed_up
+import tempfile
+
+from conftest import Instance, admin_token, free_port, proxied_site, serve_http, signed_up
 from test_dashboard_browser import chromium, wait
 from test_dns import wait_for
 from test_domains_browser import sign_in
@@ -410,3 +412,33 @@ def test_ddos_and_security_pages_in_a_browser(guarded, site):
         assert "203.0.113.0/24" in settings["ip_block"] and settings["rate_limits"][-1]["path"] == "/login"
     finally:
         browser.quit()
+
+
+def test_a_clearance_from_one_node_is_honoured_by_another(guarded, site):
+    admin = {"Authorization": "Bearer " + admin_token(guarded.url)}
+    node = requests.post(f"{guarded.url}/api/v1/admin/nodes", headers=admin, timeout=10,
+                         json={"name": f"second-{time.time_ns() % 100000}", "roles": ["edge"], "region": "eu", "country": "DE",
+                               "ipv4": "192.0.2.81"}).json()
+    second = Instance("node", ["--coordinator-url", guarded.url, "--node-token", node["token"], "--host", "127.0.0.1",
+                               "--data-dir", tempfile.mkdtemp(), "--http-port", str(free_port()), "--https-port", str(free_port())],
+                      ready="edge listening")
+    try:
+        other = dict(site, edge=f"http://127.0.0.1:{second.edge_port}")
+        requests.post(guarded.url + "/api/v1/ddos/under-attack", json={"domain_name": site["name"], "enabled": True},
+                      headers=site["headers"], timeout=10)
+        wait_for(lambda: get(site, "/page")[0] == 403 and get(other, "/page")[0] == 403, timeout=15)
+        agent = {"User-Agent": "Browser/7"}
+        page = get(site, "/page", headers=agent)[2]
+        token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+        answer = urllib.parse.urlencode({"token": token, "nonce": solve(token), "return": "/page"})
+        status, headers, _ = get(site, "/cdn-cgi/challenge", method="POST", body=answer,
+                                 headers={**agent, "Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 303
+        cookie = headers["Set-Cookie"].split(";")[0]
+        status, _, body = get(other, "/page", headers={**agent, "Cookie": cookie})
+        assert status == 200 and "origin page" in body, "the second node honours the first node's clearance"
+        assert get(other, "/page", headers={**agent, "Cookie": cookie[:-2] + "xx"})[0] == 403
+    finally:
+        requests.post(guarded.url + "/api/v1/ddos/under-attack", json={"domain_name": site["name"], "enabled": False},
+                      headers=site["headers"], timeout=10)
+        second.stop()

@@ -19,8 +19,9 @@ struct RequestFacts {
     }
 }
 
-/// A customer's rule compiled once when configuration arrives: field, test and action.
-struct FirewallRule: Sendable {
+/// A customer's rule compiled once when configuration arrives: field, test and action. A class, so
+/// that trying the rules on each request copies nothing.
+final class FirewallRule: Sendable {
     enum Field: Sendable {
         case ip, country, method, host, path, query, uri, userAgent, referer
         case header(HTTPField.Name)
@@ -110,24 +111,24 @@ struct FirewallRule: Sendable {
             guard let client = facts.client else { return negated }
             return ranges.contains(client) != negated
         }
-        let value: String? =
+        let value: Substring? =
             switch field {
-            case .ip: facts.client?.description
-            case .country: facts.country
-            case .method: facts.head.method.rawValue
-            case .host: facts.host
-            case .path: String(facts.path)
-            case .query: String(facts.query)
-            case .uri: facts.target
-            case .userAgent: facts.head.headerFields[.userAgent]
-            case .referer: facts.head.headerFields[.referer]
-            case .header(let name): facts.head.headerFields[name]
-            case .cookie(let name): UnderAttackChallenge.cookie(name, in: facts.head.headerFields)
+            case .ip: facts.client.map { Substring($0.description) }
+            case .country: facts.country?[...]
+            case .method: facts.head.method.rawValue[...]
+            case .host: facts.host[...]
+            case .path: facts.path
+            case .query: facts.query
+            case .uri: facts.target[...]
+            case .userAgent: facts.head.headerFields[.userAgent]?[...]
+            case .referer: facts.head.headerFields[.referer]?[...]
+            case .header(let name): facts.head.headerFields[name]?[...]
+            case .cookie(let name): UnderAttackChallenge.cookie(name, in: facts.head.headerFields)?[...]
             }
         return holds(value) != negated
     }
 
-    private func holds(_ value: String?) -> Bool {
+    private func holds(_ value: Substring?) -> Bool {
         if case .matches(let regex) = test {
             guard let value else { return false }
             return (try? regex.firstMatch(in: value)) != nil
@@ -145,7 +146,7 @@ struct FirewallRule: Sendable {
 }
 
 /// A rate limit compiled: its path pattern (`*` wildcards) as a prefix or a regex.
-struct RateLimit: @unchecked Sendable {  // Regex is immutable once compiled
+final class RateLimit: @unchecked Sendable {  // Regex is immutable once compiled
     let id: UUID
     let pathPrefix: String?
     let pattern: Regex<AnyRegexOutput>?

@@ -225,21 +225,10 @@ struct ManagedWAF: Sendable {
             default: break
             }
             // Every header value meets the header-wide rules; User-Agent and Referer the content
-            // rules too (as in the Core Rule Set). Browsers repeat the same values (a User-Agent
-            // always has parentheses), so each thread remembers recent verdicts.
-            if name != "cookie", Self.isSuspicious(value.utf8) {
-                let memo = HeaderVerdicts.current
-                let key = HeaderVerdicts.Key(level: level, name: name, value: value)
-                let findings =
-                    memo.findings(key)
-                    ?? {
-                        var fresh = Verdict()
-                        let rules = name == "referer" || name == "user-agent" ? contentRules : headerRules
-                        check(Self.normalize(value, form: false), rules: rules, &fresh)
-                        memo.remember(key, fresh.findings)
-                        return fresh.findings
-                    }()
-                for finding in findings { add(finding, &verdict) }
+            // rules too (as in the Core Rule Set). The User-Agent is judged below.
+            if name != "cookie", name != "user-agent", Self.isSuspicious(value.utf8) {
+                let rules = name == "referer" ? contentRules : headerRules
+                remembered(name, value, &verdict) { fresh in check(Self.normalize(value, form: false), rules: rules, &fresh) }
             }
         }
         if let cookie = headers.first(where: { $0.0 == "cookie" })?.1, Self.isSuspicious(cookie.utf8) {
@@ -250,8 +239,11 @@ struct ManagedWAF: Sendable {
             }
         }
         let (path, query) = Self.split(target)
-        if Self.isSuspicious(path.utf8) || Self.hasRestrictedName(path) {
-            check(Self.normalize(String(path), form: false), rules: contentRules, &verdict)
+        // Paths repeat (every hit of an object): their verdicts are remembered too.
+        remembered(":path", String(path), &verdict) { fresh in
+            if Self.isSuspicious(path.utf8) || Self.hasRestrictedName(path) {
+                check(Self.normalize(String(path), form: false), rules: contentRules, &fresh)
+            }
         }
         if let query, !query.isEmpty {
             let arguments = query.split(separator: "&", omittingEmptySubsequences: true)
@@ -262,19 +254,14 @@ struct ManagedWAF: Sendable {
             check(Self.normalize(String(decoding: body, as: UTF8.self), form: true), rules: contentRules, &verdict)
         }
         if let userAgent {
-            let memo = HeaderVerdicts.current
-            let key = HeaderVerdicts.Key(level: level, name: "user-agent (scanners)", value: userAgent)
-            let findings =
-                memo.findings(key)
-                ?? {
-                    let lower = userAgent.lowercased()
-                    let found = userAgentRules.filter { $0.matches(lower) }.map {
-                        Finding(rule: $0.id, category: $0.category, score: $0.score)
-                    }
-                    memo.remember(key, found)
-                    return found
-                }()
-            for finding in findings { add(finding, &verdict) }
+            // Browsers' User-Agents always hold parentheses: remembered, with the scanner check.
+            remembered("user-agent", userAgent, &verdict) { fresh in
+                if Self.isSuspicious(userAgent.utf8) { check(Self.normalize(userAgent, form: false), rules: contentRules, &fresh) }
+                let lower = userAgent.lowercased()
+                for rule in userAgentRules where rule.matches(lower) {
+                    add(Finding(rule: rule.id, category: rule.category, score: rule.score), &fresh)
+                }
+            }
         } else if level >= 2 {
             add(Finding(rule: 920_320, category: .protocolAnomaly, score: Self.notice), &verdict)
         }
@@ -313,6 +300,21 @@ struct ManagedWAF: Sendable {
             }
             return false
         }
+    }
+
+    /// The findings `judge` makes of a value, remembered per thread under (level, name, value).
+    private func remembered(_ name: String, _ value: String, _ verdict: inout Verdict, judge: (inout Verdict) -> Void) {
+        let memo = HeaderVerdicts.current
+        let key = HeaderVerdicts.Key(level: level, name: name, value: value)
+        let findings =
+            memo.findings(key)
+            ?? {
+                var fresh = Verdict()
+                judge(&fresh)
+                memo.remember(key, fresh.findings)
+                return fresh.findings
+            }()
+        for finding in findings { add(finding, &verdict) }
     }
 
     private func check(_ text: String, rules: [Rule], _ verdict: inout Verdict) {
@@ -368,7 +370,6 @@ struct ManagedWAF: Sendable {
     }
 
     static let restrictedMarks = ["/.", "etc/", "proc/", ".ini", "config", "system32", "id_rsa", "windows"].map { Array($0.utf8) }
-
 
     /// URL-decodes (and `+` as space for forms) and HTML-decodes until nothing changes (at most
     /// three rounds, against double encoding), lower-cases, drops NULs and SQL comments, turns
@@ -504,7 +505,7 @@ struct ManagedWAF: Sendable {
     }
 }
 
-/// The managed WAF's recent verdicts on header values, kept per event-loop thread so that no lock
+/// The managed WAF's recent verdicts on header values and paths, kept per event-loop thread so that no lock
 /// is taken; bounded, and started over when full.
 final class HeaderVerdicts: @unchecked Sendable {  // only ever touched by the thread that owns it
     struct Key: Hashable {
