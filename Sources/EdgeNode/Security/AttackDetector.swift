@@ -1,11 +1,13 @@
 import DCDNCore
 import Foundation
 import GeoIP
+import NIOPosix
 import Synchronization
 
 /// Recognises attacks and keeps their records: an HTTP flood when a domain's rate is far above
 /// its usual one or visitors flood it one by one, a Slowloris when slow connections keep being
-/// cut off. Also counts requests by country for the report. `tick` runs every second.
+/// cut off. Also counts requests by country for the report. `tick` runs every second; requests
+/// are counted per thread in between.
 final class AttackDetector: Sendable {
     struct Thresholds: Sendable {
         /// A visitor above this many requests per second floods a domain.
@@ -27,27 +29,60 @@ final class AttackDetector: Sendable {
     }
 
     private struct DomainRate {
+        /// The last second judged.
         var second: Double = 0
         /// When this node first saw the domain: its usual rate is learnt before it is judged.
         var since: Double = 0
-        var count = 0
         /// Exponentially weighted requests per second while not under attack.
         var baseline: Double = 0
-        var countries: [UInt16: Int64] = [:]
     }
 
     private struct State {
         var domains: [String: DomainRate] = [:]
+        /// Requests by country since the last report.
+        var countries: [String: [UInt16: Int64]] = [:]
         /// Active attacks by "type|domain".
         var attacks: [String: Attack] = [:]
         /// Ended since the last report.
         var ended: [AttackEvent] = []
         var slowCutoffs: [(time: Double, client: ClientIP, domain: String?)] = []
+        /// The domains under an HTTP flood, as last published to the threads.
+        var flooded: Set<String> = []
+    }
+
+    /// One thread's requests per domain and second, collected by `tick`: requests only take
+    /// their own thread's lock, never one shared by every event loop.
+    private final class Tally: Sendable {
+        struct Counts {
+            var requests = 0
+            var countries: [UInt16: Int64] = [:]
+
+            mutating func add(_ other: Counts) {
+                requests += other.requests
+                for (country, count) in other.countries { countries[country, default: 0] += count }
+            }
+        }
+
+        struct Buckets {
+            var second: Double = 0
+            var current: [String: Counts] = [:]
+            var finished: [(second: Double, counts: [String: Counts])] = []
+            /// The flooded domains as of `generation`.
+            var generation = -1
+            var flooded: Set<String> = []
+        }
+
+        let buckets = Mutex(Buckets())
     }
 
     let thresholds: Thresholds
     let geoIP: GeoIPDatabase?
     private let state = Mutex(State())
+    private let local = ThreadSpecificVariable<Tally>()
+    private let tallies = Mutex<[Tally]>([])
+    /// Bumped whenever the flooded domains change; threads re-read them then.
+    private let generation = Atomic<Int>(0)
+    private let published = Mutex<Set<String>>([])
 
     init(thresholds: Thresholds, geoIP: GeoIPDatabase?) {
         self.thresholds = thresholds
@@ -56,45 +91,56 @@ final class AttackDetector: Sendable {
 
     /// Seconds a domain's rate is only learnt, not judged (after a node starts or first sees it).
     static let warmUp: Double = 60
+    static let unknownCountry = UInt16(UInt8(ascii: "X")) << 8 | UInt16(UInt8(ascii: "X"))
 
     /// One request to `domain` (every request the edge answers, blocked ones too). Returns
     /// whether the domain is under an HTTP flood now.
     @discardableResult
     func record(domain: String, country: UInt16?, now: Double) -> Bool {
-        state.withLock { state in
+        let tally = local.currentValue ?? register()
+        let current = generation.load(ordering: .acquiring)
+        return tally.buckets.withLock { buckets in
             let second = now.rounded(.down)
-            if let rate = state.domains[domain] {
-                if rate.second != second { close(domain: domain, second: second, &state) }
-            } else {
-                state.domains[domain] = DomainRate(second: second, since: second)
+            if second != buckets.second {
+                if !buckets.current.isEmpty {
+                    buckets.finished.append((buckets.second, buckets.current))
+                    if buckets.finished.count > 120 { buckets.finished.removeFirst() }  // nobody is ticking
+                    buckets.current = [:]
+                }
+                buckets.second = second
             }
-            state.domains[domain]!.count += 1
-            state.domains[domain]!.countries[country ?? Self.unknownCountry, default: 0] += 1
-            return state.attacks["http_flood|" + domain] != nil
+            buckets.current[domain, default: Tally.Counts()].requests += 1
+            buckets.current[domain]!.countries[country ?? Self.unknownCountry, default: 0] += 1
+            if buckets.generation != current {
+                buckets.flooded = published.withLock { $0 }
+                buckets.generation = current
+            }
+            return buckets.flooded.contains(domain)
         }
     }
 
-    static let unknownCountry = UInt16(UInt8(ascii: "X")) << 8 | UInt16(UInt8(ascii: "X"))
+    private func register() -> Tally {
+        let tally = Tally()
+        local.currentValue = tally
+        tallies.withLock { $0.append(tally) }
+        return tally
+    }
 
-    /// Ends a domain's second: judges its rate against the baseline, then starts the next.
-    private func close(domain: String, second: Double, _ state: inout State) {
-        var rate = state.domains[domain]!
-        let finished = rate.second
-        let requests = rate.count
-        rate.second = second
-        rate.count = 0
+    /// Judges one domain's complete second against its baseline.
+    private func judge(domain: String, second: Double, requests: Int, _ state: inout State) {
+        var rate = state.domains[domain] ?? DomainRate(second: second - 1, since: second)
         let key = "http_flood|" + domain
-        let warming = finished - rate.since < Self.warmUp
-        let flooded =
-            !warming && second - finished == 1 && requests > thresholds.domainRPS
-            && Double(requests) > thresholds.multiple * max(rate.baseline, 1)
+        let warming = second - rate.since < Self.warmUp
+        // Seconds without requests count as zero for the usual rate.
+        let idle = max(0, second - rate.second - 1)
+        if idle > 0, state.attacks[key] == nil { rate.baseline *= pow(1 - 1 / (warming ? 10 : 300), idle) }
+        rate.second = second
+        let flooded = !warming && requests > thresholds.domainRPS && Double(requests) > thresholds.multiple * max(rate.baseline, 1)
         if flooded {
-            open(key: key, domain: domain, type: "http_flood", mitigation: .jsChallenge, rps: requests, now: finished, &state)
+            open(key: key, domain: domain, type: "http_flood", mitigation: .jsChallenge, rps: requests, now: second, &state)
         } else if state.attacks[key] == nil {
-            // The usual rate, learnt over about five minutes (ten seconds while warming up); idle
-            // seconds count as zero.
-            let observed = second - finished == 1 ? Double(requests) : 0
-            rate.baseline += (observed - rate.baseline) / (warming ? 10 : 300)
+            // The usual rate, learnt over about five minutes (ten seconds while warming up).
+            rate.baseline += (Double(requests) - rate.baseline) / (warming ? 10 : 300)
         } else {
             state.attacks[key]!.event.peakRps = max(state.attacks[key]!.event.peakRps, requests)
         }
@@ -139,13 +185,31 @@ final class AttackDetector: Sendable {
         state.attacks[key]!.event.peakRps = max(state.attacks[key]!.event.peakRps, rps)
     }
 
-    /// Every second: closes finished seconds of idle domains, adds the guard's offenders to their
-    /// attacks, and ends attacks quiet for `quietPeriod`.
+    /// Every second: judges the seconds the threads have finished, adds the guard's offenders to
+    /// their attacks, ends attacks quiet for `quietPeriod` and tells the threads which domains
+    /// are flooded.
     func tick(now: Double, offenders: [String: [(ClientIP, Int)]]) {
-        state.withLock { state in
-            let second = now.rounded(.down)
-            for (domain, rate) in state.domains where rate.second < second && rate.count > 0 {
-                close(domain: domain, second: second, &state)
+        let second = now.rounded(.down)
+        var seconds: [Double: [String: Tally.Counts]] = [:]
+        for tally in tallies.withLock({ $0 }) {
+            tally.buckets.withLock { buckets in
+                var done = buckets.finished
+                buckets.finished = []
+                if buckets.second < second, !buckets.current.isEmpty {
+                    done.append((buckets.second, buckets.current))
+                    buckets.current = [:]
+                }
+                for (finished, counts) in done {
+                    for (domain, count) in counts { seconds[finished, default: [:]][domain, default: Tally.Counts()].add(count) }
+                }
+            }
+        }
+        let flooded = state.withLock { state -> Set<String>? in
+            for finished in seconds.keys.sorted() {
+                for (domain, counts) in seconds[finished]! {
+                    judge(domain: domain, second: finished, requests: counts.requests, &state)
+                    for (country, count) in counts.countries { state.countries[domain, default: [:]][country, default: 0] += count }
+                }
             }
             for (domain, clients) in offenders {
                 let key = "http_flood|" + domain
@@ -161,6 +225,14 @@ final class AttackDetector: Sendable {
                 state.ended.append(event)
                 state.attacks.removeValue(forKey: key)
             }
+            let flooded = Set(state.attacks.values.filter { $0.event.type == "http_flood" }.compactMap(\.event.domain))
+            guard flooded != state.flooded else { return nil }
+            state.flooded = flooded
+            return flooded
+        }
+        if let flooded {
+            published.withLock { $0 = flooded }
+            generation.add(1, ordering: .releasing)
         }
     }
 
@@ -169,11 +241,10 @@ final class AttackDetector: Sendable {
         state.withLock { state in
             let attacks = state.ended + state.attacks.values.map(summary)
             state.ended = []
-            var countries: [String: [String: Int64]] = [:]
-            for (domain, rate) in state.domains where !rate.countries.isEmpty {
-                countries[domain] = Dictionary(uniqueKeysWithValues: rate.countries.map { (GeoIPDatabase.code($0.key), $0.value) })
-                state.domains[domain]!.countries = [:]
+            let countries = state.countries.mapValues { counts in
+                Dictionary(uniqueKeysWithValues: counts.map { (GeoIPDatabase.code($0.key), $0.value) })
             }
+            state.countries = [:]
             return (attacks, countries)
         }
     }
