@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(name: "DCDNCoreTests", dependencies: ["DCDNCore"]),
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
-        .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode"], exclude: ["Payloads"]),
+        .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode", "GeoIP"], exclude: ["Payloads"]),
         .testTarget(name: "ImageKitTests", dependencies: ["ImageKit"]),
         .testTarget(
             name: "ACMEKitTests",

@@ -1,5 +1,6 @@
 import DCDNCore
 import Foundation
+import GeoIP
 import HTTPTypes
 import Testing
 
@@ -115,7 +116,8 @@ struct FirewallTests {
         var head = HTTPRequest(method: .get, scheme: "http", authority: "shop.example", path: target)
         head.headerFields = headers
         return RequestFacts(
-            head: head, client: ClientIP(IPAddress(client)!), country: country, host: "shop.example", target: target)
+            head: head, client: ClientIP(IPAddress(client)!), packedCountry: country.flatMap(GeoIPDatabase.packed), host: "shop.example",
+            target: target)
     }
 
     static func rule(_ field: String, _ op: String, _ value: String, _ action: String = "block") -> FirewallRule {

@@ -76,7 +76,7 @@ public struct EdgeProxy: HTTPResponder {
         }
         var visit = security.visit(head, client: client)
         if head.method == .post, target == UnderAttackChallenge.path { return .challengeAnswer(route: route, visit: visit) }
-        let facts = RequestFacts(head: head, client: client, country: visit.country, host: host, target: target)
+        let facts = RequestFacts(head: head, client: client, packedCountry: visit.packedCountry, host: host, target: target)
         switch security.screen(facts, visit: &visit, domain: route.domain, policy: route.site.security, network: routes.network) {
         case .pass: break
         case .refuse(let refusal): return .refused(refusal, domain: route.domain, visit: visit)
@@ -123,7 +123,8 @@ public struct EdgeProxy: HTTPResponder {
             security.record(domain: route.domain, visit: visit)
             return try await answerChallenge(request, route: route, visit: visit)
         case .proceed(let route, let host, let target, let settings, let visit):
-            let facts = RequestFacts(head: request.head, client: visit.client, country: visit.country, host: host, target: target)
+            let facts = RequestFacts(
+                head: request.head, client: visit.client, packedCountry: visit.packedCountry, host: host, target: target)
             let routes = state.routes
             switch security.admit(facts, visit: visit, domain: route.domain, policy: route.site.security, network: routes.network) {
             case .pass: break
@@ -162,7 +163,7 @@ public struct EdgeProxy: HTTPResponder {
                 Exchange(head: head, body: nil, route: route, host: host, target: target, client: nil), settings: settings)
         else { return nil }
         // Counted only now that the hit is answered here; otherwise the full path counts it.
-        let facts = RequestFacts(head: head, client: client, country: visit.country, host: host, target: target)
+        let facts = RequestFacts(head: head, client: client, packedCountry: visit.packedCountry, host: host, target: target)
         guard
             case .pass = security.admit(
                 facts, visit: visit, domain: route.domain, policy: route.site.security, network: state.routes.network)

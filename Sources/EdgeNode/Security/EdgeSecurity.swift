@@ -9,8 +9,8 @@ import Synchronization
 final class SecurityPolicy: Sendable {
     let allow: IPRangeSet
     let block: IPRangeSet
-    let countryAllow: Set<String>
-    let countryBlock: Set<String>
+    let countryAllow: Set<UInt16>
+    let countryBlock: Set<UInt16>
     let rules: [FirewallRule]
     let rateLimits: [RateLimit]
     let waf: ManagedWAF
@@ -21,8 +21,8 @@ final class SecurityPolicy: Sendable {
         let config = domain.security ?? SecurityConfig()
         allow = IPRangeSet(config.ipAllow)
         block = IPRangeSet(config.ipBlock)
-        countryAllow = Set(config.countryAllow.map { $0.uppercased() })
-        countryBlock = Set(config.countryBlock.map { $0.uppercased() })
+        countryAllow = Set(config.countryAllow.compactMap(GeoIPDatabase.packed))
+        countryBlock = Set(config.countryBlock.compactMap(GeoIPDatabase.packed))
         rules = config.firewallRules.compactMap(FirewallRule.init)
         rateLimits = config.rateLimits.compactMap(RateLimit.init)
         waf = ManagedWAF(sensitivity: config.wafSensitivity)
@@ -33,11 +33,12 @@ final class SecurityPolicy: Sendable {
 
 /// The network-wide part: sanctions and the challenge's key.
 struct NetworkProtection: Sendable {
-    let sanctioned: Set<String>
+    /// Packed country codes (`GeoIPDatabase.packed`).
+    let sanctioned: Set<UInt16>
     let challenge: UnderAttackChallenge
 
     init(_ config: ProtectionConfig?) {
-        sanctioned = Set(config?.sanctionedCountries ?? ProtectionConfig.defaultSanctionedCountries)
+        sanctioned = Set((config?.sanctionedCountries ?? ProtectionConfig.defaultSanctionedCountries).compactMap(GeoIPDatabase.packed))
         challenge = UnderAttackChallenge(config)
     }
 }
@@ -45,8 +46,10 @@ struct NetworkProtection: Sendable {
 /// Who is asking, as the firewall worked it out.
 struct Visit: Sendable {
     let client: ClientIP?
+    /// The country packed as by `GeoIPDatabase` (compared as an integer on the hot path).
+    let packedCountry: UInt16?
     /// Two letters, nil when unknown.
-    let country: String?
+    var country: String? { packedCountry.map(GeoIPDatabase.code) }
     /// An allow-list entry or an `allow` rule matched: no rate limits, WAF or challenges.
     var trusted = false
 }
@@ -88,13 +91,13 @@ final class EdgeSecurity: Sendable {
     }
 
     func visit(_ head: HTTPRequest, client: ClientIP?) -> Visit {
-        guard settings.enabled else { return Visit(client: client, country: nil) }
-        if let testCountryField, let claimed = head.headerFields[testCountryField], claimed.utf8.count == 2 {
-            return Visit(client: client, country: claimed.uppercased())
+        guard settings.enabled else { return Visit(client: client, packedCountry: nil) }
+        if let testCountryField, let claimed = head.headerFields[testCountryField], let packed = GeoIPDatabase.packed(claimed) {
+            return Visit(client: client, packedCountry: packed)
         }
-        guard let client, let geoIP else { return Visit(client: client, country: nil) }
+        guard let client, let geoIP else { return Visit(client: client, packedCountry: nil) }
         let packed = client.isIPv4 ? geoIP.packedCountry(ipv4: UInt32(client.value)) : geoIP.packedCountry(ipv6: client.value)
-        return Visit(client: client, country: packed.map(GeoIPDatabase.code))
+        return Visit(client: client, packedCountry: packed)
     }
 
     /// The checks that only look at the request, in Cloudflare's order: sanctions, allow list,
@@ -102,7 +105,7 @@ final class EdgeSecurity: Sendable {
     func screen(_ facts: RequestFacts, visit: inout Visit, domain: String, policy: SecurityPolicy, network: NetworkProtection) -> Screening
     {
         guard settings.enabled else { return .pass }
-        if let country = visit.country, network.sanctioned.contains(country) {
+        if let packed = visit.packedCountry, network.sanctioned.contains(packed), let country = visit.country {
             return .refuse(
                 Refusal(
                     status: .init(code: 451), mitigation: .geoipBlock, title: "Unavailable for legal reasons",
@@ -116,7 +119,7 @@ final class EdgeSecurity: Sendable {
             return .refuse(Self.forbidden(.ipBlacklist, "The site's owner does not accept requests from your address."))
         }
         if !policy.countryAllow.isEmpty || !policy.countryBlock.isEmpty {
-            let country = visit.country ?? "XX"
+            let country = visit.packedCountry ?? AttackDetector.unknownCountry
             if policy.countryBlock.contains(country) || (!policy.countryAllow.isEmpty && !policy.countryAllow.contains(country)) {
                 return .refuse(Self.forbidden(.geoipBlock, "The site's owner does not accept requests from your country."))
             }
@@ -149,7 +152,7 @@ final class EdgeSecurity: Sendable {
     func admit(_ facts: RequestFacts, visit: Visit, domain: String, policy: SecurityPolicy, network: NetworkProtection) -> Screening {
         guard settings.enabled else { return .pass }
         let now = Date().timeIntervalSince1970
-        let flooded = detector.record(domain: domain, country: visit.country.flatMap(GeoIPDatabase.packed), now: now)
+        let flooded = detector.record(domain: domain, country: visit.packedCountry, now: now)
         guard !visit.trusted, let client = visit.client else { return .pass }
         // While many sources flood the domain, each is held to a tenth of the usual bound.
         let threshold = flooded ? max(5, settings.floodClientRPS / 10) : settings.floodClientRPS
@@ -176,7 +179,7 @@ final class EdgeSecurity: Sendable {
 
     /// Counts a request answered without reaching the site (refused, challenged, redirected).
     func record(domain: String, visit: Visit) {
-        detector.record(domain: domain, country: visit.country.flatMap(GeoIPDatabase.packed), now: Date().timeIntervalSince1970)
+        detector.record(domain: domain, country: visit.packedCountry, now: Date().timeIntervalSince1970)
     }
 
     /// A request body's first bytes through the managed WAF (POST, PUT and PATCH to the origin).

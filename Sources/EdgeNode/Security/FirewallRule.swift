@@ -1,13 +1,16 @@
 import DCDNCore
 import Foundation
+import GeoIP
 import HTTPTypes
 
 /// What the firewall knows of a request before answering it.
 struct RequestFacts {
     let head: HTTPRequest
     let client: ClientIP?
-    /// Two upper-case letters, nil when unknown.
-    let country: String?
+    /// The country packed as by `GeoIPDatabase`, nil when unknown.
+    let packedCountry: UInt16?
+    /// Two upper-case letters (made only for the rules that ask).
+    var country: String? { packedCountry.map(GeoIPDatabase.code) }
     let host: String
     /// Path and query.
     let target: String

@@ -267,7 +267,9 @@ struct ManagedWAF: Sendable {
         }
         // Protocol anomalies.
         if contentLength && chunked { add(Finding(rule: 920_180, category: .protocolAnomaly, score: Self.critical), &verdict) }
-        if Self.debugMethods.contains(method) {
+        if method == "GET" || method == "HEAD" {
+            // The usual methods: nothing to flag.
+        } else if Self.debugMethods.contains(method) {
             add(Finding(rule: 911_100, category: .protocolAnomaly, score: Self.critical), &verdict)
         } else if level >= 2, !Self.standardMethods.contains(method) {
             add(Finding(rule: 911_101, category: .protocolAnomaly, score: Self.warning), &verdict)
