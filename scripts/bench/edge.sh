@@ -17,32 +17,7 @@ bench_nginx_origin 1k.bin:1024 100k.bin:102400 miss.bin:4096
 
 # 2. nginx proxy_cache and Varnish in front of it, configured like the edge: a memory-backed
 #    cache, collapsed forwarding (proxy_cache_lock / Varnish's default), keep-alive upstreams.
-nginx_port=$(port)
-mkdir -p "$work/nginx-cache"
-cat > "$work/nginx-cache.conf" <<EOF
-worker_processes auto;
-pid $work/nginx-cache.pid;
-error_log $work/cache-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  proxy_cache_path $work/nginx-cache levels=1:2 keys_zone=edge:64m max_size=1g inactive=1h use_temp_path=off;
-  upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$host;
-      proxy_cache edge;
-      proxy_cache_lock on;
-      add_header Cache-Status \$upstream_cache_status;
-    }
-  }
-}
-EOF
-nginx -c "$work/nginx-cache.conf"
+bench_nginx_cache
 
 varnish_port=$(port)
 cat > "$work/default.vcl" <<EOF

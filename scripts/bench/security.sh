@@ -13,24 +13,7 @@ source scripts/bench/lib.sh
 bench_start security
 
 bench_nginx_origin 1k.bin:1024
-nginx_port=$(port)
-mkdir -p "$work/nginx-cache"
-cat > "$work/nginx-cache.conf" <<CONF
-worker_processes auto;
-pid $work/nginx-cache.pid;
-error_log $work/cache-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  proxy_cache_path $work/nginx-cache levels=1:2 keys_zone=edge:64m max_size=1g inactive=1h use_temp_path=off;
-  upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_cache edge; }
-  }
-}
-CONF
-nginx -c "$work/nginx-cache.conf"
+bench_nginx_cache
 
 export DCDN_ALLOW_PRIVATE_ORIGINS=true
 bench_coordinator
