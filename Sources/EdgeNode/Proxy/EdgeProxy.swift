@@ -186,8 +186,7 @@ public struct EdgeProxy: HTTPResponder {
     func challenge(_ mitigation: Mitigation, head: HTTPRequest, route: EdgeRoutes.Route, target: String, visit: Visit) -> Response {
         state.countMitigation(route.domain, mitigation, challenged: true)
         state.count(route.domain, status: 403, bytes: 0, hit: false)
-        let visitor = UnderAttackChallenge.Visitor(
-            domain: route.domain, client: visit.client, userAgent: head.headerFields[.userAgent] ?? "")
+        let visitor = UnderAttackChallenge.Visitor(domain: route.domain, client: visit.client, head: head)
         return state.routes.network.challenge.page(for: visitor, returnTo: target)
     }
 
@@ -204,8 +203,7 @@ public struct EdgeProxy: HTTPResponder {
         }
         let returnTo = UnderAttackChallenge.safeReturn(fields["return"])
         let challenge = state.routes.network.challenge
-        let visitor = UnderAttackChallenge.Visitor(
-            domain: route.domain, client: visit.client, userAgent: request.head.headerFields[.userAgent] ?? "")
+        let visitor = UnderAttackChallenge.Visitor(domain: route.domain, client: visit.client, head: request.head)
         guard let token = fields["token"], let nonce = fields["nonce"], challenge.verify(token: token, nonce: nonce, visitor: visitor)
         else {
             return self.challenge(.jsChallenge, head: request.head, route: route, target: returnTo, visit: visit)

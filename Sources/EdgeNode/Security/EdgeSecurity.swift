@@ -189,12 +189,8 @@ final class EdgeSecurity: Sendable {
         return verdict.blocked ? Self.wafRefusal(verdict) : nil
     }
 
-    func visitor(_ facts: RequestFacts, visit: Visit, domain: String) -> UnderAttackChallenge.Visitor {
-        .init(domain: domain, client: visit.client, userAgent: facts.head.headerFields[.userAgent] ?? "")
-    }
-
     private func cleared(_ facts: RequestFacts, visit: Visit, domain: String, network: NetworkProtection) -> Bool {
-        network.challenge.isCleared(facts.head.headerFields, visitor: visitor(facts, visit: visit, domain: domain))
+        network.challenge.isCleared(facts.head.headerFields, visitor: .init(domain: domain, client: visit.client, head: facts.head))
     }
 
     /// Takes a slot for a request in progress; false when the node is at its bound.

@@ -35,6 +35,17 @@ struct UnderAttackChallenge: Sendable {
         let userAgent: String
 
         var binding: String { "\(domain)|\(client?.clearancePrefix ?? "-")|\(userAgent)" }
+
+        init(domain: String, client: ClientIP?, userAgent: String) {
+            self.domain = domain
+            self.client = client
+            self.userAgent = userAgent
+        }
+
+        /// The visitor of a request to `domain`.
+        init(domain: String, client: ClientIP?, head: HTTPRequest) {
+            self.init(domain: domain, client: client, userAgent: head.headerFields[.userAgent] ?? "")
+        }
     }
 
     // MARK: Tokens
