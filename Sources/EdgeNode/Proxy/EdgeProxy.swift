@@ -134,7 +134,9 @@ public struct EdgeProxy: HTTPResponder {
             guard security.enter() else { return refuse(EdgeSecurity.busy, domain: route.domain) }
             defer { security.leave() }
             var body = request.body
-            if !visit.trusted, security.settings.enabled, [.post, .put, .patch].contains(request.method), route.site.security.waf.isOn {
+            if !visit.trusted, security.settings.enabled, [.post, .put, .patch].contains(request.method), route.site.security.waf.isOn,
+                ManagedWAF.inspectsBody(contentType: request.headers[.contentType])
+            {
                 let (prefix, rest) = try await Self.splitBody(request.body, limit: ManagedWAF.bodyLimit)
                 if let refusal = security.inspectBody(prefix, facts: facts, policy: route.site.security) {
                     return refuse(refusal, domain: route.domain)

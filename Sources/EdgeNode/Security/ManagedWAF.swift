@@ -280,6 +280,17 @@ struct ManagedWAF: Sendable {
         return verdict
     }
 
+    /// Bodies the WAF reads: forms, JSON, XML and text, as the Core Rule Set's body processors.
+    /// Uploads (images, archives, octet streams) pass uninspected: their bytes are not text.
+    static func inspectsBody(contentType: String?) -> Bool {
+        guard let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() else {
+            return false
+        }
+        return type == "application/x-www-form-urlencoded" || type == "multipart/form-data" || type.hasPrefix("text/")
+            || type == "application/json" || type.hasSuffix("+json") || type == "application/xml" || type.hasSuffix("+xml")
+            || type == "application/graphql"
+    }
+
     static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"]
     static let debugMethods: Set<String> = ["TRACE", "TRACK", "DEBUG"]
 
