@@ -98,6 +98,15 @@ struct ManagedWAFTests {
         #expect(verdict.findings.allSatisfy { $0.category == .xss })
     }
 
+    @Test("the image endpoint may name a source by address; elsewhere that is file inclusion")
+    func imageSources() {
+        let waf = ManagedWAF(sensitivity: "medium")
+        let headers = [("user-agent", "x")]
+        #expect(!waf.inspect(method: "GET", target: "/cdn-cgi/image/?url=http://203.0.113.5/a.jpg&w=90", headers: headers).blocked)
+        #expect(waf.inspect(method: "GET", target: "/page?url=http://203.0.113.5/a.jpg", headers: headers).blocked)
+        #expect(waf.inspect(method: "GET", target: "/cdn-cgi/image/?url=http://x.example/%3Cscript%3E", headers: headers).blocked)
+    }
+
     @Test("protocol anomalies: request smuggling and TRACE")
     func protocolAnomalies() {
         let waf = ManagedWAF(sensitivity: "low")

@@ -277,6 +277,12 @@ struct ManagedWAF: Sendable {
         if target.utf8.contains(0x25), target.lowercased().contains("%00") {
             add(Finding(rule: 920_270, category: .protocolAnomaly, score: Self.critical), &verdict)
         }
+        // The image endpoint's `url=` names a source by design, often by address; the image
+        // pipeline checks it against private networks itself.
+        if target.hasPrefix("/cdn-cgi/image"), verdict.findings.contains(where: { $0.category == .fileInclusion }) {
+            verdict.findings.removeAll { $0.category == .fileInclusion }
+            verdict.score = verdict.findings.reduce(0) { $0 + $1.score }
+        }
         return verdict
     }
 
