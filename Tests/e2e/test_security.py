@@ -62,6 +62,9 @@ def guarded():
             "DCDN_EDGE_HEADER_TIMEOUT": "2",
             "DCDN_EDGE_MAX_CONNECTIONS_PER_IP": "40",
             "DCDN_CHALLENGE_DIFFICULTY": "14",
+            # The tests poll /ddos while attacks are being reported: no API burst limit here.
+            "DCDN_RATE_LIMIT_API_BURST": "100000",
+            "DCDN_RATE_LIMIT_API_RATE": "100000",
         },
     )
     yield instance
