@@ -145,6 +145,14 @@ struct FirewallTests {
         #expect(IPRangeSet(["0.0.0.0/0"]).contains(ClientIP(IPAddress("8.8.8.8")!)))
         #expect(!IPRangeSet(["0.0.0.0/0"]).contains(ClientIP(IPAddress("::1")!)))
         #expect(ClientIP(IPAddress("203.0.113.9")!).clearancePrefix == ClientIP(IPAddress("203.0.113.200")!).clearancePrefix)
+        // Overlapping, nested and adjacent entries merge; bisection finds every edge.
+        let merged = IPRangeSet(["10.1.0.0/16", "10.0.0.0/8", "11.0.0.0/8", "13.0.0.0/8"])
+        for inside in ["10.0.0.0", "10.200.0.1", "11.255.255.255", "13.0.0.1"] { #expect(merged.contains(ClientIP(IPAddress(inside)!))) }
+        for outside in ["9.255.255.255", "12.0.0.0", "14.0.0.0", "0.0.0.1"] { #expect(!merged.contains(ClientIP(IPAddress(outside)!))) }
+        let long = IPRangeSet((0..<200).map { "198.51.0.\($0)" })
+        #expect(long.contains(ClientIP(IPAddress("198.51.0.199")!)) && long.contains(ClientIP(IPAddress("198.51.0.0")!)))
+        #expect(!long.contains(ClientIP(IPAddress("198.51.0.200")!)))
+        #expect(IPRangeSet(["::/0"]).contains(ClientIP(IPAddress("2001:db8::1")!)))
     }
 
     @Test("rules test each field with each operator")

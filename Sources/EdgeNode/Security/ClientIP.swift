@@ -47,8 +47,8 @@ struct ClientIP: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Address ranges to test visitors against (allow and block lists): a handful of CIDRs, checked
-/// as integer bounds.
+/// Address ranges to test visitors against (allow and block lists): CIDRs as integer bounds,
+/// sorted and merged, searched by bisection (a 1000-entry block list costs ten comparisons).
 struct IPRangeSet: Sendable {
     private let v4: [ClosedRange<UInt128>]
     private let v6: [ClosedRange<UInt128>]
@@ -66,14 +66,34 @@ struct IPRangeSet: Sendable {
             let range = low...(low | mask)
             if network.isIPv4 { v4.append(range) } else { v6.append(range) }
         }
-        self.v4 = v4
-        self.v6 = v6
+        self.v4 = Self.merged(v4)
+        self.v6 = Self.merged(v6)
+    }
+
+    /// Sorted by start, overlapping and adjacent ranges joined.
+    private static func merged(_ ranges: [ClosedRange<UInt128>]) -> [ClosedRange<UInt128>] {
+        var result: [ClosedRange<UInt128>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = result.last, last.upperBound == .max || range.lowerBound <= last.upperBound + 1 {
+                result[result.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+            } else {
+                result.append(range)
+            }
+        }
+        return result
     }
 
     var isEmpty: Bool { v4.isEmpty && v6.isEmpty }
 
     func contains(_ client: ClientIP) -> Bool {
-        for range in client.isIPv4 ? v4 : v6 where range.contains(client.value) { return true }
-        return false
+        let ranges = client.isIPv4 ? v4 : v6
+        // The last range starting at or before the address.
+        var low = 0
+        var high = ranges.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ranges[middle].lowerBound <= client.value { low = middle + 1 } else { high = middle }
+        }
+        return low > 0 && ranges[low - 1].upperBound >= client.value
     }
 }

@@ -51,6 +51,8 @@ final class FirewallRule: Sendable {
     let test: Test
     let negated: Bool
     let action: Action
+    /// The test's address ranges when it has them (read without unpacking the test each time).
+    let ranges: IPRangeSet?
 
     /// nil for a rule this node cannot evaluate (the coordinator validates, so only a newer
     /// coordinator's rule): it is skipped.
@@ -105,12 +107,13 @@ final class FirewallRule: Sendable {
         self.id = config.id
         self.field = field
         self.test = test
+        if case .inRanges(let ranges) = test { self.ranges = ranges } else { self.ranges = nil }
         self.negated = negated
         self.action = action
     }
 
     func matches(_ facts: RequestFacts) -> Bool {
-        if case .inRanges(let ranges) = test {
+        if let ranges {
             guard let client = facts.client else { return negated }
             return ranges.contains(client) != negated
         }
