@@ -163,7 +163,7 @@ struct SecurityDashboard {
                     "type": labels[attack.type] ?? attack.type, "domain": attack.domain ?? "—", "severity": attack.severity,
                     "peakRps": attack.peakRps, "sources": attack.sourceIps.prefix(5).joined(separator: ", "),
                     "countries": attack.sourceCountries.joined(separator: ", "), "status": attack.status,
-                    "mitigation": labels[attack.mitigation] ?? attack.mitigation, "started": Self.format(attack.startedAt),
+                    "mitigation": labels[attack.mitigation] ?? attack.mitigation, "started": DashboardController.format(attack.startedAt),
                 ]
             },
             "hasAttacks": !overview.recentAttacks.isEmpty,
@@ -203,12 +203,5 @@ struct SecurityDashboard {
         values.merge(domains.notice(request)) { $1 }
         return coordinator.dashboard.page(
             "security", title: "Security · \(domain.name)", identity: identity, active: "domains", status: status, values)
-    }
-
-    static func format(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: date) + " UTC"
     }
 }
