@@ -155,7 +155,7 @@ struct MigrationTests {
             #expect(try await store.pendingMigrations().isEmpty)
             #expect(try await Plan.query(on: store.db).count() == 5)
             try await store.revertAll()
-            #expect(try await store.pendingMigrations().count == 19)
+            #expect(try await store.pendingMigrations().count == 22)
             try await store.migrate()
             #expect(try await store.pendingMigrations().isEmpty)
             #expect(try await Plan.query(on: store.db).count() == 5)

@@ -33,7 +33,7 @@ def test_migrate_then_create_user_then_sign_in():
     assert dry.returncode == 0, dry.stderr
     assert "001_create_plans" in dry.stdout
     applied = dcdn("db", "migrate", "--data-dir", data)
-    assert "Applied 19 migration(s)" in applied.stdout, applied.stdout + applied.stderr
+    assert "Applied 22 migration(s)" in applied.stdout, applied.stdout + applied.stderr
     assert "up to date" in dcdn("db", "migrate", "--dry-run", "--data-dir", data).stdout
 
     weak = dcdn("admin", "create-user", "--email", "ops@example.com", "--password", "short", "--data-dir", data)
@@ -92,7 +92,7 @@ def test_postgres_is_the_production_engine():
     subprocess.run(["psql", admin_url, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
     url = admin_url.rsplit("/", 1)[0] + "/" + name
     migrated = dcdn("db", "migrate", "--database-url", url)
-    assert "Applied 19 migration(s)" in migrated.stdout, migrated.stderr
+    assert "Applied 22 migration(s)" in migrated.stdout, migrated.stderr
     # Two replicas on one database: both start and serve the same accounts.
     first = Instance("coordinator", ["--host", "127.0.0.1", "--database-url", url], env={"DCDN_SECRET_KEY": "s" * 40})
     second = Instance("coordinator", ["--host", "127.0.0.1", "--database-url", url], env={"DCDN_SECRET_KEY": "s" * 40})

@@ -18,6 +18,12 @@ public final class Coordinator: Sendable {
     public let cdn: CDNService
     public let certificates: CertificateService
     public let security: SecurityService
+    public let ledger: CreditLedger
+    public let promos: PromoService
+    public let resellers: ResellerService
+    public let affiliates: AffiliateService
+    public let billing: BillingService
+    let idempotency: IdempotentCalls
     /// `dcdn dev`'s certificate authority (ACME at /dev-acme), when no CA is configured.
     let devCA: DevCertificateAuthority?
     public let secrets: Secrets
@@ -35,12 +41,17 @@ public final class Coordinator: Sendable {
         public let login: RateLimiter
         public let register: RateLimiter
         public let api: RateLimiter
+        public let promoRedeem: RateLimiter
     }
 
     /// - Parameters:
     ///   - publicURL: the configured public URL, or the one derived from the bound address.
     ///   - mailer: replaces the mailer the settings choose (tests).
-    public init(settings: DCDNSettings, publicURL: String, mailer: (any OutboundMailer)? = nil, logger: Logger) async throws {
+    ///   - paymentProvider: replaces Stripe (tests).
+    public init(
+        settings: DCDNSettings, publicURL: String, mailer: (any OutboundMailer)? = nil, paymentProvider: (any PaymentProvider)? = nil,
+        logger: Logger
+    ) async throws {
         self.settings = settings
         self.publicURL = publicURL
         self.logger = logger
@@ -63,6 +74,15 @@ public final class Coordinator: Sendable {
         domains = DomainService(store: store, feed: feed, planLimits: planLimits, allowPrivateOrigins: settings.allowPrivateOrigins)
         cdn = CDNService(store: store, feed: feed, domains: domains)
         security = SecurityService(store: store, feed: feed, domains: domains)
+        ledger = CreditLedger(store: store, graceHours: settings.billing.graceHours)
+        promos = PromoService(store: store, ledger: ledger)
+        resellers = ResellerService(store: store, promos: promos)
+        affiliates = AffiliateService(store: store, ledger: ledger, publicURL: publicURL)
+        billing = BillingService(
+            store: store, settings: settings.billing, ledger: ledger, affiliates: affiliates, resellers: resellers,
+            provider: paymentProvider ?? StripeClient(base: settings.billing.stripeAPIBase, secretKey: settings.billing.stripeSecretKey),
+            publicURL: publicURL, logger: logger)
+        idempotency = IdempotentCalls(store: store)
         devCA =
             settings.isDev && settings.acmeDirectoryURL.isEmpty
             ? try DevCertificateAuthority(
@@ -76,7 +96,9 @@ public final class Coordinator: Sendable {
         rateLimits = RateLimits(
             login: RateLimiter(capacity: settings.loginRateLimit.count, per: Double(settings.loginRateLimit.seconds)),
             register: RateLimiter(capacity: settings.registerRateLimit.count, per: Double(settings.registerRateLimit.seconds)),
-            api: RateLimiter(burst: settings.apiBurst, refillPerSecond: settings.apiRatePerSecond))
+            api: RateLimiter(burst: settings.apiBurst, refillPerSecond: settings.apiRatePerSecond),
+            promoRedeem: RateLimiter(
+                capacity: settings.billing.promoRedeemLimit.count, per: Double(settings.billing.promoRedeemLimit.seconds)))
         dashboard = try DashboardRenderer(isDev: settings.isDev, oidcLabel: settings.oidc?.buttonLabel)
         images = ImagePipeline(fetcher: SourceFetcher(policy: .init(privateSources: settings.imagePrivateSources)))
     }

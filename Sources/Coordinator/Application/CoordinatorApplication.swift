@@ -34,6 +34,11 @@ public func buildRouter(_ coordinator: Coordinator) -> Router<AppRequestContext>
     CDNController(coordinator: coordinator).addRoutes(to: api)
     CertificatesController(coordinator: coordinator).addRoutes(to: api)
     SecurityController(coordinator: coordinator).addRoutes(to: api)
+    CreditsController(coordinator: coordinator).addRoutes(to: api)
+    PromoController(coordinator: coordinator).addRoutes(to: api)
+    ResellerController(coordinator: coordinator).addRoutes(to: api)
+    AffiliateController(coordinator: coordinator).addRoutes(to: api)
+    BillingController(coordinator: coordinator).addRoutes(to: api)
     NodeAPIController(coordinator: coordinator).addRoutes(to: api)
     NodesAdminController(coordinator: coordinator).addRoutes(to: api)
     if settings.isDev { DevOutboxController(coordinator: coordinator).addRoutes(to: api) }

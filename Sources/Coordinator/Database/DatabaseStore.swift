@@ -37,6 +37,7 @@ public final class DatabaseStore: Sendable {
         migrations.add(CDNMigrations.all)
         migrations.add(TLSMigrations.all)
         migrations.add(SecurityMigrations.all)
+        migrations.add(MoneyMigrations.all)
     }
 
     public var db: any Database {

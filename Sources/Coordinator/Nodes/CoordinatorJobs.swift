@@ -34,6 +34,8 @@ extension Coordinator {
             PeriodicJob(name: "expired credentials", interval: .seconds(3600), logger: logger) { [store] in
                 try await ExpiredCredentialsJob(store: store).runOnce()
             },
+            PeriodicJob(name: "credit expiry", interval: .seconds(60), logger: logger) { [ledger] in try await ledger.expireDue() },
+            PeriodicJob(name: "plan renewals", interval: .seconds(60), logger: logger) { [billing] in try await billing.renewDue() },
             PeriodicJob(name: "node health", interval: .seconds(2), logger: logger) { [nodes] in try await nodes.expireSilentNodes() },
             LongPollDrain(feed: feed),
             PeriodicJob(name: "certificates", interval: .seconds(5), logger: logger) { [certificates] in try await certificates.runDue() },

@@ -81,6 +81,8 @@ public struct DCDNSettings: Sendable {
     public var challengeDifficulty: Int
     /// The edge's connection-level and flood defences.
     public var edgeProtection: EdgeProtectionSettings
+    /// Credits, payments, affiliates.
+    public var billing: BillingSettings
 
     public var isDev: Bool { role == .dev }
     /// The SQLite file used when no database URL is configured.
@@ -260,6 +262,18 @@ public struct DCDNSettings: Sendable {
             floodDomainRPS: try int("edge_flood_domain_rps", 2_000, 1...100_000_000),
             testCountryHeader: string("edge_test_country_header"),
             enabled: string("edge_security").map { $0 != "off" && $0 != "false" } ?? true)
+        let stripeBase = string("stripe_api_base") ?? "https://api.stripe.com"
+        guard let base = URL(string: stripeBase), base.scheme == "https" || base.scheme == "http", base.host != nil else {
+            throw SettingsError(key: "stripe_api_base", message: "must be an http(s) URL")
+        }
+        billing = BillingSettings(
+            creditsPurchasable: string("credits_purchasable").map { $0 == "true" || $0 == "1" || $0 == "on" } ?? false,
+            graceHours: try int("credit_grace_hours", 72, 0...8760),
+            stripeAPIBase: stripeBase.hasSuffix("/") ? String(stripeBase.dropLast()) : stripeBase,
+            stripeSecretKey: string("stripe_secret_key", secret: true),
+            stripeWebhookSecret: string("stripe_webhook_secret", secret: true),
+            tokenWebhookSecret: string("token_webhook_secret", secret: true),
+            promoRedeemLimit: try RateLimitSetting(parsing: string("rate_limit_promo_redeem") ?? "5/60", key: "rate_limit_promo_redeem"))
     }
 
     /// Settings for tests and embedding: defaults of a role with overrides by key.
@@ -315,6 +329,24 @@ public struct EdgeProtectionSettings: Sendable, Equatable {
 }
 
 /// "N/S": at most N events per S seconds, refilled evenly (a token bucket of N).
+/// Credits, Stripe and token payments (docs/billing.md).
+public struct BillingSettings: Sendable {
+    /// Whether customers may buy credits by card (the billing guide) or only receive them from
+    /// admins, resellers and promo codes (the technical guide). Off by default.
+    public var creditsPurchasable: Bool
+    /// How long services keep running after a balance reaches zero or a renewal goes unpaid.
+    public var graceHours: Int
+    /// Stripe's REST API (a test double's URL in tests).
+    public var stripeAPIBase: String
+    public var stripeSecretKey: String?
+    /// `whsec_…`: signs the events Stripe posts to /api/v1/billing/stripe/webhook.
+    public var stripeWebhookSecret: String?
+    /// Signs the chain watcher's token-payment confirmations (same scheme as Stripe's).
+    public var tokenWebhookSecret: String?
+    /// Promo code redemption attempts per user.
+    public var promoRedeemLimit: RateLimitSetting
+}
+
 public struct RateLimitSetting: Sendable, Equatable {
     public var count: Int
     public var seconds: Int

@@ -1,0 +1,428 @@
+import DCDNCore
+import FluentKit
+import FluentSQL
+import Foundation
+import Hummingbird
+import Logging
+import SQLKit
+
+/// Plans and credits bought with money: Stripe Checkout, DCDN token payments, or credits; the
+/// webhooks that confirm them; renewals. Whatever pays, delivery happens once, in
+/// `fulfil(_:)`: it grants the bought credits or activates the plan, records the token mint,
+/// and — for Stripe and token payments only — the affiliate commission and reseller sale.
+public struct BillingService: Sendable {
+    let store: DatabaseStore
+    let settings: BillingSettings
+    let ledger: CreditLedger
+    let affiliates: AffiliateService
+    let resellers: ResellerService
+    let provider: any PaymentProvider
+    let publicURL: String
+    let logger: Logger
+
+    /// Token payments get 15 % off; credits do not.
+    static let tokenDiscountPercent: Int64 = 15
+    /// Credit packages of the billing guide (a custom amount is $1 per credit).
+    static let packages: [String: Int64] = ["starter": 10, "standard": 50, "pro": 100]
+
+    static func tokenPrice(_ listPrice: Int64) -> Int64 { listPrice - listPrice * tokenDiscountPercent / 100 }
+
+    // MARK: Buying credits
+
+    public struct BuyRequest: ResponseCodable, Sendable {
+        var package: String?
+        var amount: Credits?
+    }
+
+    public struct CheckoutResponse: ResponseCodable, Sendable {
+        var paymentId: UUID
+        var checkoutUrl: String?
+        var sessionId: String?
+        var amount: Credits
+        var credits: Credits?
+        var status: String
+    }
+
+    public func buyCredits(_ request: BuyRequest, user: User) async throws -> CheckoutResponse {
+        guard settings.creditsPurchasable else {
+            throw APIError(
+                .forbidden, code: "credits_not_purchasable",
+                detail: "Credits cannot be bought on this platform; they come from promo codes, resellers and admins.")
+        }
+        let credits: Credits
+        if let name = request.package, name != "custom" {
+            guard let whole = Self.packages[name.lowercased()] else {
+                throw APIError.validation("package", "must be starter, standard, pro or custom")
+            }
+            credits = Credits(whole)
+        } else {
+            guard let amount = request.amount else { throw APIError.validation("amount", "is required for a custom amount") }
+            guard amount >= Credits(1), amount <= Credits(10_000), amount.micro % 10_000 == 0 else {
+                throw APIError.validation("amount", "must be from 1 to 10000 credits in whole cents")
+            }
+            credits = amount
+        }
+        let payment = Payment()
+        payment.userID = user.id!
+        payment.kind = .credits
+        payment.method = .stripe
+        payment.creditsAmount = credits.micro
+        payment.amount = credits.micro
+        payment.listPrice = credits.micro
+        payment.status = .pending
+        payment.renewal = false
+        try await payment.create(on: store.db)
+        let session = try await checkout(payment, product: "DCDN credits (\(credits))", recurring: false, user: user)
+        return CheckoutResponse(
+            paymentId: payment.id!, checkoutUrl: session.url, sessionId: session.id, amount: credits, credits: credits, status: "pending")
+    }
+
+    private func checkout(_ payment: Payment, product: String, recurring: Bool, user: User) async throws -> CheckoutSession {
+        let session: CheckoutSession
+        do {
+            session = try await provider.createCheckout(
+                CheckoutRequest(
+                    paymentID: payment.id!, productName: product, amountCents: payment.amount / 10_000, recurringMonthly: recurring,
+                    customerEmail: user.email, successURL: "\(publicURL)/dashboard/billing?notice=payment_received",
+                    cancelURL: "\(publicURL)/dashboard/billing?notice=payment_canceled"))
+        } catch {
+            payment.status = .failed
+            try? await payment.save(on: store.db)
+            throw error
+        }
+        payment.providerReference = session.id
+        payment.checkoutURL = session.url
+        try await payment.save(on: store.db)
+        return session
+    }
+
+    // MARK: Plans
+
+    public struct SubscribeRequest: ResponseCodable, Sendable {
+        var planId: String?
+        var method: String?
+    }
+
+    public struct SubscribeResponse: ResponseCodable, Sendable {
+        var paymentId: UUID
+        var planId: String
+        var method: String
+        /// `paid` (credits: the plan is active now) or `pending` (pay at checkout_url, or send
+        /// amount in DCDN tokens with payment_id as the reference).
+        var status: String
+        var amount: Credits
+        var listPrice: Credits
+        var discountPercent: Int64
+        var checkoutUrl: String?
+        var currentPeriodEnd: Date?
+    }
+
+    public func subscribe(_ request: SubscribeRequest, user: User, idempotencyKey: String, now: Date = Date()) async throws
+        -> SubscribeResponse
+    {
+        guard let planID = request.planId?.lowercased(), !planID.isEmpty else { throw APIError.validation("plan_id", "is required") }
+        guard let plan = try await Plan.find(planID, on: store.db) else { throw APIError.validation("plan_id", "is not a plan") }
+        guard let price = plan.monthlyPriceMicro, price > 0 else {
+            throw APIError.validation(
+                "plan_id",
+                plan.monthlyPriceMicro == nil
+                    ? "\(plan.name) is arranged with the operator" : "\(plan.name) is free: cancel your plan instead")
+        }
+        guard let method = Payment.Method(rawValue: request.method ?? "") else {
+            throw APIError.validation("method", "must be stripe, token or credits")
+        }
+        let payment = Payment()
+        payment.userID = user.id!
+        payment.kind = .plan
+        payment.method = method
+        payment.planID = plan.id
+        payment.creditsAmount = 0
+        payment.listPrice = price
+        payment.amount = method == .token ? Self.tokenPrice(price) : price
+        payment.status = .pending
+        payment.renewal = false
+        var response = SubscribeResponse(
+            paymentId: UUID(), planId: plan.id!, method: method.rawValue, status: "pending", amount: Credits(micro: payment.amount),
+            listPrice: Credits(micro: price), discountPercent: method == .token ? Self.tokenDiscountPercent : 0)
+        switch method {
+        case .credits:
+            let end = try await ledger.transaction { db in
+                _ = try await ledger.spend(
+                    user.id!, price, category: "Plan: \(plan.name)", description: "\(plan.name) plan, one month", key: idempotencyKey,
+                    partial: false, on: db, now: now)
+                payment.status = .paid
+                payment.paidAt = now
+                try await payment.create(on: db)
+                return try await activate(plan: plan.id!, for: user.id!, method: .credits, renewal: false, on: db, now: now)
+            }
+            response.status = "paid"
+            response.currentPeriodEnd = end
+        case .stripe:
+            try await payment.create(on: store.db)
+            let session = try await checkout(payment, product: "DCDN \(plan.name) plan (monthly)", recurring: true, user: user)
+            response.checkoutUrl = session.url
+        case .token:
+            try await payment.create(on: store.db)
+        }
+        response.paymentId = payment.id!
+        return response
+    }
+
+    /// Stops renewal; the plan stays until the paid period ends.
+    public func cancel(_ user: User) async throws -> Subscription {
+        guard let subscription = try await Subscription.find(user.id!, on: store.db), subscription.status != .canceled else {
+            throw APIError.conflict("There is no paid plan to cancel.", code: "no_subscription")
+        }
+        if let stripeID = subscription.stripeSubscriptionID { try await provider.cancelAtPeriodEnd(subscription: stripeID) }
+        subscription.cancelAtPeriodEnd = true
+        try await subscription.save(on: store.db)
+        return subscription
+    }
+
+    /// Sets the plan (limits follow at once) and the paid period: a renewal of the same plan
+    /// extends it, anything else starts a new month now.
+    @discardableResult
+    func activate(plan planID: String, for userID: UUID, method: Payment.Method, renewal: Bool, stripeSubscription: String? = nil, on db: any Database, now: Date)
+        async throws -> Date
+    {
+        let existing = try await Subscription.find(userID, on: db)
+        let subscription = existing ?? Subscription()
+        let start: Date =
+            if renewal, let existing, existing.planID == planID, existing.status != .canceled { max(now, existing.currentPeriodEnd) } else {
+                now
+            }
+        subscription.id = userID
+        subscription.planID = planID
+        subscription.method = method
+        subscription.status = .active
+        subscription.currentPeriodEnd = Calendar(identifier: .gregorian).date(byAdding: .month, value: 1, to: start)!
+        subscription.cancelAtPeriodEnd = false
+        subscription.graceEndsAt = nil
+        if let stripeSubscription { subscription.stripeSubscriptionID = stripeSubscription } else if !renewal { subscription.stripeSubscriptionID = nil }
+        try await subscription.save(on: db)
+        if let user = try await User.find(userID, on: db), user.planID != planID {
+            user.planID = planID
+            try await user.save(on: db)
+        }
+        return subscription.currentPeriodEnd
+    }
+
+    // MARK: Confirmations
+
+    /// Delivers a payment once: false when it was already delivered.
+    @discardableResult
+    func fulfil(_ paymentID: UUID, paidAmount: Int64? = nil, reference: String? = nil, stripeSubscription: String? = nil, now: Date = Date())
+        async throws -> Bool
+    {
+        try await ledger.transaction { db in
+            let sql = db as! any SQLDatabase
+            guard
+                let payment = try await sql.select().column("*").from(Payment.schema).where("id", .equal, SQLBind(paymentID)).for(.update)
+                    .first()?.decode(model: Payment.self)
+            else { throw APIError.notFound("Payment") }
+            guard payment.status != .paid else { return false }
+            if let paidAmount, paidAmount < payment.amount {
+                throw APIError.validation(
+                    "amount", "\(Credits(micro: paidAmount)) is less than the \(Credits(micro: payment.amount)) due for this payment")
+            }
+            payment.status = .paid
+            payment.paidAt = now
+            if let reference, payment.method == .token { payment.providerReference = reference }
+            if let stripeSubscription { payment.stripeSubscriptionID = stripeSubscription }
+            try await payment.save(on: db)
+            try await deliver(payment, stripeSubscription: stripeSubscription, on: db, now: now)
+            return true
+        }
+    }
+
+    private func deliver(_ payment: Payment, stripeSubscription: String?, on db: any Database, now: Date) async throws {
+        switch payment.kind {
+        case .credits:
+            try await ledger.grant(
+                .init(
+                    userID: payment.userID, amount: Credits(micro: payment.creditsAmount), source: .purchase, category: "purchase",
+                    description: "Credits bought (\(payment.method.rawValue))", idempotencyKey: "payment:\(payment.id!)"), on: db, now: now)
+        case .plan:
+            try await activate(
+                plan: payment.planID!, for: payment.userID, method: payment.method, renewal: payment.renewal,
+                stripeSubscription: stripeSubscription, on: db, now: now)
+        }
+        let source: TokenMint.Source = payment.method == .token ? .token : .stripe
+        if payment.method != .credits {
+            try await TokenMint.record(TokenMintSplit(total: payment.amount), userID: payment.userID, source: source, reference: payment.id!, on: db)
+            try await affiliates.recordCommission(for: payment, on: db)
+            try await resellers.recordPaidSale(by: payment.userID, on: db)
+        }
+    }
+
+    /// Stripe's webhook, after its signature checked out. Returns what happened, for the log and the answer.
+    func handleStripe(event: [String: Any], now: Date = Date()) async throws -> String {
+        guard let id = event["id"] as? String, let type = event["type"] as? String,
+            let object = (event["data"] as? [String: Any])?["object"] as? [String: Any]
+        else { throw APIError.badRequest("Not a Stripe event.", code: "malformed_event") }
+        guard try await claim("stripe:\(id)", type: type) else { return "duplicate" }
+        do {
+            return try await handleStripe(type: type, object: object, now: now)
+        } catch {
+            // Let Stripe's retry try again.
+            try? await PaymentEvent.find("stripe:\(id)", on: store.db)?.delete(on: store.db)
+            throw error
+        }
+    }
+
+    private func handleStripe(type: String, object: [String: Any], now: Date) async throws -> String {
+        switch type {
+        case "checkout.session.completed", "checkout.session.async_payment_succeeded":
+            guard let payment = try await payment(forSession: object) else { return "unknown payment" }
+            // Bank debits and the like complete unpaid and confirm later (async_payment_succeeded).
+            guard object["payment_status"] as? String == "paid" else { return "awaiting payment" }
+            let cents = (object["amount_total"] as? NSNumber)?.int64Value
+            let delivered = try await fulfil(
+                payment.id!, paidAmount: cents.map { $0 * 10_000 }, stripeSubscription: object["subscription"] as? String, now: now)
+            return delivered ? "fulfilled" : "already fulfilled"
+        case "checkout.session.async_payment_failed", "checkout.session.expired":
+            guard let payment = try await payment(forSession: object), payment.status == .pending else { return "ignored" }
+            payment.status = .failed
+            try await payment.save(on: store.db)
+            return "failed"
+        case "invoice.paid":
+            // The first invoice is the checkout's; later ones are monthly renewals.
+            guard object["billing_reason"] as? String == "subscription_cycle", let stripeID = object["subscription"] as? String,
+                let subscription = try await Subscription.query(on: store.db).filter(\.$stripeSubscriptionID == stripeID).first()
+            else { return "ignored" }
+            let payment = Payment()
+            payment.userID = subscription.id!
+            payment.kind = .plan
+            payment.method = .stripe
+            payment.planID = subscription.planID
+            payment.creditsAmount = 0
+            payment.amount = ((object["amount_paid"] as? NSNumber)?.int64Value ?? 0) * 10_000
+            payment.listPrice = payment.amount
+            payment.status = .pending
+            payment.renewal = true
+            payment.providerReference = object["id"] as? String
+            try await payment.create(on: store.db)
+            try await fulfil(payment.id!, now: now)
+            return "renewed"
+        default:
+            return "ignored"
+        }
+    }
+
+    private func payment(forSession object: [String: Any]) async throws -> Payment? {
+        let idText = ((object["metadata"] as? [String: Any])?["payment_id"] as? String) ?? (object["client_reference_id"] as? String)
+        if let idText, let id = UUID(uuidString: idText), let payment = try await Payment.find(id, on: store.db) { return payment }
+        guard let session = object["id"] as? String else { return nil }
+        return try await Payment.query(on: store.db).filter(\.$providerReference == session).first()
+    }
+
+    /// Records a notification as handled; false when it already was.
+    private func claim(_ id: String, type: String) async throws -> Bool {
+        if try await PaymentEvent.find(id, on: store.db) != nil { return false }
+        do {
+            try await PaymentEvent(id: id, type: type).create(on: store.db)
+            return true
+        } catch {
+            if try await PaymentEvent.find(id, on: store.db) != nil { return false }
+            throw error
+        }
+    }
+
+    public struct TokenConfirmation: ResponseCodable, Sendable {
+        var paymentId: UUID?
+        var chain: String?
+        var txHash: String?
+        /// The USD value the transaction paid.
+        var amount: Credits?
+    }
+
+    /// The chain watcher's confirmation that a token payment arrived.
+    func handleToken(_ confirmation: TokenConfirmation, now: Date = Date()) async throws -> String {
+        guard let paymentID = confirmation.paymentId else { throw APIError.validation("payment_id", "is required") }
+        guard let chain = confirmation.chain, (1...32).contains(chain.count), PromoService.sanitize(chain) == chain else {
+            throw APIError.validation("chain", "is required (letters, digits, _ and -)")
+        }
+        guard let hash = confirmation.txHash, (8...128).contains(hash.count), PromoService.sanitize(hash) == hash else {
+            throw APIError.validation("tx_hash", "is required (the transaction hash)")
+        }
+        guard let amount = confirmation.amount, amount.micro > 0 else { throw APIError.validation("amount", "must be positive") }
+        guard let payment = try await Payment.find(paymentID, on: store.db), payment.method == .token else {
+            throw APIError.notFound("Token payment")
+        }
+        let reference = "token:\(chain.lowercased()):\(hash.lowercased())"
+        guard try await claim(reference, type: "token.payment") else { return "duplicate" }
+        do {
+            return try await fulfil(paymentID, paidAmount: amount.micro, reference: reference, now: now) ? "fulfilled" : "already fulfilled"
+        } catch {
+            try? await PaymentEvent.find(reference, on: store.db)?.delete(on: store.db)
+            throw error
+        }
+    }
+
+    // MARK: Renewals
+
+    /// Renews, puts into grace, or ends subscriptions whose period is over (the renewal job).
+    public func renewDue(now: Date = Date()) async throws {
+        let due = try await Subscription.query(on: store.db).filter(\.$status != .canceled).filter(\.$currentPeriodEnd <= now).limit(500).all()
+        for subscription in due { try await renew(subscription, now: now) }
+    }
+
+    private func renew(_ subscription: Subscription, now: Date) async throws {
+        let userID = subscription.id!
+        if subscription.cancelAtPeriodEnd { return try await end(subscription) }
+        if subscription.status == .grace, let ends = subscription.graceEndsAt, ends <= now, subscription.method != .credits {
+            return try await end(subscription)
+        }
+        switch subscription.method {
+        case .credits:
+            guard let plan = try await Plan.find(subscription.planID, on: store.db), let price = plan.monthlyPriceMicro, price > 0 else {
+                return try await end(subscription)
+            }
+            let period = Int64(subscription.currentPeriodEnd.timeIntervalSince1970)
+            do {
+                try await ledger.transaction { db in
+                    _ = try await ledger.spend(
+                        userID, price, category: "Plan: \(plan.name)", description: "\(plan.name) plan renewal",
+                        key: "renewal:\(plan.id!):\(period)", partial: false, on: db, now: now)
+                    let payment = Payment()
+                    payment.userID = userID
+                    payment.kind = .plan
+                    payment.method = .credits
+                    payment.planID = plan.id
+                    payment.creditsAmount = 0
+                    payment.amount = price
+                    payment.listPrice = price
+                    payment.status = .paid
+                    payment.renewal = true
+                    payment.paidAt = now
+                    try await payment.create(on: db)
+                    try await activate(plan: plan.id!, for: userID, method: .credits, renewal: true, on: db, now: now)
+                }
+            } catch let error as APIError where error.code == "insufficient_credits" {
+                try await startGrace(subscription, now: now)
+                if let ends = subscription.graceEndsAt, ends <= now { try await end(subscription) }
+            }
+        case .stripe, .token:
+            // Stripe renews by itself (invoice.paid); a token payer pays again. Until then: grace.
+            try await startGrace(subscription, now: now)
+        }
+    }
+
+    private func startGrace(_ subscription: Subscription, now: Date) async throws {
+        guard subscription.status != .grace else { return }
+        subscription.status = .grace
+        subscription.graceEndsAt = subscription.currentPeriodEnd.addingTimeInterval(TimeInterval(settings.graceHours) * 3600)
+        try await subscription.save(on: store.db)
+    }
+
+    /// Back to the free plan.
+    private func end(_ subscription: Subscription) async throws {
+        subscription.status = .canceled
+        try await subscription.save(on: store.db)
+        if let user = try await User.find(subscription.id!, on: store.db) {
+            user.planID = PlanCatalog.defaultPlanID
+            try await user.save(on: store.db)
+        }
+        logger.info("subscription ended", metadata: ["user": "\(subscription.id!)", "plan": "\(subscription.planID)"])
+    }
+}
