@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
         .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // Shared model: IDs, money, plans and limits, configuration, errors.
@@ -171,7 +172,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "DCDNCoreTests", dependencies: ["DCDNCore"]),
+        .testTarget(
+            name: "DCDNCoreTests", dependencies: ["DCDNCore", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
         .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode", "GeoIP"], exclude: ["Payloads"]),
@@ -192,6 +194,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
     ]

@@ -177,7 +177,46 @@ struct Database: AsyncParsableCommand {
 }
 
 struct Admin: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Operator tasks.", subcommands: [CreateUser.self, ImportCertificate.self])
+    static let configuration = CommandConfiguration(abstract: "Operator tasks.", subcommands: [CreateUser.self, ImportCertificate.self, VerifyLedger.self, BenchLedger.self])
+
+    struct VerifyLedger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-ledger",
+            abstract: "Check every credit account's invariants; exits 1 and lists the problems when one fails.")
+        @OptionGroup var options: SettingsOptions
+
+        func run() async throws {
+            let settings = try await options.load(role: .tool)
+            try await withCoordinator(settings: settings, publicURL: settings.publicURL ?? "http://localhost", logger: Logger(label: "dcdn.admin")) {
+                coordinator in
+                let report = try await LedgerAudit(store: coordinator.store).run()
+                print(
+                    "\(report.accounts) accounts, \(report.transactions) transactions, \(Credits(micro: report.totalBalance)) credits outstanding.")
+                for problem in report.problems { print("PROBLEM \(problem)") }
+                guard report.isConsistent else { throw ExitCode(1) }
+                print("Ledger consistent: balances = grants' remaining = sum of transactions; none negative; promo uses within limits.")
+            }
+        }
+    }
+
+    struct BenchLedger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench-ledger",
+            abstract: "Measure credit spends per second with concurrent clients on the configured database (scripts/bench/ledger.sh).")
+        @OptionGroup var options: SettingsOptions
+        @Option(help: "Concurrent clients.") var clients: Int = 32
+        @Option(help: "Accounts spent from (fewer means more contention).") var accounts: Int = 64
+        @Option(help: "Seconds to run.") var seconds: Int = 10
+
+        func run() async throws {
+            let settings = try await options.load(role: .tool)
+            try await withCoordinator(settings: settings, publicURL: settings.publicURL ?? "http://localhost", logger: Logger(label: "dcdn.bench")) {
+                coordinator in
+                let result = try await LedgerBenchmark(coordinator: coordinator, clients: clients, accounts: accounts, seconds: seconds).run()
+                print("spends=\(result.spends) seconds=\(String(format: "%.2f", result.seconds)) spends_per_second=\(Int(Double(result.spends) / result.seconds)) refused=\(result.refused)")
+            }
+        }
+    }
 
     struct ImportCertificate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -264,6 +264,7 @@ public struct CreditLedger: Sendable {
         let grant = try await addGrant(
             to: account, micro: request.amount.micro, source: request.source, campaign: request.campaign,
             description: request.description, expiresAt: request.expiresAt, grantedBy: request.grantedBy, on: db)
+        account.totalGranted += request.amount.micro
         account.depletedAt = nil
         return try await record(
             .grant, request.amount.micro, account: account, category: request.category, description: request.description,
@@ -326,7 +327,6 @@ public struct CreditLedger: Sendable {
         grantedBy: UUID?, on db: any Database
     ) async throws -> CreditGrant {
         account.grantCount += 1
-        account.totalGranted += micro
         let grant = CreditGrant()
         grant.userID = account.id!
         grant.sequence = account.grantCount

@@ -16,6 +16,8 @@ public enum OpenAPIDocument {
         var body: String? = nil
         var responses: [(Int, String?)]
         var query: [(name: String, schema: [String: Any], description: String)] = []
+        /// Takes an `Idempotency-Key` header (money calls).
+        var idempotent = false
     }
 
     static var page: [(name: String, schema: [String: Any], description: String)] {
@@ -318,6 +320,7 @@ public enum OpenAPIDocument {
                     tag: "Development", access: .publicRoute, responses: [(200, "OutboxList")],
                     query: page + [("to", ["type": "string"], "Only mail to this address")]))
         }
+        operations += moneyOperations
         return operations
     }
 
@@ -355,7 +358,7 @@ public enum OpenAPIDocument {
                     ($0.rawValue, ["type": ["integer", "null"], "description": $0.title] as [String: Any])
                 }),
         ]
-        return [
+        let core: [String: Any] = [
             "Error": object(["detail": string, "code": string, "field": string], required: ["detail", "code"]),
             "Certificate": object(
                 [
@@ -611,6 +614,7 @@ public enum OpenAPIDocument {
                     "nameservers": ["type": "array", "items": string], "hostmaster": string,
                 ], required: ["version", "full"]),
         ]
+        return core.merging(moneySchemas) { a, _ in a }
     }
 
     /// The document as JSON.
@@ -643,6 +647,12 @@ public enum OpenAPIDocument {
                     + operation.path.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "{", with: "").replacingOccurrences(
                         of: "}", with: ""),
             ]
+            if operation.idempotent {
+                parameters.append([
+                    "name": "Idempotency-Key", "in": "header", "required": false, "schema": string,
+                    "description": "Retries with the same key get the first answer instead of repeating the call",
+                ])
+            }
             if !parameters.isEmpty { entry["parameters"] = parameters }
             if let body = operation.body {
                 entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": ref(body)]]]
