@@ -241,7 +241,7 @@ struct CreditsTests {
             let reloaded = try #require(try await PromoCode.find(promo.id, on: app.coordinator.store.db))
             #expect(reloaded.uses == 5)
             // No double spend: what the spends took is what the accounts say was used.
-            let used = try await CreditAccount.query(on: app.coordinator.store.db).sum(\.$totalUsed) ?? 0
+            let used = try await app.coordinator.store.db.sql.sum("total_used_micro", in: CreditAccount.schema)
             #expect(used == tally.spent.withLock { $0 })
             try await Self.expectConsistent(app)
         }

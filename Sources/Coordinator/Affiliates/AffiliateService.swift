@@ -113,8 +113,8 @@ public struct AffiliateService: Sendable {
                 try await sql.select().column("user_id").from(Affiliate.schema).where("user_id", .equal, SQLBind(userID)).for(.update)
                     .first() != nil
             else { throw APIError(.forbidden, code: "not_affiliate", detail: "Join the affiliate program first.") }
-            let earned = try await AffiliateCommission.query(on: db).filter(\.$affiliateUserID == userID).sum(\.$amount) ?? 0
-            let paidOut = try await AffiliatePayout.query(on: db).filter(\.$affiliateUserID == userID).sum(\.$amount) ?? 0
+            let earned = try await sql.sum("amount_micro", in: AffiliateCommission.schema) { $0.where("affiliate_user_id", .equal, userID) }
+            let paidOut = try await sql.sum("amount_micro", in: AffiliatePayout.schema) { $0.where("affiliate_user_id", .equal, userID) }
             let available = earned - paidOut
             guard available >= Self.minimumPayout.micro else {
                 throw APIError.conflict(

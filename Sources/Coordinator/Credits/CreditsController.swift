@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import SQLKit
 import Hummingbird
 
 /// `/credits/*`: a user's balance, grants and ledger; admins' grants, revokes, refunds and overview.
@@ -332,31 +333,28 @@ struct CreditsController {
 
     func overview(now: Date = Date()) async throws -> Overview {
         let db = coordinator.store.db
-        let accounts = CreditAccount.query(on: db)
-        func sum(_ key: KeyPath<CreditAccount, FieldProperty<CreditAccount, Int64>>) async throws -> Credits {
-            Credits(micro: try await CreditAccount.query(on: db).sum(key) ?? 0)
-        }
-        func mint(_ key: KeyPath<TokenMint, FieldProperty<TokenMint, Int64>>, source: TokenMint.Source? = nil) async throws -> Credits {
-            let query = TokenMint.query(on: db)
-            if let source { query.filter(\.$source == source) }
-            return Credits(micro: try await query.sum(key) ?? 0)
+        func accounts(_ column: String) async throws -> Credits { Credits(micro: try await db.sql.sum(column, in: CreditAccount.schema)) }
+        func mints(_ column: String, source: TokenMint.Source? = nil) async throws -> Credits {
+            Credits(micro: try await db.sql.sum(column, in: TokenMint.schema) { query in source.map { query.where("source", .equal, $0.rawValue) } ?? query })
         }
         let soon = now.addingTimeInterval(30 * 86_400)
         return Overview(
-            accounts: try await accounts.count(), totalBalance: try await sum(\.$balance), totalGranted: try await sum(\.$totalGranted),
-            totalUsed: try await sum(\.$totalUsed), totalExpired: try await sum(\.$totalExpired), totalRevoked: try await sum(\.$totalRevoked),
+            accounts: try await CreditAccount.query(on: db).count(), totalBalance: try await accounts("balance_micro"),
+            totalGranted: try await accounts("total_granted_micro"), totalUsed: try await accounts("total_used_micro"),
+            totalExpired: try await accounts("total_expired_micro"), totalRevoked: try await accounts("total_revoked_micro"),
             activeGrants: try await CreditGrant.query(on: db).filter(\.$remaining > 0).group(.or) {
                 $0.filter(\.$expiresAt == nil).filter(\.$expiresAt > now)
             }.count(),
             expiringWithin30Days: Credits(
-                micro: try await CreditGrant.query(on: db).filter(\.$remaining > 0).filter(\.$expiresAt > now).filter(\.$expiresAt <= soon)
-                    .sum(\.$remaining) ?? 0),
+                micro: try await db.sql.sum("remaining_micro", in: CreditGrant.schema) {
+                    $0.where("remaining_micro", .greaterThan, 0).where("expires_at", .greaterThan, now).where("expires_at", .lessThanOrEqual, soon)
+                }),
             accountsInGrace: try await CreditAccount.query(on: db).filter(\.$depletedAt != nil).count(),
             promoCodes: try await PromoCode.query(on: db).count(), promoRedemptions: try await PromoRedemption.query(on: db).count(),
             tokenMints: TokenMintTotals(
-                total: try await mint(\.$amount), nodeRewardPool: try await mint(\.$nodeRewardPool), rspHolders: try await mint(\.$rspHolders),
-                rspTreasury: try await mint(\.$rspTreasury), lpTreasury: try await mint(\.$lpTreasury),
-                fromCredits: try await mint(\.$amount, source: .credits),
+                total: try await mints("amount_micro"), nodeRewardPool: try await mints("node_reward_pool_micro"),
+                rspHolders: try await mints("rsp_holders_micro"), rspTreasury: try await mints("rsp_treasury_micro"),
+                lpTreasury: try await mints("lp_treasury_micro"), fromCredits: try await mints("amount_micro", source: .credits),
                 unsettled: try await TokenMint.query(on: db).filter(\.$settledAt == nil).count()))
     }
 

@@ -45,8 +45,8 @@ public struct LedgerAudit: Sendable {
             """
             SELECT a.user_id AS user_id, a.balance_micro AS balance,
               a.total_granted_micro - a.total_used_micro - a.total_expired_micro - a.total_revoked_micro AS totals,
-              (SELECT COALESCE(SUM(g.remaining_micro), 0) FROM credit_grants g WHERE g.user_id = a.user_id) AS grants,
-              (SELECT COALESCE(SUM(t.amount_micro), 0) FROM credit_transactions t WHERE t.user_id = a.user_id) AS ledger,
+              CAST((SELECT COALESCE(SUM(g.remaining_micro), 0) FROM credit_grants g WHERE g.user_id = a.user_id) AS BIGINT) AS grants,
+              CAST((SELECT COALESCE(SUM(t.amount_micro), 0) FROM credit_transactions t WHERE t.user_id = a.user_id) AS BIGINT) AS ledger,
               (SELECT t.balance_after_micro FROM credit_transactions t WHERE t.user_id = a.user_id ORDER BY t.sequence DESC LIMIT 1) AS last_after,
               (SELECT COUNT(*) FROM credit_grants g WHERE g.user_id = a.user_id AND (g.remaining_micro < 0 OR g.remaining_micro > g.amount_micro)) AS bad_grants,
               (SELECT COUNT(*) FROM credit_transactions t WHERE t.user_id = a.user_id) AS transactions
@@ -76,7 +76,7 @@ public struct LedgerAudit: Sendable {
         }
         let promos = try await sql.raw(
             """
-            SELECT p.code AS code, p.uses AS uses, p.max_uses AS max_uses,
+            SELECT p.code AS code, CAST(p.uses AS BIGINT) AS uses, CAST(p.max_uses AS BIGINT) AS max_uses,
               (SELECT COUNT(*) FROM promo_redemptions r WHERE r.promo_id = p.id) AS redemptions
             FROM promo_codes p
             """

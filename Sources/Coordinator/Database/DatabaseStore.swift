@@ -107,3 +107,16 @@ public final class DatabaseStore: Sendable {
         }.get()
     }
 }
+
+extension SQLDatabase {
+    /// SUM of an integer column as Int64 on both engines (Fluent's `sum` cannot decode
+    /// PostgreSQL's SUM of bigint, which is numeric). `filter` adds WHERE clauses.
+    func sum(_ column: String, in table: String, _ filter: (SQLSelectBuilder) -> SQLSelectBuilder = { $0 }) async throws -> Int64 {
+        let builder = select().column(SQLRaw("CAST(COALESCE(SUM(\(column)), 0) AS BIGINT)"), as: "total").from(table)
+        return try await filter(builder).first()?.decode(column: "total", as: Int64.self) ?? 0
+    }
+}
+
+extension Database {
+    var sql: any SQLDatabase { self as! any SQLDatabase }
+}

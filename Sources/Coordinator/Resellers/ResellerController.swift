@@ -88,7 +88,8 @@ struct ResellerController {
             salesToNextTier: next.map { max(0, $0.minSalesToQualify - reseller.totalPaidSales) },
             promoCodesLeft: max(0, tier.maxPromosPerReseller - codes.count), promoCodes: codes.map(PromoService.Response.init),
             customers: Set(try await log.all().map(\.userID)).count,
-            creditsDistributed: Credits(micro: try await ResellerPromoLog.query(on: db).filter(\.$resellerID == reseller.id!).sum(\.$amount) ?? 0),
+            creditsDistributed: Credits(
+                micro: try await db.sql.sum("amount_micro", in: ResellerPromoLog.schema) { $0.where("reseller_id", .equal, reseller.id!) }),
             redemptions: try await ResellerPromoLog.query(on: db).filter(\.$resellerID == reseller.id!).count())
     }
 }

@@ -1,0 +1,401 @@
+import DCDNCore
+import FluentKit
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import Coordinator
+
+@Suite("Credits API, promo codes, resellers, payments and affiliates")
+struct BillingTests {
+    static let webhookSecret = "whsec_test_0123456789abcdef"
+    static let tokenSecret = "token_watcher_secret_0123456789"
+    static let settings = ["stripe_webhook_secret": webhookSecret, "token_webhook_secret": tokenSecret, "credits_purchasable": "true"]
+
+    static func signed(_ object: [String: Any], secret: String = webhookSecret, at time: Date = Date(), header: String = "Stripe-Signature")
+        throws -> (ByteBuffer, HTTPFields)
+    {
+        let payload = try JSONSerialization.data(withJSONObject: object)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[HTTPField.Name(header)!] = WebhookSignature.header(payload: payload, secret: secret, timestamp: Int64(time.timeIntervalSince1970))
+        return (ByteBuffer(bytes: payload), headers)
+    }
+
+    static func post(_ client: some TestClientProtocol, _ path: String, _ signed: (ByteBuffer, HTTPFields)) async throws -> (HTTPResponse.Status, String) {
+        try await client.execute(uri: path, method: .post, headers: signed.1, body: signed.0) { ($0.status, String(buffer: $0.body)) }
+    }
+
+    @Test("balance, grants, transactions, history and CSV; admin grant, bulk, revoke, overview, user detail")
+    func creditsAPI() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (jwt, id) = try await client.signUp(app, email: "credits@example.com")
+            let empty = try await client.json(.get, "/api/v1/credits/balance", token: jwt)
+            #expect(number(empty["balance"]) == 0 && empty["status"] as? String == "active")
+            #expect(try await client.json(.post, "/api/v1/credits/grant", ["user_id": id, "amount": 5], token: jwt).status == .forbidden)
+
+            let granted = try await client.json(
+                .post, "/api/v1/credits/grant",
+                ["user_id": id, "amount": 100, "campaign": "launch_promo_2026", "description": "Launch bonus", "expires_in_days": 90],
+                token: admin, headers: [IdempotentCalls.header: "grant-1"])
+            #expect(granted.status == .created && number(granted["new_balance"]) == 100, "\(granted.text)")
+            let replay = try await client.json(
+                .post, "/api/v1/credits/grant", ["user_id": id, "amount": 100], token: admin, headers: [IdempotentCalls.header: "grant-1"])
+            #expect(replay["transaction_id"] as? String == granted["transaction_id"] as? String, "a retried grant is answered, not repeated")
+            let reused = try await client.json(
+                .post, "/api/v1/credits/revoke", ["user_id": id, "amount": 1], token: admin, headers: [IdempotentCalls.header: "grant-1"])
+            #expect(reused.status == .unprocessableContent && reused["field"] as? String == "Idempotency-Key")
+            for (body, field) in [
+                (["user_id": id, "amount": 0], "amount"), (["user_id": id, "amount": 1.0000001], "amount"),
+                (["user_id": UUID().uuidString, "amount": 1], "user_id"), (["user_id": id, "amount": 1, "expires_in_days": 0], "expires_in_days"),
+                (["user_id": id, "amount": 1, "campaign": "<script>"], "campaign"),
+            ] as [([String: Any], String)] {
+                let rejected = try await client.json(.post, "/api/v1/credits/grant", body, token: admin)
+                #expect(rejected.status == .unprocessableContent && rejected["field"] as? String == field, "\(rejected.text)")
+            }
+            let tooMany = try await client.json(
+                .post, "/api/v1/credits/grant/bulk", ["user_ids": (0...500).map { _ in UUID().uuidString }, "amount": 1], token: admin)
+            #expect(tooMany.status == .unprocessableContent && tooMany["field"] as? String == "user_ids")
+            let (_, other) = try await client.signUp(app, email: "other@example.com")
+            let bulk = try await client.json(
+                .post, "/api/v1/credits/grant/bulk", ["user_ids": [id, other], "amount": 50, "campaign": "early_adopters"], token: admin)
+            #expect(bulk.status == .created && bulk["granted"] as? Int == 2)
+            let revoked = try await client.json(.post, "/api/v1/credits/revoke", ["user_id": id, "amount": 20, "reason": "=cmd|calc"], token: admin)
+            #expect(revoked["tx_type"] as? String == "revoke" && number(revoked["balance_after"]) == 130)
+            let overdraw = try await client.json(.post, "/api/v1/credits/revoke", ["user_id": id, "amount": 1000], token: admin)
+            #expect(overdraw.status.code == 402 && overdraw.code == "insufficient_credits")
+
+            let balance = try await client.json(.get, "/api/v1/credits/balance", token: jwt)
+            #expect(number(balance["balance"]) == 130 && number(balance["total_granted"]) == 150 && balance["active_grants"] as? Int == 2)
+            let grants = try await client.json(.get, "/api/v1/credits/grants", token: jwt)
+            #expect(grants["total"] as? Int == 2 && (grants["grants"] as? [[String: Any]])?.first?["campaign"] as? String == "launch_promo_2026")
+            let transactions = try await client.json(.get, "/api/v1/credits/transactions?limit=2", token: jwt)
+            #expect(transactions["total"] as? Int == 3 && (transactions["transactions"] as? [[String: Any]])?.count == 2)
+            #expect((transactions["transactions"] as? [[String: Any]])?.first?["tx_type"] as? String == "revoke", "newest first")
+            let history = try await client.json(.get, "/api/v1/credits/history?offset=2", token: jwt)
+            #expect((history["history"] as? [[String: Any]])?.first?["description"] as? String == "Launch bonus")
+            #expect(try await client.json(.get, "/api/v1/credits/transactions?tx_type=steal", token: jwt).status == .unprocessableContent)
+            let csv = try await client.execute(uri: "/api/v1/credits/transactions/export", method: .get, headers: [.authorization: "Bearer \(jwt)"]) {
+                ($0.headers[.contentType], String(buffer: $0.body))
+            }
+            #expect(csv.0?.hasPrefix("text/csv") == true)
+            let lines = csv.1.split(separator: "\r\n")
+            #expect(lines.count == 4 && lines[0] == "id,created_at,tx_type,amount,balance_after,category,description")
+            #expect(lines[1].hasSuffix(",'=cmd|calc"), "formula-looking cells are defused: \(lines[1])")
+
+            let overview = try await client.json(.get, "/api/v1/credits/admin/overview", token: admin)
+            #expect(number(overview["total_balance"]) == 180 && overview["accounts"] as? Int == 2, "\(overview.text)")
+            #expect(try await client.json(.get, "/api/v1/credits/admin/overview", token: jwt).status == .forbidden)
+            let detail = try await client.json(.get, "/api/v1/credits/admin/user/\(id)", token: admin)
+            #expect(number((detail["balance"] as? [String: Any])?["balance"]) == 130)
+            #expect(try await client.json(.get, "/api/v1/credits/admin/user/\(UUID())", token: admin).status == .notFound)
+            // Buying is off unless the operator turns it on.
+            let buy = try await client.json(.post, "/api/v1/credits/buy", ["package": "starter"], token: jwt)
+            #expect(buy.status == .forbidden && buy.code == "credits_not_purchasable")
+        }
+    }
+
+    @Test("promo codes: limits, expiry, sanitised input, 5 attempts a minute, disabled codes")
+    func promoCodes() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (jwt, _) = try await client.signUp(app, email: "promo@example.com")
+            let created = try await client.json(
+                .post, "/api/v1/promo/create",
+                ["code": "LAUNCH50", "credit_amount": 50, "campaign": "launch_2026", "max_uses": 2, "per_user_limit": 1, "expires_in_days": 30,
+                 "credit_expires_in_days": 10], token: admin)
+            #expect(created.status == .created, "\(created.text)")
+            let promoID = try #require(created["id"] as? String)
+            #expect(try await client.json(.post, "/api/v1/promo/create", ["code": "launch50", "credit_amount": 5], token: admin).code == "promo_code_exists")
+            #expect(try await client.json(.post, "/api/v1/promo/create", ["code": "bad code!", "credit_amount": 5], token: admin)["field"] as? String == "code")
+            #expect(try await client.json(.post, "/api/v1/promo/create", ["code": "X50", "credit_amount": 5], token: jwt).status == .forbidden)
+
+            // Input is reduced to [A-Za-z0-9_-] and matched without regard to case.
+            let redeemed = try await client.json(.post, "/api/v1/promo/redeem", ["code": " launch50<>\n"], token: jwt)
+            #expect(redeemed["ok"] as? Bool == true && number(redeemed["credits_received"]) == 50 && number(redeemed["new_balance"]) == 50)
+            #expect(redeemed["expires_at"] as? String != nil, "credits from this code expire")
+            let twice = try await client.json(.post, "/api/v1/promo/redeem", ["code": "LAUNCH50"], token: jwt)
+            #expect(twice.status == .conflict && twice.code == "promo_code_already_redeemed")
+            let (second, _) = try await client.signUp(app, email: "promo2@example.com")
+            #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "LAUNCH50"], token: second).status == .ok)
+            let (third, _) = try await client.signUp(app, email: "promo3@example.com")
+            #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "LAUNCH50"], token: third).code == "promo_code_used_up")
+            #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "NOPE"], token: third).status == .notFound)
+
+            let toggled = try await client.json(.post, "/api/v1/promo/\(promoID)/toggle", token: admin)
+            #expect(toggled["active"] as? Bool == false)
+            let list = try await client.json(.get, "/api/v1/promo/list", token: admin)
+            #expect(list["total"] as? Int == 1 && (list["promo_codes"] as? [[String: Any]])?.first?["uses"] as? Int == 2)
+            _ = try await client.json(.post, "/api/v1/promo/create", ["code": "OFF", "credit_amount": 1], token: admin)
+            _ = try await client.json(.post, "/api/v1/promo/\(try #require(list["promo_codes"] as? [[String: Any]])[0]["id"] as! String)/toggle", token: admin)
+            // Expired codes refuse.
+            let old = try await app.coordinator.promos.create(.init(code: "OLD", creditAmount: Credits(1), expiresInDays: 1), by: UUID(), now: Date().addingTimeInterval(-2 * 86_400))
+            #expect(old.expiresAt! < Date())
+            // The third user has used 2 of 5 attempts this minute (used up, not found).
+            #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "OLD"], token: third).code == "promo_code_expired")
+            #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "x"], token: third).status == .notFound)
+            #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "x"], token: third).status == .notFound)
+            let limited = try await client.json(.post, "/api/v1/promo/redeem", ["code": "x"], token: third)
+            #expect(limited.status == .tooManyRequests && limited.headers[.retryAfter] != nil)
+            try await CreditsTests.expectConsistent(app)
+        }
+    }
+
+    @Test("resellers: tiers, code limits, no self-redemption, progression on paid sales only")
+    func resellers() async throws {
+        let provider = RecordingPaymentProvider()
+        try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (partner, partnerID) = try await client.signUp(app, email: "partner@example.com")
+            #expect(try await client.json(.get, "/api/v1/reseller/me", token: partner).code == "not_reseller")
+            let created = try await client.json(
+                .post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "base", "company_name": "WebHosting Ltd."], token: admin)
+            #expect(created.status == .created && created["tier"] as? String == "base", "\(created.text)")
+            let resellerID = try #require(created["id"] as? String)
+            #expect(try await client.json(.post, "/api/v1/reseller/create", ["user_id": partnerID, "company_name": "Again"], token: admin).status == .conflict)
+            #expect(try await client.json(.post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "platinum", "company_name": "X"], token: admin)["field"] as? String == "tier")
+
+            let tooMuch = try await client.json(.post, "/api/v1/reseller/promo/create", ["code": "WEBHOST50", "credit_amount": 50, "max_uses": 200], token: partner)
+            #expect(tooMuch.status == .unprocessableContent && tooMuch["field"] as? String == "credit_amount", "base allows 25 per customer")
+            let code = try await client.json(
+                .post, "/api/v1/reseller/promo/create", ["code": "WEBHOST25", "credit_amount": 25, "max_uses": 200, "expires_in_days": 60], token: partner)
+            #expect(code.status == .created && !(code["credit_expires_in_days"] is NSNumber) && code["reseller_id"] as? String == resellerID)
+            let own = try await client.json(.post, "/api/v1/promo/redeem", ["code": "WEBHOST25"], token: partner)
+            #expect(own.status == .forbidden && own.code == "own_promo_code")
+
+            let updated = try await client.json(
+                .post, "/api/v1/reseller/tier/update?tier_name=base", ["credit_per_user": 30, "max_promos_per_reseller": 1, "min_sales_to_qualify": 0], token: admin)
+            #expect(number(updated["credit_per_user"]) == 30 && updated["max_promos_per_reseller"] as? Int == 1)
+            let capped = try await client.json(.post, "/api/v1/reseller/promo/create", ["code": "SECOND", "credit_amount": 5], token: partner)
+            #expect(capped.status == .forbidden && capped.code == "reseller_promo_limit")
+            _ = try await client.json(.post, "/api/v1/reseller/tier/update?tier_name=bronze", ["min_sales_to_qualify": 1], token: admin)
+
+            // A customer of the reseller pays with credits: no sale. Then by card: one sale, bronze.
+            let (customer, _) = try await client.signUp(app, email: "customer@example.com")
+            #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "webhost25"], token: customer).status == .ok)
+            let byCredits = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "standard", "method": "credits"], token: customer)
+            #expect(byCredits["status"] as? String == "paid", "\(byCredits.text)")
+            var me = try await client.json(.get, "/api/v1/reseller/me", token: partner)
+            #expect((me["reseller"] as? [String: Any])?["total_paid_sales"] as? Int == 0 && me["customers"] as? Int == 1)
+            let byCard = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "pro", "method": "stripe"], token: customer)
+            let paymentID = try #require(byCard["payment_id"] as? String)
+            let (status, _) = try await Self.post(
+                client, "/api/v1/billing/stripe/webhook",
+                try Self.signed([
+                    "id": "evt_1", "type": "checkout.session.completed",
+                    "data": ["object": ["id": "cs_test_1", "payment_status": "paid", "amount_total": 1500, "metadata": ["payment_id": paymentID], "subscription": "sub_1"]],
+                ]))
+            #expect(status == .ok)
+            me = try await client.json(.get, "/api/v1/reseller/me", token: partner)
+            #expect((me["reseller"] as? [String: Any])?["total_paid_sales"] as? Int == 1)
+            #expect((me["tier"] as? [String: Any])?["name"] as? String == "bronze", "\(me.text)")
+            let list = try await client.json(.get, "/api/v1/reseller/list", token: admin)
+            #expect(list["total"] as? Int == 1 && (list["tiers"] as? [[String: Any]])?.count == 4)
+            let moved = try await client.json(.post, "/api/v1/reseller/\(resellerID)/tier", ["tier": "gold"], token: admin)
+            #expect(moved["tier"] as? String == "gold")
+        }
+    }
+
+    @Test("Stripe: checkout, signed webhooks, wrong signatures, replays and duplicates; plans change limits at once")
+    func stripe() async throws {
+        let provider = RecordingPaymentProvider()
+        try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
+            let (jwt, id) = try await client.signUp(app, email: "payer@example.com")
+            let buy = try await client.json(.post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
+            #expect(buy.status == .created && buy["checkout_url"] as? String == "https://checkout.stripe.test/c/pay/cs_test_1", "\(buy.text)")
+            let again = try await client.json(.post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
+            #expect(again["payment_id"] as? String == buy["payment_id"] as? String && provider.checkouts.withLock { $0.count } == 1)
+            let checkout = try #require(provider.checkouts.withLock { $0.first })
+            #expect(checkout.amountCents == 5000 && !checkout.recurringMonthly && checkout.customerEmail == "payer@example.com")
+            #expect(try await client.json(.post, "/api/v1/credits/buy", ["amount": 0.001], token: jwt)["field"] as? String == "amount")
+
+            let paymentID = try #require(buy["payment_id"] as? String)
+            let event: [String: Any] = [
+                "id": "evt_credits", "type": "checkout.session.completed",
+                "data": ["object": ["id": "cs_test_1", "payment_status": "paid", "amount_total": 5000, "client_reference_id": paymentID]],
+            ]
+            // Wrong secret, tampered body, stale timestamp, no header: 400 and nothing delivered.
+            var (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event, secret: "whsec_wrong"))
+            #expect(status == .badRequest && text.contains("invalid_signature"))
+            var tampered = try Self.signed(event)
+            tampered.0 = ByteBuffer(string: String(buffer: tampered.0).replacingOccurrences(of: "5000", with: "9000"))
+            (status, _) = try await Self.post(client, "/api/v1/billing/stripe/webhook", tampered)
+            #expect(status == .badRequest)
+            (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event, at: Date().addingTimeInterval(-301)))
+            #expect(status == .badRequest && text.contains("300"))
+            (status, _) = try await Self.post(client, "/api/v1/billing/stripe/webhook", (ByteBuffer(string: "{}"), [.contentType: "application/json"]))
+            #expect(status == .badRequest)
+            #expect(number(try await client.json(.get, "/api/v1/credits/balance", token: jwt)["balance"]) == 0)
+
+            // A header with several v1 signatures (Stripe's secret rotation) passes when one matches.
+            var rotated = try Self.signed(event)
+            rotated.1[HTTPField.Name("Stripe-Signature")!] = rotated.1[HTTPField.Name("Stripe-Signature")!]! + ",v1=" + String(repeating: "0", count: 64)
+            (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", rotated)
+            #expect(status == .ok && text.contains("fulfilled"), "\(text)")
+            (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event))
+            #expect(status == .ok && text.contains("duplicate"))
+            var sameSession = event
+            sameSession["id"] = "evt_other"
+            (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(sameSession))
+            #expect(text.contains("already fulfilled"))
+            let balance = try await client.json(.get, "/api/v1/credits/balance", token: jwt)
+            #expect(number(balance["balance"]) == 50, "credits granted once: \(balance.text)")
+
+            // A plan by card: the plan and its limits change when Stripe confirms, and renew on invoice.paid.
+            let subscribe = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "pro", "method": "stripe"], token: jwt)
+            #expect(subscribe["status"] as? String == "pending" && provider.checkouts.withLock { $0.last?.recurringMonthly } == true)
+            #expect(try await client.json(.get, "/api/v1/account/limits", token: jwt)["plan"].flatMap { ($0 as? [String: Any])?["id"] as? String } == "free")
+            (status, _) = try await Self.post(
+                client, "/api/v1/billing/stripe/webhook",
+                try Self.signed([
+                    "id": "evt_plan", "type": "checkout.session.completed",
+                    "data": ["object": ["id": "cs_test_3", "payment_status": "paid", "amount_total": 1500, "subscription": "sub_42",
+                                        "metadata": ["payment_id": subscribe["payment_id"] as! String]]],
+                ]))
+            let limits = try await client.json(.get, "/api/v1/account/limits", token: jwt)
+            #expect((limits["plan"] as? [String: Any])?["id"] as? String == "pro")
+            let billing = try await client.json(.get, "/api/v1/billing", token: jwt)
+            let subscription = try #require(billing["subscription"] as? [String: Any])
+            let firstEnd = try #require(subscription["current_period_end"] as? String)
+            (status, text) = try await Self.post(
+                client, "/api/v1/billing/stripe/webhook",
+                try Self.signed([
+                    "id": "evt_renew", "type": "invoice.paid",
+                    "data": ["object": ["id": "in_1", "billing_reason": "subscription_cycle", "subscription": "sub_42", "amount_paid": 1500]],
+                ]))
+            #expect(text.contains("renewed"))
+            let renewed = try await client.json(.get, "/api/v1/billing", token: jwt)
+            #expect(((renewed["subscription"] as? [String: Any])?["current_period_end"] as? String ?? "") > firstEnd)
+            // Every card payment minted tokens with the split.
+            let mints = try await TokenMint.query(on: app.coordinator.store.db).filter(\.$userID == UUID(uuidString: id)!).all()
+            #expect(mints.count == 3 && mints.allSatisfy { $0.source == .stripe })
+            let cancel = try await client.json(.post, "/api/v1/billing/cancel", token: jwt)
+            #expect(cancel["cancel_at_period_end"] as? Bool == true && provider.canceled.withLock { $0 } == ["sub_42"])
+        }
+    }
+
+    @Test("token payments are 15 % off and confirmed by a signed watcher; credits pay full price; renewals and grace")
+    func tokensAndRenewals() async throws {
+        try await TestApp.run(.coordinator, Self.settings) { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (jwt, id) = try await client.signUp(app, email: "token@example.com")
+            let token = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "pro", "method": "token"], token: jwt)
+            #expect(number(token["amount"]) == 12.75 && token["discount_percent"] as? Int == 15 && token["status"] as? String == "pending")
+            let paymentID = try #require(token["payment_id"] as? String)
+            let confirmation: [String: Any] = ["payment_id": paymentID, "chain": "base", "tx_hash": "0xabcdef0123456789", "amount": 12.75]
+            var (status, text) = try await Self.post(client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: "nope", header: "DCDN-Signature"))
+            #expect(status == .badRequest)
+            var short = confirmation
+            short["amount"] = 10
+            short["tx_hash"] = "0xshortpayment0001"
+            (status, text) = try await Self.post(client, "/api/v1/billing/token/webhook", try Self.signed(short, secret: Self.tokenSecret, header: "DCDN-Signature"))
+            #expect(status == .unprocessableContent, "underpaid: \(text)")
+            (status, text) = try await Self.post(client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: Self.tokenSecret, header: "DCDN-Signature"))
+            #expect(status == .ok && text.contains("fulfilled"), "\(text)")
+            (status, text) = try await Self.post(client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: Self.tokenSecret, header: "DCDN-Signature"))
+            #expect(text.contains("duplicate"))
+            #expect(try await client.json(.get, "/api/v1/billing", token: jwt)["plan"] as? String == "pro")
+            let mint = try #require(try await TokenMint.query(on: app.coordinator.store.db).filter(\.$source == .token).first())
+            #expect(mint.amount == Credits(micro: 12_750_000).micro)
+
+            // Credits: full price, now.
+            _ = try await client.json(.post, "/api/v1/credits/grant", ["user_id": id, "amount": 20], token: admin)
+            let paid = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "standard", "method": "credits"], token: jwt)
+            #expect(paid["status"] as? String == "paid" && number(paid["amount"]) == 5 && paid["discount_percent"] as? Int == 0)
+            #expect(number(try await client.json(.get, "/api/v1/credits/balance", token: jwt)["balance"]) == 15)
+            let broke = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "credits"], token: jwt)
+            #expect(broke.status.code == 402 && broke.code == "insufficient_credits")
+
+            // Renewal: a month later credits pay again; with too few, grace; after grace, back to free.
+            let billing = app.coordinator.billing
+            let userID = UUID(uuidString: id)!
+            let month = Date().addingTimeInterval(32 * 86_400)
+            try await billing.renewDue(now: month)
+            #expect(number(try await client.json(.get, "/api/v1/credits/balance", token: jwt)["balance"]) == 10)
+            _ = try await client.json(.post, "/api/v1/credits/revoke", ["user_id": id, "amount": 10], token: admin)
+            let twoMonths = month.addingTimeInterval(32 * 86_400)
+            try await billing.renewDue(now: twoMonths)
+            #expect(try await Subscription.find(userID, on: app.coordinator.store.db)?.status == .grace)
+            #expect(try await User.find(userID, on: app.coordinator.store.db)?.planID == "standard", "services keep running in grace")
+            try await billing.renewDue(now: twoMonths.addingTimeInterval(4 * 86_400))
+            #expect(try await User.find(userID, on: app.coordinator.store.db)?.planID == "free")
+            try await CreditsTests.expectConsistent(app)
+        }
+    }
+
+    @Test("affiliates: 80 % on card and token payments only, no self-referral, payouts from 100")
+    func affiliates() async throws {
+        let provider = RecordingPaymentProvider()
+        try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (affiliate, _) = try await client.signUp(app, email: "affiliate@example.com")
+            let joined = try await client.json(.post, "/api/v1/affiliate/join", token: affiliate)
+            let code = try #require(joined["code"] as? String)
+            #expect((joined["referral_link"] as? String)?.hasSuffix("/?ref=\(code)") == true)
+            #expect(try await client.json(.post, "/api/v1/affiliate/join", token: affiliate)["code"] as? String == code, "joining twice keeps the code")
+
+            let registered = try await client.json(.post, "/api/v1/auth/register", ["email": "referred@example.com", "password": "a long enough password", "referral_code": code])
+            #expect(registered.status == .created)
+            let token = try #require(app.mailer.verificationToken(for: "referred@example.com"))
+            _ = try await client.json(.get, "/api/v1/auth/verify-email?token=\(token)")
+            let login = try await client.json(.post, "/api/v1/auth/login", ["email": "referred@example.com", "password": "a long enough password"])
+            let referred = try #require(login["access_token"] as? String)
+            let referredID = try #require((login["user"] as? [String: Any])?["id"] as? String)
+
+            // Credit-funded: no commission.
+            _ = try await client.json(.post, "/api/v1/credits/grant", ["user_id": referredID, "amount": 100], token: admin)
+            _ = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "credits"], token: referred)
+            var dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate)
+            #expect(dashboard["total_referrals"] as? Int == 1 && dashboard["paying_referrals"] as? Int == 0 && number(dashboard["total_earned"]) == 0)
+
+            // Card: 80 %, twice (a renewal counts again).
+            for (index, event) in ["evt_a", "evt_b"].enumerated() {
+                let subscribe = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "stripe"], token: referred)
+                let (status, _) = try await Self.post(
+                    client, "/api/v1/billing/stripe/webhook",
+                    try Self.signed([
+                        "id": event, "type": "checkout.session.completed",
+                        "data": ["object": ["id": "cs_\(index)", "payment_status": "paid", "amount_total": 5900,
+                                            "metadata": ["payment_id": subscribe["payment_id"] as! String]]],
+                    ]))
+                #expect(status == .ok)
+            }
+            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate)
+            #expect(number(dashboard["total_earned"]) == 94.4 && dashboard["paying_referrals"] as? Int == 1, "\(dashboard.text)")
+            #expect((dashboard["commissions"] as? [[String: Any]])?.first?["percent"] as? Int == 80)
+            let early = try await client.json(.post, "/api/v1/affiliate/request-payout", token: affiliate)
+            #expect(early.status == .conflict && early.code == "payout_below_minimum")
+            let subscribe = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "stripe"], token: referred)
+            _ = try await Self.post(
+                client, "/api/v1/billing/stripe/webhook",
+                try Self.signed([
+                    "id": "evt_c", "type": "checkout.session.async_payment_succeeded",
+                    "data": ["object": ["id": "cs_9", "payment_status": "paid", "metadata": ["payment_id": subscribe["payment_id"] as! String]]],
+                ]))
+            let payout = try await client.json(.post, "/api/v1/affiliate/request-payout", token: affiliate)
+            #expect(payout.status == .created && number(payout["amount"]) == 141.6, "\(payout.text)")
+            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate)
+            #expect(number(dashboard["available_balance"]) == 0 && (dashboard["payouts"] as? [[String: Any]])?.count == 1)
+            let payouts = try await client.json(.get, "/api/v1/affiliate/admin/payouts", token: admin)
+            let payoutID = try #require((payouts["payouts"] as? [[String: Any]])?.first?["id"] as? String)
+            #expect(try await client.json(.post, "/api/v1/affiliate/admin/payouts/\(payoutID)/paid", token: admin)["status"] as? String == "paid")
+
+            // Self-referral: an affiliate's own payments earn nothing, even with their own code on file.
+            let affiliateUser = try #require(try await User.query(on: app.coordinator.store.db).filter(\.$email == "affiliate@example.com").first())
+            affiliateUser.referralCode = code
+            try await affiliateUser.save(on: app.coordinator.store.db)
+            let own = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "pro", "method": "stripe"], token: affiliate)
+            _ = try await Self.post(
+                client, "/api/v1/billing/stripe/webhook",
+                try Self.signed([
+                    "id": "evt_self", "type": "checkout.session.completed",
+                    "data": ["object": ["id": "cs_self", "payment_status": "paid", "metadata": ["payment_id": own["payment_id"] as! String]]],
+                ]))
+            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate)
+            #expect(number(dashboard["total_earned"]) == 141.6)
+        }
+    }
+}
