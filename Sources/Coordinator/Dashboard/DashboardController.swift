@@ -38,10 +38,30 @@ struct DashboardController {
         "firewall_rule_deleted": "Firewall rule deleted.",
         "under_attack_on": "Under Attack Mode is on: every visitor gets a JavaScript challenge first.",
         "under_attack_off": "Under Attack Mode is off.",
+        "promo_redeemed": "Promo code redeemed: the credits are in your balance.",
+        "payment_received": "Thank you: the payment is being confirmed; credits or your plan follow within moments.",
+        "payment_canceled": "The payment was canceled; nothing was charged.",
+        "plan_active": "Your plan is active now, paid with credits.",
+        "plan_canceled": "Your plan will not renew; it lasts until the paid period ends.",
+        "token_payment_pending": "Send the amount in DCDN tokens with the payment reference shown below; the plan activates when the payment is confirmed on chain.",
+        "payout_requested": "Payout requested. The operator pays it by Stripe (USD).",
+        "promo_created": "Promo code created.",
+        "promo_toggled": "Promo code updated.",
+        "credits_granted": "Credits granted.",
+        "credits_revoked": "Credits revoked.",
+        "reseller_created": "Reseller created.",
+        "reseller_updated": "Reseller's tier changed.",
+        "tier_updated": "Tier limits saved.",
     ]
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.get("/") { _, _ in Response.redirect(to: "/dashboard") }
+        router.get("/") { request, _ in
+            // An affiliate's link (/?ref=CODE) leads to sign-up with the code filled in.
+            if let ref = request.uri.queryParameters["ref"].map({ PromoService.sanitize(String($0)) }), !ref.isEmpty {
+                return Response.redirect(to: "/dashboard/register?ref=\(ref.prefix(64))")
+            }
+            return Response.redirect(to: "/dashboard")
+        }
         router.get("assets/:name") { _, context in
             guard let response = renderer.asset(context.parameters.get("name") ?? "") else { throw HTTPError(.notFound) }
             return response
@@ -146,6 +166,8 @@ struct DashboardController {
         CDNDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         ImagesDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         SecurityDashboard(coordinator: coordinator).addRoutes(to: dashboard)
+        BillingDashboard(coordinator: coordinator).addRoutes(to: dashboard)
+        CreditsAdminDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         NodesDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         AdminDashboard(coordinator: coordinator).addRoutes(to: dashboard)
         if coordinator.settings.isDev { DevDashboard(coordinator: coordinator).addRoutes(to: dashboard) }

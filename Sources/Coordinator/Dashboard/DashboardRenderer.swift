@@ -71,11 +71,17 @@ public struct DashboardRenderer: Sendable {
             ("images", "Image CDN", "/dashboard/images", "Product"),
             ("ddos", "DDoS Protection", "/dashboard/ddos", "Product"),
             ("account", "Account & API tokens", "/dashboard/account", "Product"),
+            ("credits", "Credits", "/dashboard/credits", "Billing"),
+            ("billing", "Billing & plan", "/dashboard/billing", "Billing"),
+            ("affiliate", "Affiliate Program", "/dashboard/affiliate", "Billing"),
         ]
+        if identity.user.role == .reseller { items.append(("reseller", "Reseller", "/dashboard/reseller", "Billing")) }
         if identity.user.role == .admin {
             items += [
                 ("admin-users", "Users", "/dashboard/admin/users", "Admin"), ("admin-plans", "Plans", "/dashboard/admin/plans", "Admin"),
                 ("admin-nodes", "Nodes", "/dashboard/admin/nodes", "Admin"),
+                ("admin-credits", "Credits & promo codes", "/dashboard/admin/credits", "Admin"),
+                ("admin-resellers", "Resellers & tiers", "/dashboard/admin/resellers", "Admin"),
             ]
         }
         if isDev { items.append(("outbox", "Dev outbox", "/dashboard/outbox", "Development")) }

@@ -1,0 +1,201 @@
+import DCDNCore
+import FluentKit
+import Foundation
+import Hummingbird
+
+/// Dashboard → Credits, Billing, Affiliate Program and Reseller: the customer's money pages.
+struct BillingDashboard {
+    let coordinator: Coordinator
+    var dashboard: DashboardController { DashboardController(coordinator: coordinator) }
+    var credits: CreditsController { CreditsController(coordinator: coordinator) }
+
+    func addRoutes(to router: RouterGroup<AppRequestContext>) {
+        router.get("credits") { request, context in
+            try await creditsPage(try dashboard.signedIn(context), request: request)
+        }
+        router.get("credits/export.csv") { _, context in
+            try await credits.csv(of: try dashboard.signedIn(context).userID)
+        }
+        router.post("credits/redeem") { request, context in
+            let identity = try dashboard.signedIn(context)
+            let form = try await FormData(request, context: context)
+            return try await attempt(request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }) {
+                try PromoController(coordinator: coordinator).redeemAttempt(identity.userID)
+                _ = try await coordinator.promos.redeem(form.string("code"), userID: identity.userID)
+                return Response.redirect(to: "/dashboard/credits?notice=promo_redeemed")
+            }
+        }
+        router.post("credits/buy") { request, context in
+            let identity = try dashboard.signedIn(context)
+            let form = try await FormData(request, context: context)
+            return try await attempt(request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }) {
+                let amount = Decimal(string: form.string("amount")).flatMap { Credits(decimal: $0) }
+                let checkout = try await coordinator.billing.buyCredits(
+                    .init(package: form.string("package"), amount: amount), user: identity.user)
+                return Response.redirect(to: checkout.checkoutUrl ?? "/dashboard/billing")
+            }
+        }
+        router.get("billing") { request, context in
+            try await billingPage(try dashboard.signedIn(context), request: request)
+        }
+        router.post("billing/subscribe") { request, context in
+            let identity = try dashboard.signedIn(context)
+            let form = try await FormData(request, context: context)
+            return try await attempt(request, fallback: { try await billingPage(identity, request: request, error: $0, status: $1) }) {
+                let result = try await coordinator.billing.subscribe(
+                    .init(planId: form.string("plan_id"), method: form.string("method")), user: identity.user,
+                    idempotencyKey: "dashboard:\(UUID().uuidString)")
+                if let url = result.checkoutUrl { return Response.redirect(to: url) }
+                return Response.redirect(
+                    to: "/dashboard/billing?notice=\(result.status == "paid" ? "plan_active" : "token_payment_pending")")
+            }
+        }
+        router.post("billing/cancel") { request, context in
+            let identity = try dashboard.signedIn(context)
+            return try await attempt(request, fallback: { try await billingPage(identity, request: request, error: $0, status: $1) }) {
+                _ = try await coordinator.billing.cancel(identity.user)
+                return Response.redirect(to: "/dashboard/billing?notice=plan_canceled")
+            }
+        }
+        router.get("affiliate") { request, context in
+            try await affiliatePage(try dashboard.signedIn(context), request: request)
+        }
+        router.post("affiliate/join") { _, context in
+            _ = try await coordinator.affiliates.join(try dashboard.signedIn(context).userID)
+            return Response.redirect(to: "/dashboard/affiliate")
+        }
+        router.post("affiliate/request-payout") { request, context in
+            let identity = try dashboard.signedIn(context)
+            return try await attempt(request, fallback: { try await affiliatePage(identity, request: request, error: $0, status: $1) }) {
+                _ = try await coordinator.affiliates.requestPayout(identity.userID)
+                return Response.redirect(to: "/dashboard/affiliate?notice=payout_requested")
+            }
+        }
+        router.get("reseller") { request, context in
+            try await resellerPage(try dashboard.signedIn(context), request: request)
+        }
+        router.post("reseller/promo") { request, context in
+            let identity = try dashboard.signedIn(context)
+            let form = try await FormData(request, context: context)
+            return try await attempt(request, fallback: { try await resellerPage(identity, request: request, error: $0, status: $1) }) {
+                _ = try await coordinator.resellers.createPromo(Self.promoDraft(form), by: identity.userID)
+                return Response.redirect(to: "/dashboard/reseller?notice=promo_created")
+            }
+        }
+    }
+
+    /// Runs a form's action; an API error re-renders the page with the message and its status.
+    func attempt(
+        _ request: Request, fallback: (String, HTTPResponse.Status) async throws -> Response, _ action: () async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await action()
+        } catch let error as APIError {
+            return try await fallback(error.detail, error.status)
+        }
+    }
+
+    static func promoDraft(_ form: FormData) -> PromoService.Draft {
+        func int(_ key: String) -> Int? { form[key].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+        return PromoService.Draft(
+            code: form.string("code"), creditAmount: Decimal(string: form.string("credit_amount")).flatMap { Credits(decimal: $0) },
+            campaign: form["campaign"], maxUses: int("max_uses"), perUserLimit: int("per_user_limit"), expiresInDays: int("expires_in_days"),
+            creditExpiresInDays: int("credit_expires_in_days"))
+    }
+
+    static func date(_ date: Date?) -> String { date.map { DashboardController.format($0) } ?? "never" }
+
+    func creditsPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let userID = identity.userID
+        let balance = try await credits.balance(of: userID)
+        let grants = try await coordinator.ledger.activeGrants(of: userID)
+        let transactions = try await CreditTransaction.query(on: coordinator.store.db).filter(\.$userID == userID)
+            .sort(\.$sequence, .descending).limit(100).all()
+        var values: [String: Any] = dashboard.notice(request)
+        values.merge([
+            "balance": "\(balance.balance)", "totalGranted": "\(balance.totalGranted)", "totalUsed": "\(balance.totalUsed)",
+            "totalExpired": "\(balance.totalExpired)", "activeGrants": balance.activeGrants,
+            "inGrace": balance.status == "grace", "suspended": balance.status == "suspended", "graceEnds": Self.date(balance.graceEndsAt),
+            "grants": grants.map {
+                [
+                    "amount": "\(Credits(micro: $0.amount))", "remaining": "\(Credits(micro: $0.remaining))", "source": $0.source.rawValue,
+                    "description": $0.description, "expires": Self.date($0.expiresAt), "created": Self.date($0.createdAt),
+                ]
+            },
+            "hasGrants": !grants.isEmpty,
+            "transactions": transactions.map {
+                [
+                    "type": $0.kind.rawValue, "amount": "\(Credits(micro: $0.amount))", "after": "\(Credits(micro: $0.balanceAfter))",
+                    "description": $0.description, "category": $0.category, "created": Self.date($0.createdAt), "negative": $0.amount < 0,
+                ]
+            },
+            "hasTransactions": !transactions.isEmpty, "purchasable": coordinator.settings.billing.creditsPurchasable,
+        ]) { $1 }
+        if let error { values["error"] = error }
+        return coordinator.dashboard.page("credits", title: "Credits", identity: identity, active: "credits", status: status, values)
+    }
+
+    func billingPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let overview = try await BillingController(coordinator: coordinator).overview(of: identity.user)
+        var values: [String: Any] = dashboard.notice(request)
+        values.merge([
+            "plan": overview.plan,
+            "plans": overview.plans.filter { ($0.monthlyPrice?.micro ?? 0) > 0 }.map {
+                ["id": $0.id, "name": $0.name, "price": "\($0.monthlyPrice!)", "tokenPrice": "\($0.tokenPrice!)", "current": $0.id == overview.plan]
+            },
+            "payments": overview.payments.map {
+                [
+                    "what": $0.kind == "plan" ? "\($0.planId ?? "") plan\($0.renewal ? " (renewal)" : "")" : "credits", "method": $0.method,
+                    "amount": "\($0.amount)", "status": $0.status, "created": Self.date($0.createdAt), "pending": $0.status == "pending",
+                    "id": $0.id.uuidString.lowercased(), "checkoutUrl": $0.checkoutUrl ?? "",
+                ]
+            },
+            "hasPayments": !overview.payments.isEmpty,
+        ]) { $1 }
+        if let subscription = overview.subscription, subscription.status != "canceled" {
+            values["subscription"] = [
+                "plan": subscription.planId, "method": subscription.method, "status": subscription.status,
+                "periodEnd": Self.date(subscription.currentPeriodEnd), "canceling": subscription.cancelAtPeriodEnd,
+                "graceEnds": Self.date(subscription.graceEndsAt), "inGrace": subscription.status == "grace",
+            ]
+        }
+        if let error { values["error"] = error }
+        return coordinator.dashboard.page("billing", title: "Billing", identity: identity, active: "billing", status: status, values)
+    }
+
+    func affiliatePage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let board = try await coordinator.affiliates.dashboard(identity.userID)
+        var values: [String: Any] = dashboard.notice(request)
+        values.merge([
+            "joined": board.joined, "link": board.referralLink ?? "", "code": board.code ?? "", "referrals": board.totalReferrals,
+            "paying": board.payingReferrals, "earned": "\(board.totalEarned)", "available": "\(board.availableBalance)",
+            "canRequest": board.availableBalance >= board.minimumPayout, "minimum": "\(board.minimumPayout)",
+            "commissions": board.commissions.map {
+                ["amount": "\($0.amount)", "percent": $0.percent, "payment": "\($0.paymentAmount)", "status": $0.status, "created": Self.date($0.createdAt)]
+            },
+            "payouts": board.payouts.map {
+                ["amount": "\($0.amount)", "status": $0.status, "requested": Self.date($0.requestedAt), "paid": Self.date($0.paidAt)]
+            },
+            "hasCommissions": !board.commissions.isEmpty, "hasPayouts": !board.payouts.isEmpty,
+        ]) { $1 }
+        if let error { values["error"] = error }
+        return coordinator.dashboard.page("affiliate", title: "Affiliate Program", identity: identity, active: "affiliate", status: status, values)
+    }
+
+    func resellerPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let me = try await ResellerController(coordinator: coordinator).me(identity.userID)
+        var values: [String: Any] = dashboard.notice(request)
+        values.merge([
+            "company": me.reseller.companyName, "tier": me.tier.name, "badge": me.tier.badge, "creditPerUser": "\(me.tier.creditPerUser)",
+            "sales": me.reseller.totalPaidSales, "nextTier": me.nextTier?.name ?? "", "salesToNext": me.salesToNextTier ?? 0,
+            "hasNext": me.nextTier != nil, "codesLeft": me.promoCodesLeft, "customers": me.customers,
+            "distributed": "\(me.creditsDistributed)", "redemptions": me.redemptions,
+            "codes": me.promoCodes.map {
+                ["code": $0.code, "amount": "\($0.creditAmount)", "uses": $0.uses, "max": $0.maxUses.map(String.init) ?? "∞", "active": $0.active, "expires": Self.date($0.expiresAt)]
+            },
+            "hasCodes": !me.promoCodes.isEmpty,
+        ]) { $1 }
+        if let error { values["error"] = error }
+        return coordinator.dashboard.page("reseller", title: "Reseller", identity: identity, active: "reseller", status: status, values)
+    }
+}
