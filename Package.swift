@@ -180,7 +180,9 @@ let package = Package(
         .testTarget(name: "ImageKitTests", dependencies: ["ImageKit"]),
         .testTarget(
             name: "ACMEKitTests",
-            dependencies: ["ACMEKit", .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1")]),
+            dependencies: [
+                "ACMEKit", .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]),
         .testTarget(
             name: "NameServerTests",
             dependencies: ["NameServer", "DNSKit", .product(name: "NIOCore", package: "swift-nio")]

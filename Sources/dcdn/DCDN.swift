@@ -177,7 +177,8 @@ struct Database: AsyncParsableCommand {
 }
 
 struct Admin: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Operator tasks.", subcommands: [CreateUser.self, ImportCertificate.self, VerifyLedger.self, BenchLedger.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Operator tasks.", subcommands: [CreateUser.self, ImportCertificate.self, VerifyLedger.self, BenchLedger.self])
 
     struct VerifyLedger: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -187,11 +188,14 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             let settings = try await options.load(role: .tool)
-            try await withCoordinator(settings: settings, publicURL: settings.publicURL ?? "http://localhost", logger: Logger(label: "dcdn.admin")) {
+            try await withCoordinator(
+                settings: settings, publicURL: settings.publicURL ?? "http://localhost", logger: Logger(label: "dcdn.admin")
+            ) {
                 coordinator in
                 let report = try await LedgerAudit(store: coordinator.store).run()
                 print(
-                    "\(report.accounts) accounts, \(report.transactions) transactions, \(Credits(micro: report.totalBalance)) credits outstanding.")
+                    "\(report.accounts) accounts, \(report.transactions) transactions, \(Credits(micro: report.totalBalance)) credits outstanding."
+                )
                 for problem in report.problems { print("PROBLEM \(problem)") }
                 guard report.isConsistent else { throw ExitCode(1) }
                 print("Ledger consistent: balances = grants' remaining = sum of transactions; none negative; promo uses within limits.")
@@ -210,10 +214,15 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             let settings = try await options.load(role: .tool)
-            try await withCoordinator(settings: settings, publicURL: settings.publicURL ?? "http://localhost", logger: Logger(label: "dcdn.bench")) {
+            try await withCoordinator(
+                settings: settings, publicURL: settings.publicURL ?? "http://localhost", logger: Logger(label: "dcdn.bench")
+            ) {
                 coordinator in
-                let result = try await LedgerBenchmark(coordinator: coordinator, clients: clients, accounts: accounts, seconds: seconds).run()
-                print("spends=\(result.spends) seconds=\(String(format: "%.2f", result.seconds)) spends_per_second=\(Int(Double(result.spends) / result.seconds)) refused=\(result.refused)")
+                let result = try await LedgerBenchmark(coordinator: coordinator, clients: clients, accounts: accounts, seconds: seconds)
+                    .run()
+                print(
+                    "spends=\(result.spends) seconds=\(String(format: "%.2f", result.seconds)) spends_per_second=\(Int(Double(result.spends) / result.seconds)) refused=\(result.refused)"
+                )
             }
         }
     }

@@ -20,11 +20,14 @@ struct BillingTests {
         let payload = try JSONSerialization.data(withJSONObject: object)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        headers[HTTPField.Name(header)!] = WebhookSignature.header(payload: payload, secret: secret, timestamp: Int64(time.timeIntervalSince1970))
+        headers[HTTPField.Name(header)!] = WebhookSignature.header(
+            payload: payload, secret: secret, timestamp: Int64(time.timeIntervalSince1970))
         return (ByteBuffer(bytes: payload), headers)
     }
 
-    static func post(_ client: some TestClientProtocol, _ path: String, _ signed: (ByteBuffer, HTTPFields)) async throws -> (HTTPResponse.Status, String) {
+    static func post(_ client: some TestClientProtocol, _ path: String, _ signed: (ByteBuffer, HTTPFields)) async throws -> (
+        HTTPResponse.Status, String
+    ) {
         try await client.execute(uri: path, method: .post, headers: signed.1, body: signed.0) { ($0.status, String(buffer: $0.body)) }
     }
 
@@ -44,13 +47,15 @@ struct BillingTests {
             #expect(granted.status == .created && number(granted["new_balance"]) == 100, "\(granted.text)")
             let replay = try await client.json(
                 .post, "/api/v1/credits/grant", ["user_id": id, "amount": 100], token: admin, headers: [IdempotentCalls.header: "grant-1"])
-            #expect(replay["transaction_id"] as? String == granted["transaction_id"] as? String, "a retried grant is answered, not repeated")
+            #expect(
+                replay["transaction_id"] as? String == granted["transaction_id"] as? String, "a retried grant is answered, not repeated")
             let reused = try await client.json(
                 .post, "/api/v1/credits/revoke", ["user_id": id, "amount": 1], token: admin, headers: [IdempotentCalls.header: "grant-1"])
             #expect(reused.status == .unprocessableContent && reused["field"] as? String == "Idempotency-Key")
             for (body, field) in [
                 (["user_id": id, "amount": 0], "amount"), (["user_id": id, "amount": 1.0000001], "amount"),
-                (["user_id": UUID().uuidString, "amount": 1], "user_id"), (["user_id": id, "amount": 1, "expires_in_days": 0], "expires_in_days"),
+                (["user_id": UUID().uuidString, "amount": 1], "user_id"),
+                (["user_id": id, "amount": 1, "expires_in_days": 0], "expires_in_days"),
                 (["user_id": id, "amount": 1, "campaign": "<script>"], "campaign"),
             ] as [([String: Any], String)] {
                 let rejected = try await client.json(.post, "/api/v1/credits/grant", body, token: admin)
@@ -63,7 +68,8 @@ struct BillingTests {
             let bulk = try await client.json(
                 .post, "/api/v1/credits/grant/bulk", ["user_ids": [id, other], "amount": 50, "campaign": "early_adopters"], token: admin)
             #expect(bulk.status == .created && bulk["granted"] as? Int == 2)
-            let revoked = try await client.json(.post, "/api/v1/credits/revoke", ["user_id": id, "amount": 20, "reason": "=cmd|calc"], token: admin)
+            let revoked = try await client.json(
+                .post, "/api/v1/credits/revoke", ["user_id": id, "amount": 20, "reason": "=cmd|calc"], token: admin)
             #expect(revoked["tx_type"] as? String == "revoke" && number(revoked["balance_after"]) == 130)
             let overdraw = try await client.json(.post, "/api/v1/credits/revoke", ["user_id": id, "amount": 1000], token: admin)
             #expect(overdraw.status.code == 402 && overdraw.code == "insufficient_credits")
@@ -71,14 +77,18 @@ struct BillingTests {
             let balance = try await client.json(.get, "/api/v1/credits/balance", token: jwt)
             #expect(number(balance["balance"]) == 130 && number(balance["total_granted"]) == 150 && balance["active_grants"] as? Int == 2)
             let grants = try await client.json(.get, "/api/v1/credits/grants", token: jwt)
-            #expect(grants["total"] as? Int == 2 && (grants["grants"] as? [[String: Any]])?.first?["campaign"] as? String == "launch_promo_2026")
+            #expect(
+                grants["total"] as? Int == 2 && (grants["grants"] as? [[String: Any]])?.first?["campaign"] as? String == "launch_promo_2026"
+            )
             let transactions = try await client.json(.get, "/api/v1/credits/transactions?limit=2", token: jwt)
             #expect(transactions["total"] as? Int == 3 && (transactions["transactions"] as? [[String: Any]])?.count == 2)
             #expect((transactions["transactions"] as? [[String: Any]])?.first?["tx_type"] as? String == "revoke", "newest first")
             let history = try await client.json(.get, "/api/v1/credits/history?offset=2", token: jwt)
             #expect((history["history"] as? [[String: Any]])?.first?["description"] as? String == "Launch bonus")
             #expect(try await client.json(.get, "/api/v1/credits/transactions?tx_type=steal", token: jwt).status == .unprocessableContent)
-            let csv = try await client.execute(uri: "/api/v1/credits/transactions/export", method: .get, headers: [.authorization: "Bearer \(jwt)"]) {
+            let csv = try await client.execute(
+                uri: "/api/v1/credits/transactions/export", method: .get, headers: [.authorization: "Bearer \(jwt)"]
+            ) {
                 ($0.headers[.contentType], String(buffer: $0.body))
             }
             #expect(csv.0?.hasPrefix("text/csv") == true)
@@ -105,13 +115,21 @@ struct BillingTests {
             let (jwt, _) = try await client.signUp(app, email: "promo@example.com")
             let created = try await client.json(
                 .post, "/api/v1/promo/create",
-                ["code": "LAUNCH50", "credit_amount": 50, "campaign": "launch_2026", "max_uses": 2, "per_user_limit": 1, "expires_in_days": 30,
-                 "credit_expires_in_days": 10], token: admin)
+                [
+                    "code": "LAUNCH50", "credit_amount": 50, "campaign": "launch_2026", "max_uses": 2, "per_user_limit": 1,
+                    "expires_in_days": 30,
+                    "credit_expires_in_days": 10,
+                ], token: admin)
             #expect(created.status == .created, "\(created.text)")
             let promoID = try #require(created["id"] as? String)
-            #expect(try await client.json(.post, "/api/v1/promo/create", ["code": "launch50", "credit_amount": 5], token: admin).code == "promo_code_exists")
-            #expect(try await client.json(.post, "/api/v1/promo/create", ["code": "bad code!", "credit_amount": 5], token: admin)["field"] as? String == "code")
-            #expect(try await client.json(.post, "/api/v1/promo/create", ["code": "X50", "credit_amount": 5], token: jwt).status == .forbidden)
+            #expect(
+                try await client.json(.post, "/api/v1/promo/create", ["code": "launch50", "credit_amount": 5], token: admin).code
+                    == "promo_code_exists")
+            #expect(
+                try await client.json(.post, "/api/v1/promo/create", ["code": "bad code!", "credit_amount": 5], token: admin)["field"]
+                    as? String == "code")
+            #expect(
+                try await client.json(.post, "/api/v1/promo/create", ["code": "X50", "credit_amount": 5], token: jwt).status == .forbidden)
 
             // Input is reduced to [A-Za-z0-9_-] and matched without regard to case.
             let redeemed = try await client.json(.post, "/api/v1/promo/redeem", ["code": " launch50<>\n"], token: jwt)
@@ -130,9 +148,11 @@ struct BillingTests {
             let list = try await client.json(.get, "/api/v1/promo/list", token: admin)
             #expect(list["total"] as? Int == 1 && (list["promo_codes"] as? [[String: Any]])?.first?["uses"] as? Int == 2)
             _ = try await client.json(.post, "/api/v1/promo/create", ["code": "OFF", "credit_amount": 1], token: admin)
-            _ = try await client.json(.post, "/api/v1/promo/\(try #require(list["promo_codes"] as? [[String: Any]])[0]["id"] as! String)/toggle", token: admin)
+            _ = try await client.json(
+                .post, "/api/v1/promo/\(try #require(list["promo_codes"] as? [[String: Any]])[0]["id"] as! String)/toggle", token: admin)
             // Expired codes refuse.
-            let old = try await app.coordinator.promos.create(.init(code: "OLD", creditAmount: Credits(1), expiresInDays: 1), by: UUID(), now: Date().addingTimeInterval(-2 * 86_400))
+            let old = try await app.coordinator.promos.create(
+                .init(code: "OLD", creditAmount: Credits(1), expiresInDays: 1), by: UUID(), now: Date().addingTimeInterval(-2 * 86_400))
             #expect(old.expiresAt! < Date())
             // The third user has used 2 of 5 attempts this minute (used up, not found).
             #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "OLD"], token: third).code == "promo_code_expired")
@@ -155,28 +175,40 @@ struct BillingTests {
                 .post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "base", "company_name": "WebHosting Ltd."], token: admin)
             #expect(created.status == .created && created["tier"] as? String == "base", "\(created.text)")
             let resellerID = try #require(created["id"] as? String)
-            #expect(try await client.json(.post, "/api/v1/reseller/create", ["user_id": partnerID, "company_name": "Again"], token: admin).status == .conflict)
-            #expect(try await client.json(.post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "platinum", "company_name": "X"], token: admin)["field"] as? String == "tier")
+            #expect(
+                try await client.json(.post, "/api/v1/reseller/create", ["user_id": partnerID, "company_name": "Again"], token: admin)
+                    .status == .conflict)
+            #expect(
+                try await client.json(
+                    .post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "platinum", "company_name": "X"], token: admin)[
+                        "field"] as? String == "tier")
 
-            let tooMuch = try await client.json(.post, "/api/v1/reseller/promo/create", ["code": "WEBHOST50", "credit_amount": 50, "max_uses": 200], token: partner)
-            #expect(tooMuch.status == .unprocessableContent && tooMuch["field"] as? String == "credit_amount", "base allows 25 per customer")
+            let tooMuch = try await client.json(
+                .post, "/api/v1/reseller/promo/create", ["code": "WEBHOST50", "credit_amount": 50, "max_uses": 200], token: partner)
+            #expect(
+                tooMuch.status == .unprocessableContent && tooMuch["field"] as? String == "credit_amount", "base allows 25 per customer")
             let code = try await client.json(
-                .post, "/api/v1/reseller/promo/create", ["code": "WEBHOST25", "credit_amount": 25, "max_uses": 200, "expires_in_days": 60], token: partner)
-            #expect(code.status == .created && !(code["credit_expires_in_days"] is NSNumber) && code["reseller_id"] as? String == resellerID)
+                .post, "/api/v1/reseller/promo/create", ["code": "WEBHOST25", "credit_amount": 25, "max_uses": 200, "expires_in_days": 60],
+                token: partner)
+            #expect(
+                code.status == .created && !(code["credit_expires_in_days"] is NSNumber) && code["reseller_id"] as? String == resellerID)
             let own = try await client.json(.post, "/api/v1/promo/redeem", ["code": "WEBHOST25"], token: partner)
             #expect(own.status == .forbidden && own.code == "own_promo_code")
 
             let updated = try await client.json(
-                .post, "/api/v1/reseller/tier/update?tier_name=base", ["credit_per_user": 30, "max_promos_per_reseller": 1, "min_sales_to_qualify": 0], token: admin)
+                .post, "/api/v1/reseller/tier/update?tier_name=base",
+                ["credit_per_user": 30, "max_promos_per_reseller": 1, "min_sales_to_qualify": 0], token: admin)
             #expect(number(updated["credit_per_user"]) == 30 && updated["max_promos_per_reseller"] as? Int == 1)
-            let capped = try await client.json(.post, "/api/v1/reseller/promo/create", ["code": "SECOND", "credit_amount": 5], token: partner)
+            let capped = try await client.json(
+                .post, "/api/v1/reseller/promo/create", ["code": "SECOND", "credit_amount": 5], token: partner)
             #expect(capped.status == .forbidden && capped.code == "reseller_promo_limit")
             _ = try await client.json(.post, "/api/v1/reseller/tier/update?tier_name=bronze", ["min_sales_to_qualify": 1], token: admin)
 
             // A customer of the reseller pays with credits: no sale. Then by card: one sale, bronze.
             let (customer, _) = try await client.signUp(app, email: "customer@example.com")
             #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "webhost25"], token: customer).status == .ok)
-            let byCredits = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "standard", "method": "credits"], token: customer)
+            let byCredits = try await client.json(
+                .post, "/api/v1/billing/subscribe", ["plan_id": "standard", "method": "credits"], token: customer)
             #expect(byCredits["status"] as? String == "paid", "\(byCredits.text)")
             var me = try await client.json(.get, "/api/v1/reseller/me", token: partner)
             #expect((me["reseller"] as? [String: Any])?["total_paid_sales"] as? Int == 0 && me["customers"] as? Int == 1)
@@ -186,7 +218,12 @@ struct BillingTests {
                 client, "/api/v1/billing/stripe/webhook",
                 try Self.signed([
                     "id": "evt_1", "type": "checkout.session.completed",
-                    "data": ["object": ["id": "cs_test_1", "payment_status": "paid", "amount_total": 1500, "metadata": ["payment_id": paymentID], "subscription": "sub_1"]],
+                    "data": [
+                        "object": [
+                            "id": "cs_test_1", "payment_status": "paid", "amount_total": 1500, "metadata": ["payment_id": paymentID],
+                            "subscription": "sub_1",
+                        ]
+                    ],
                 ]))
             #expect(status == .ok)
             me = try await client.json(.get, "/api/v1/reseller/me", token: partner)
@@ -204,9 +241,12 @@ struct BillingTests {
         let provider = RecordingPaymentProvider()
         try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
             let (jwt, id) = try await client.signUp(app, email: "payer@example.com")
-            let buy = try await client.json(.post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
-            #expect(buy.status == .created && buy["checkout_url"] as? String == "https://checkout.stripe.test/c/pay/cs_test_1", "\(buy.text)")
-            let again = try await client.json(.post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
+            let buy = try await client.json(
+                .post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
+            #expect(
+                buy.status == .created && buy["checkout_url"] as? String == "https://checkout.stripe.test/c/pay/cs_test_1", "\(buy.text)")
+            let again = try await client.json(
+                .post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
             #expect(again["payment_id"] as? String == buy["payment_id"] as? String && provider.checkouts.withLock { $0.count } == 1)
             let checkout = try #require(provider.checkouts.withLock { $0.first })
             #expect(checkout.amountCents == 5000 && !checkout.recurringMonthly && checkout.customerEmail == "payer@example.com")
@@ -218,21 +258,25 @@ struct BillingTests {
                 "data": ["object": ["id": "cs_test_1", "payment_status": "paid", "amount_total": 5000, "client_reference_id": paymentID]],
             ]
             // Wrong secret, tampered body, stale timestamp, no header: 400 and nothing delivered.
-            var (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event, secret: "whsec_wrong"))
+            var (status, text) = try await Self.post(
+                client, "/api/v1/billing/stripe/webhook", try Self.signed(event, secret: "whsec_wrong"))
             #expect(status == .badRequest && text.contains("invalid_signature"))
             var tampered = try Self.signed(event)
             tampered.0 = ByteBuffer(string: String(buffer: tampered.0).replacingOccurrences(of: "5000", with: "9000"))
             (status, _) = try await Self.post(client, "/api/v1/billing/stripe/webhook", tampered)
             #expect(status == .badRequest)
-            (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event, at: Date().addingTimeInterval(-301)))
+            (status, text) = try await Self.post(
+                client, "/api/v1/billing/stripe/webhook", try Self.signed(event, at: Date().addingTimeInterval(-301)))
             #expect(status == .badRequest && text.contains("300"))
-            (status, _) = try await Self.post(client, "/api/v1/billing/stripe/webhook", (ByteBuffer(string: "{}"), [.contentType: "application/json"]))
+            (status, _) = try await Self.post(
+                client, "/api/v1/billing/stripe/webhook", (ByteBuffer(string: "{}"), [.contentType: "application/json"]))
             #expect(status == .badRequest)
             #expect(number(try await client.json(.get, "/api/v1/credits/balance", token: jwt)["balance"]) == 0)
 
             // A header with several v1 signatures (Stripe's secret rotation) passes when one matches.
             var rotated = try Self.signed(event)
-            rotated.1[HTTPField.Name("Stripe-Signature")!] = rotated.1[HTTPField.Name("Stripe-Signature")!]! + ",v1=" + String(repeating: "0", count: 64)
+            rotated.1[HTTPField.Name("Stripe-Signature")!] =
+                rotated.1[HTTPField.Name("Stripe-Signature")!]! + ",v1=" + String(repeating: "0", count: 64)
             (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", rotated)
             #expect(status == .ok && text.contains("fulfilled"), "\(text)")
             (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event))
@@ -247,13 +291,20 @@ struct BillingTests {
             // A plan by card: the plan and its limits change when Stripe confirms, and renew on invoice.paid.
             let subscribe = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "pro", "method": "stripe"], token: jwt)
             #expect(subscribe["status"] as? String == "pending" && provider.checkouts.withLock { $0.last?.recurringMonthly } == true)
-            #expect(try await client.json(.get, "/api/v1/account/limits", token: jwt)["plan"].flatMap { ($0 as? [String: Any])?["id"] as? String } == "free")
+            #expect(
+                try await client.json(.get, "/api/v1/account/limits", token: jwt)["plan"].flatMap {
+                    ($0 as? [String: Any])?["id"] as? String
+                } == "free")
             (status, _) = try await Self.post(
                 client, "/api/v1/billing/stripe/webhook",
                 try Self.signed([
                     "id": "evt_plan", "type": "checkout.session.completed",
-                    "data": ["object": ["id": "cs_test_3", "payment_status": "paid", "amount_total": 1500, "subscription": "sub_42",
-                                        "metadata": ["payment_id": subscribe["payment_id"] as! String]]],
+                    "data": [
+                        "object": [
+                            "id": "cs_test_3", "payment_status": "paid", "amount_total": 1500, "subscription": "sub_42",
+                            "metadata": ["payment_id": subscribe["payment_id"] as! String],
+                        ]
+                    ],
                 ]))
             let limits = try await client.json(.get, "/api/v1/account/limits", token: jwt)
             #expect((limits["plan"] as? [String: Any])?["id"] as? String == "pro")
@@ -264,7 +315,9 @@ struct BillingTests {
                 client, "/api/v1/billing/stripe/webhook",
                 try Self.signed([
                     "id": "evt_renew", "type": "invoice.paid",
-                    "data": ["object": ["id": "in_1", "billing_reason": "subscription_cycle", "subscription": "sub_42", "amount_paid": 1500]],
+                    "data": [
+                        "object": ["id": "in_1", "billing_reason": "subscription_cycle", "subscription": "sub_42", "amount_paid": 1500]
+                    ],
                 ]))
             #expect(text.contains("renewed"))
             let renewed = try await client.json(.get, "/api/v1/billing", token: jwt)
@@ -286,16 +339,20 @@ struct BillingTests {
             #expect(number(token["amount"]) == 12.75 && token["discount_percent"] as? Int == 15 && token["status"] as? String == "pending")
             let paymentID = try #require(token["payment_id"] as? String)
             let confirmation: [String: Any] = ["payment_id": paymentID, "chain": "base", "tx_hash": "0xabcdef0123456789", "amount": 12.75]
-            var (status, text) = try await Self.post(client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: "nope", header: "DCDN-Signature"))
+            var (status, text) = try await Self.post(
+                client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: "nope", header: "DCDN-Signature"))
             #expect(status == .badRequest)
             var short = confirmation
             short["amount"] = 10
             short["tx_hash"] = "0xshortpayment0001"
-            (status, text) = try await Self.post(client, "/api/v1/billing/token/webhook", try Self.signed(short, secret: Self.tokenSecret, header: "DCDN-Signature"))
+            (status, text) = try await Self.post(
+                client, "/api/v1/billing/token/webhook", try Self.signed(short, secret: Self.tokenSecret, header: "DCDN-Signature"))
             #expect(status == .unprocessableContent, "underpaid: \(text)")
-            (status, text) = try await Self.post(client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: Self.tokenSecret, header: "DCDN-Signature"))
+            (status, text) = try await Self.post(
+                client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: Self.tokenSecret, header: "DCDN-Signature"))
             #expect(status == .ok && text.contains("fulfilled"), "\(text)")
-            (status, text) = try await Self.post(client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: Self.tokenSecret, header: "DCDN-Signature"))
+            (status, text) = try await Self.post(
+                client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: Self.tokenSecret, header: "DCDN-Signature"))
             #expect(text.contains("duplicate"))
             #expect(try await client.json(.get, "/api/v1/billing", token: jwt)["plan"] as? String == "pro")
             let mint = try #require(try await TokenMint.query(on: app.coordinator.store.db).filter(\.$source == .token).first())
@@ -335,13 +392,18 @@ struct BillingTests {
             let joined = try await client.json(.post, "/api/v1/affiliate/join", token: affiliate)
             let code = try #require(joined["code"] as? String)
             #expect((joined["referral_link"] as? String)?.hasSuffix("/?ref=\(code)") == true)
-            #expect(try await client.json(.post, "/api/v1/affiliate/join", token: affiliate)["code"] as? String == code, "joining twice keeps the code")
+            #expect(
+                try await client.json(.post, "/api/v1/affiliate/join", token: affiliate)["code"] as? String == code,
+                "joining twice keeps the code")
 
-            let registered = try await client.json(.post, "/api/v1/auth/register", ["email": "referred@example.com", "password": "a long enough password", "referral_code": code])
+            let registered = try await client.json(
+                .post, "/api/v1/auth/register",
+                ["email": "referred@example.com", "password": "a long enough password", "referral_code": code])
             #expect(registered.status == .created)
             let token = try #require(app.mailer.verificationToken(for: "referred@example.com"))
             _ = try await client.json(.get, "/api/v1/auth/verify-email?token=\(token)")
-            let login = try await client.json(.post, "/api/v1/auth/login", ["email": "referred@example.com", "password": "a long enough password"])
+            let login = try await client.json(
+                .post, "/api/v1/auth/login", ["email": "referred@example.com", "password": "a long enough password"])
             let referred = try #require(login["access_token"] as? String)
             let referredID = try #require((login["user"] as? [String: Any])?["id"] as? String)
 
@@ -349,17 +411,24 @@ struct BillingTests {
             _ = try await client.json(.post, "/api/v1/credits/grant", ["user_id": referredID, "amount": 100], token: admin)
             _ = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "credits"], token: referred)
             var dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate)
-            #expect(dashboard["total_referrals"] as? Int == 1 && dashboard["paying_referrals"] as? Int == 0 && number(dashboard["total_earned"]) == 0)
+            #expect(
+                dashboard["total_referrals"] as? Int == 1 && dashboard["paying_referrals"] as? Int == 0
+                    && number(dashboard["total_earned"]) == 0)
 
             // Card: 80 %, twice (a renewal counts again).
             for (index, event) in ["evt_a", "evt_b"].enumerated() {
-                let subscribe = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "stripe"], token: referred)
+                let subscribe = try await client.json(
+                    .post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "stripe"], token: referred)
                 let (status, _) = try await Self.post(
                     client, "/api/v1/billing/stripe/webhook",
                     try Self.signed([
                         "id": event, "type": "checkout.session.completed",
-                        "data": ["object": ["id": "cs_\(index)", "payment_status": "paid", "amount_total": 5900,
-                                            "metadata": ["payment_id": subscribe["payment_id"] as! String]]],
+                        "data": [
+                            "object": [
+                                "id": "cs_\(index)", "payment_status": "paid", "amount_total": 5900,
+                                "metadata": ["payment_id": subscribe["payment_id"] as! String],
+                            ]
+                        ],
                     ]))
                 #expect(status == .ok)
             }
@@ -368,12 +437,15 @@ struct BillingTests {
             #expect((dashboard["commissions"] as? [[String: Any]])?.first?["percent"] as? Int == 80)
             let early = try await client.json(.post, "/api/v1/affiliate/request-payout", token: affiliate)
             #expect(early.status == .conflict && early.code == "payout_below_minimum")
-            let subscribe = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "stripe"], token: referred)
+            let subscribe = try await client.json(
+                .post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "stripe"], token: referred)
             _ = try await Self.post(
                 client, "/api/v1/billing/stripe/webhook",
                 try Self.signed([
                     "id": "evt_c", "type": "checkout.session.async_payment_succeeded",
-                    "data": ["object": ["id": "cs_9", "payment_status": "paid", "metadata": ["payment_id": subscribe["payment_id"] as! String]]],
+                    "data": [
+                        "object": ["id": "cs_9", "payment_status": "paid", "metadata": ["payment_id": subscribe["payment_id"] as! String]]
+                    ],
                 ]))
             let payout = try await client.json(.post, "/api/v1/affiliate/request-payout", token: affiliate)
             #expect(payout.status == .created && number(payout["amount"]) == 141.6, "\(payout.text)")
@@ -381,10 +453,13 @@ struct BillingTests {
             #expect(number(dashboard["available_balance"]) == 0 && (dashboard["payouts"] as? [[String: Any]])?.count == 1)
             let payouts = try await client.json(.get, "/api/v1/affiliate/admin/payouts", token: admin)
             let payoutID = try #require((payouts["payouts"] as? [[String: Any]])?.first?["id"] as? String)
-            #expect(try await client.json(.post, "/api/v1/affiliate/admin/payouts/\(payoutID)/paid", token: admin)["status"] as? String == "paid")
+            #expect(
+                try await client.json(.post, "/api/v1/affiliate/admin/payouts/\(payoutID)/paid", token: admin)["status"] as? String
+                    == "paid")
 
             // Self-referral: an affiliate's own payments earn nothing, even with their own code on file.
-            let affiliateUser = try #require(try await User.query(on: app.coordinator.store.db).filter(\.$email == "affiliate@example.com").first())
+            let affiliateUser = try #require(
+                try await User.query(on: app.coordinator.store.db).filter(\.$email == "affiliate@example.com").first())
             affiliateUser.referralCode = code
             try await affiliateUser.save(on: app.coordinator.store.db)
             let own = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "pro", "method": "stripe"], token: affiliate)
@@ -392,7 +467,9 @@ struct BillingTests {
                 client, "/api/v1/billing/stripe/webhook",
                 try Self.signed([
                     "id": "evt_self", "type": "checkout.session.completed",
-                    "data": ["object": ["id": "cs_self", "payment_status": "paid", "metadata": ["payment_id": own["payment_id"] as! String]]],
+                    "data": [
+                        "object": ["id": "cs_self", "payment_status": "paid", "metadata": ["payment_id": own["payment_id"] as! String]]
+                    ],
                 ]))
             dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate)
             #expect(number(dashboard["total_earned"]) == 141.6)

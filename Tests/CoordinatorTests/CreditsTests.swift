@@ -71,7 +71,8 @@ struct CreditsTests {
 
             await #expect(throws: APIError.self) { try await ledger.charge(user, Credits(4), category: "x", idempotencyKey: "s2") }
             // Metered usage that already happened takes what is left and starts the grace period.
-            let partial = try await ledger.charge(user, MeteredCharge.gpu(node: "g", hourlyPrice: Credits(4), seconds: 3600), idempotencyKey: "s3")
+            let partial = try await ledger.charge(
+                user, MeteredCharge.gpu(node: "g", hourlyPrice: Credits(4), seconds: 3600), idempotencyKey: "s3")
             #expect(partial.charged == Credits(3) && partial.shortfall == Credits(1))
             let account = try #require(try await ledger.account(of: user))
             #expect(account.balance == 0 && ledger.standing(of: account).status == .grace)
@@ -104,7 +105,9 @@ struct CreditsTests {
             #expect(try await ledger.expireDue(now: now) == 0)
             let later = now.addingTimeInterval(61)
             // Spending after expiry cannot touch the expired grant, even before the job ran.
-            await #expect(throws: APIError.self) { try await ledger.charge(user, Credits(3), category: "x", idempotencyKey: "c", now: later) }
+            await #expect(throws: APIError.self) {
+                try await ledger.charge(user, Credits(3), category: "x", idempotencyKey: "c", now: later)
+            }
             #expect(try await ledger.expireDue(now: later) == 1)
             let account = try #require(try await ledger.account(of: user))
             #expect(account.balance == Credits(2).micro && account.totalExpired == Credits(7).micro)
@@ -122,7 +125,8 @@ struct CreditsTests {
             let user = try await Self.user(app)
             let a = try await ledger.grant(
                 .init(userID: user, amount: Credits(10), source: .admin, category: "grant", description: "a", idempotencyKey: "a"))
-            try await ledger.grant(.init(userID: user, amount: Credits(10), source: .admin, category: "grant", description: "b", idempotencyKey: "b"))
+            try await ledger.grant(
+                .init(userID: user, amount: Credits(10), source: .admin, category: "grant", description: "b", idempotencyKey: "b"))
             try await ledger.revoke(user, amount: Credits(4), grantID: nil, reason: "mistake", idempotencyKey: "r1")
             let whole = try await ledger.revoke(user, amount: nil, grantID: a.grantID, reason: "all of a", idempotencyKey: "r2")
             #expect(whole.amount == -Credits(6).micro)
@@ -135,7 +139,8 @@ struct CreditsTests {
                 try await ledger.refund(user, spend: spend.id!, amount: Credits(4), reason: "more than is left", idempotencyKey: "f2")
             }
             let account = try #require(try await ledger.account(of: user))
-            #expect(account.balance == Credits(7).micro && account.totalUsed == Credits(3).micro && account.totalRevoked == Credits(10).micro)
+            #expect(
+                account.balance == Credits(7).micro && account.totalUsed == Credits(3).micro && account.totalRevoked == Credits(10).micro)
             try await Self.expectConsistent(app)
         }
     }
@@ -159,7 +164,9 @@ struct CreditsTests {
                             .init(
                                 userID: user, amount: amount, source: .admin, category: "g", description: "g",
                                 expiresAt: expiring ? now.addingTimeInterval(3600) : nil, idempotencyKey: "op\(index)"), now: now)
-                        model.append(GrantBalance(id: tx.grantID!, remaining: amount.micro, expiresAt: expiring ? now.addingTimeInterval(3600) : nil))
+                        model.append(
+                            GrantBalance(id: tx.grantID!, remaining: amount.micro, expiresAt: expiring ? now.addingTimeInterval(3600) : nil)
+                        )
                     case 1, 2:
                         for due in CreditBook.due(model, now: now) { model[due].remaining = 0 }
                         let parts = CreditBook.allocate(amount.micro, from: model, now: now)
@@ -167,7 +174,8 @@ struct CreditsTests {
                             if kind == 1 {
                                 try await ledger.charge(user, amount, category: "s", idempotencyKey: "op\(index)", now: now)
                             } else {
-                                try await ledger.revoke(user, amount: amount, grantID: nil, reason: "r", idempotencyKey: "op\(index)", now: now)
+                                try await ledger.revoke(
+                                    user, amount: amount, grantID: nil, reason: "r", idempotencyKey: "op\(index)", now: now)
                             }
                             let taken = try #require(parts, "the ledger spent what the model says is not there")
                             for part in taken { model[part.index].remaining -= part.amount }
@@ -212,13 +220,16 @@ struct CreditsTests {
                                 case 0, 1:
                                     try await ledger.grant(
                                         .init(
-                                            userID: user, amount: Credits(micro: 2_000_000 + Int64(n)), source: .admin, category: "g", description: "g",
+                                            userID: user, amount: Credits(micro: 2_000_000 + Int64(n)), source: .admin, category: "g",
+                                            description: "g",
                                             expiresAt: n % 12 == 0 ? started.addingTimeInterval(0.5) : nil, idempotencyKey: key))
                                 case 2, 3:
-                                    let charge = try await ledger.charge(user, Credits(micro: 1_500_000), category: "s", idempotencyKey: key)
+                                    let charge = try await ledger.charge(
+                                        user, Credits(micro: 1_500_000), category: "s", idempotencyKey: key)
                                     tally.spent.withLock { $0 += charge.charged.micro }
                                 case 4:
-                                    try await ledger.revoke(user, amount: Credits(micro: 500_000), grantID: nil, reason: "r", idempotencyKey: key)
+                                    try await ledger.revoke(
+                                        user, amount: Credits(micro: 500_000), grantID: nil, reason: "r", idempotencyKey: key)
                                 default:
                                     if n % 12 == 5 {
                                         _ = try await promos.redeem("race", userID: user)
@@ -229,7 +240,8 @@ struct CreditsTests {
                                 }
                             } catch let error as APIError {
                                 #expect(
-                                    ["insufficient_credits", "promo_code_used_up"].contains(error.code), "unexpected refusal: \(error.detail)")
+                                    ["insufficient_credits", "promo_code_used_up"].contains(error.code),
+                                    "unexpected refusal: \(error.detail)")
                             }
                         }
                     }

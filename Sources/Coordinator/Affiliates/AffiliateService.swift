@@ -101,7 +101,9 @@ public struct AffiliateService: Sendable {
                     status: status[$0.id!] ?? "available", createdAt: $0.createdAt)
             },
             payouts: payouts.map {
-                PayoutLine(id: $0.id!, amount: Credits(micro: $0.amount), status: $0.status.rawValue, requestedAt: $0.requestedAt, paidAt: $0.paidAt)
+                PayoutLine(
+                    id: $0.id!, amount: Credits(micro: $0.amount), status: $0.status.rawValue, requestedAt: $0.requestedAt,
+                    paidAt: $0.paidAt)
             })
     }
 

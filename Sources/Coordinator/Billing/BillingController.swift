@@ -110,13 +110,15 @@ struct BillingController {
             SubscriptionResponse(try await billing.cancel(try context.requireIdentity().user))
         }
         group.post("stripe/webhook") { request, context -> WebhookAnswer in
-            let (_, event) = try await verified(request, header: "Stripe-Signature", secret: coordinator.settings.billing.stripeWebhookSecret)
+            let (_, event) = try await verified(
+                request, header: "Stripe-Signature", secret: coordinator.settings.billing.stripeWebhookSecret)
             let result = try await billing.handleStripe(event: event)
             coordinator.logger.info("stripe webhook", metadata: ["type": "\(event["type"] ?? "")", "result": "\(result)"])
             return WebhookAnswer(received: true, result: result)
         }
         group.post("token/webhook") { request, context -> WebhookAnswer in
-            let (payload, _) = try await verified(request, header: "DCDN-Signature", secret: coordinator.settings.billing.tokenWebhookSecret)
+            let (payload, _) = try await verified(
+                request, header: "DCDN-Signature", secret: coordinator.settings.billing.tokenWebhookSecret)
             let confirmation: BillingService.TokenConfirmation
             do {
                 confirmation = try JSONDecoder.api.decode(BillingService.TokenConfirmation.self, from: payload)
@@ -140,7 +142,8 @@ struct BillingController {
                     split.rspTreasury = $0.rspTreasury
                     split.lpTreasury = $0.lpTreasury
                     return MintResponse(
-                        id: $0.id!, userId: $0.userID, source: $0.source.rawValue, reference: $0.reference, amount: Credits(micro: $0.amount),
+                        id: $0.id!, userId: $0.userID, source: $0.source.rawValue, reference: $0.reference,
+                        amount: Credits(micro: $0.amount),
                         split: split, settledAt: $0.settledAt, createdAt: $0.createdAt)
                 }, total: total)
         }

@@ -99,13 +99,16 @@ struct BillingDashboard {
         func int(_ key: String) -> Int? { form[key].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
         return PromoService.Draft(
             code: form.string("code"), creditAmount: Decimal(string: form.string("credit_amount")).flatMap { Credits(decimal: $0) },
-            campaign: form["campaign"], maxUses: int("max_uses"), perUserLimit: int("per_user_limit"), expiresInDays: int("expires_in_days"),
+            campaign: form["campaign"], maxUses: int("max_uses"), perUserLimit: int("per_user_limit"),
+            expiresInDays: int("expires_in_days"),
             creditExpiresInDays: int("credit_expires_in_days"))
     }
 
     static func date(_ date: Date?) -> String { date.map { DashboardController.format($0) } ?? "never" }
 
-    func creditsPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func creditsPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
+        -> Response
+    {
         let userID = identity.userID
         let balance = try await credits.balance(of: userID)
         let grants = try await coordinator.ledger.activeGrants(of: userID)
@@ -135,13 +138,18 @@ struct BillingDashboard {
         return coordinator.dashboard.page("credits", title: "Credits", identity: identity, active: "credits", status: status, values)
     }
 
-    func billingPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func billingPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
+        -> Response
+    {
         let overview = try await BillingController(coordinator: coordinator).overview(of: identity.user)
         var values: [String: Any] = dashboard.notice(request)
         values.merge([
             "plan": overview.plan,
             "plans": overview.plans.filter { ($0.monthlyPrice?.micro ?? 0) > 0 }.map {
-                ["id": $0.id, "name": $0.name, "price": "\($0.monthlyPrice!)", "tokenPrice": "\($0.tokenPrice!)", "current": $0.id == overview.plan]
+                [
+                    "id": $0.id, "name": $0.name, "price": "\($0.monthlyPrice!)", "tokenPrice": "\($0.tokenPrice!)",
+                    "current": $0.id == overview.plan,
+                ]
             },
             "payments": overview.payments.map {
                 [
@@ -163,7 +171,9 @@ struct BillingDashboard {
         return coordinator.dashboard.page("billing", title: "Billing", identity: identity, active: "billing", status: status, values)
     }
 
-    func affiliatePage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func affiliatePage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
+        -> Response
+    {
         let board = try await coordinator.affiliates.dashboard(identity.userID)
         var values: [String: Any] = dashboard.notice(request)
         values.merge([
@@ -171,7 +181,10 @@ struct BillingDashboard {
             "paying": board.payingReferrals, "earned": "\(board.totalEarned)", "available": "\(board.availableBalance)",
             "canRequest": board.availableBalance >= board.minimumPayout, "minimum": "\(board.minimumPayout)",
             "commissions": board.commissions.map {
-                ["amount": "\($0.amount)", "percent": $0.percent, "payment": "\($0.paymentAmount)", "status": $0.status, "created": Self.date($0.createdAt)]
+                [
+                    "amount": "\($0.amount)", "percent": $0.percent, "payment": "\($0.paymentAmount)", "status": $0.status,
+                    "created": Self.date($0.createdAt),
+                ]
             },
             "payouts": board.payouts.map {
                 ["amount": "\($0.amount)", "status": $0.status, "requested": Self.date($0.requestedAt), "paid": Self.date($0.paidAt)]
@@ -179,10 +192,13 @@ struct BillingDashboard {
             "hasCommissions": !board.commissions.isEmpty, "hasPayouts": !board.payouts.isEmpty,
         ]) { $1 }
         if let error { values["error"] = error }
-        return coordinator.dashboard.page("affiliate", title: "Affiliate Program", identity: identity, active: "affiliate", status: status, values)
+        return coordinator.dashboard.page(
+            "affiliate", title: "Affiliate Program", identity: identity, active: "affiliate", status: status, values)
     }
 
-    func resellerPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func resellerPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
+        -> Response
+    {
         let me = try await ResellerController(coordinator: coordinator).me(identity.userID)
         var values: [String: Any] = dashboard.notice(request)
         values.merge([
@@ -191,7 +207,10 @@ struct BillingDashboard {
             "hasNext": me.nextTier != nil, "codesLeft": me.promoCodesLeft, "customers": me.customers,
             "distributed": "\(me.creditsDistributed)", "redemptions": me.redemptions,
             "codes": me.promoCodes.map {
-                ["code": $0.code, "amount": "\($0.creditAmount)", "uses": $0.uses, "max": $0.maxUses.map(String.init) ?? "∞", "active": $0.active, "expires": Self.date($0.expiresAt)]
+                [
+                    "code": $0.code, "amount": "\($0.creditAmount)", "uses": $0.uses, "max": $0.maxUses.map(String.init) ?? "∞",
+                    "active": $0.active, "expires": Self.date($0.expiresAt),
+                ]
             },
             "hasCodes": !me.promoCodes.isEmpty,
         ]) { $1 }

@@ -182,7 +182,10 @@ public struct BillingService: Sendable {
     /// Sets the plan (limits follow at once) and the paid period: a renewal of the same plan
     /// extends it, anything else starts a new month now.
     @discardableResult
-    func activate(plan planID: String, for userID: UUID, method: Payment.Method, renewal: Bool, stripeSubscription: String? = nil, on db: any Database, now: Date)
+    func activate(
+        plan planID: String, for userID: UUID, method: Payment.Method, renewal: Bool, stripeSubscription: String? = nil,
+        on db: any Database, now: Date
+    )
         async throws -> Date
     {
         let existing = try await Subscription.find(userID, on: db)
@@ -198,7 +201,11 @@ public struct BillingService: Sendable {
         subscription.currentPeriodEnd = Calendar(identifier: .gregorian).date(byAdding: .month, value: 1, to: start)!
         subscription.cancelAtPeriodEnd = false
         subscription.graceEndsAt = nil
-        if let stripeSubscription { subscription.stripeSubscriptionID = stripeSubscription } else if !renewal { subscription.stripeSubscriptionID = nil }
+        if let stripeSubscription {
+            subscription.stripeSubscriptionID = stripeSubscription
+        } else if !renewal {
+            subscription.stripeSubscriptionID = nil
+        }
         try await subscription.save(on: db)
         if let user = try await User.find(userID, on: db), user.planID != planID {
             user.planID = planID
@@ -211,7 +218,9 @@ public struct BillingService: Sendable {
 
     /// Delivers a payment once: false when it was already delivered.
     @discardableResult
-    func fulfil(_ paymentID: UUID, paidAmount: Int64? = nil, reference: String? = nil, stripeSubscription: String? = nil, now: Date = Date())
+    func fulfil(
+        _ paymentID: UUID, paidAmount: Int64? = nil, reference: String? = nil, stripeSubscription: String? = nil, now: Date = Date()
+    )
         async throws -> Bool
     {
         try await ledger.transaction { db in
@@ -249,7 +258,8 @@ public struct BillingService: Sendable {
         }
         let source: TokenMint.Source = payment.method == .token ? .token : .stripe
         if payment.method != .credits {
-            try await TokenMint.record(TokenMintSplit(total: payment.amount), userID: payment.userID, source: source, reference: payment.id!, on: db)
+            try await TokenMint.record(
+                TokenMintSplit(total: payment.amount), userID: payment.userID, source: source, reference: payment.id!, on: db)
             try await affiliates.recordCommission(for: payment, on: db)
             try await resellers.recordPaidSale(by: payment.userID, on: db)
         }
@@ -363,7 +373,8 @@ public struct BillingService: Sendable {
 
     /// Renews, puts into grace, or ends subscriptions whose period is over (the renewal job).
     public func renewDue(now: Date = Date()) async throws {
-        let due = try await Subscription.query(on: store.db).filter(\.$status != .canceled).filter(\.$currentPeriodEnd <= now).limit(500).all()
+        let due = try await Subscription.query(on: store.db).filter(\.$status != .canceled).filter(\.$currentPeriodEnd <= now).limit(500)
+            .all()
         for subscription in due { try await renew(subscription, now: now) }
     }
 

@@ -123,7 +123,8 @@ public struct CreditLedger: Sendable {
                 }
                 let take = amount?.micro ?? grants[index].remaining
                 guard take > 0, take <= grants[index].remaining else {
-                    throw APIError.validation("amount", "must be positive and at most the grant's remaining \(Credits(micro: grants[index].remaining))")
+                    throw APIError.validation(
+                        "amount", "must be positive and at most the grant's remaining \(Credits(micro: grants[index].remaining))")
                 }
                 parts = [(index, take)]
             } else {

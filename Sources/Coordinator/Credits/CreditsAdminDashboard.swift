@@ -16,10 +16,13 @@ struct CreditsAdminDashboard {
         router.post("admin/credits/grant") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }) {
+            return try await dashboard.attempt(
+                request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }
+            ) {
                 let users = try await self.users(form.string("users"))
                 let body = CreditsController.GrantRequest(
-                    userIds: users, amount: Decimal(string: form.string("amount")).flatMap { Credits(decimal: $0) }, campaign: form["campaign"],
+                    userIds: users, amount: Decimal(string: form.string("amount")).flatMap { Credits(decimal: $0) },
+                    campaign: form["campaign"],
                     description: form["description"], expiresInDays: Int(form.string("expires_in_days")))
                 guard users.count <= 500 else { throw APIError.validation("users", "may list at most 500 users") }
                 _ = try await credits.grant(body, to: users, by: identity.userID, key: "dashboard:\(UUID().uuidString)")
@@ -29,18 +32,23 @@ struct CreditsAdminDashboard {
         router.post("admin/credits/revoke") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }) {
+            return try await dashboard.attempt(
+                request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }
+            ) {
                 guard let user = try await self.users(form.string("user")).first else { throw APIError.validation("user", "is required") }
                 try await coordinator.ledger.revoke(
                     user, amount: Decimal(string: form.string("amount")).flatMap { Credits(decimal: $0) }, grantID: nil,
-                    reason: try CreditsController.text(form["reason"], "reason") ?? "Revoked by an admin", idempotencyKey: "dashboard:\(UUID().uuidString)")
+                    reason: try CreditsController.text(form["reason"], "reason") ?? "Revoked by an admin",
+                    idempotencyKey: "dashboard:\(UUID().uuidString)")
                 return Response.redirect(to: "/dashboard/admin/credits?notice=credits_revoked")
             }
         }
         router.post("admin/promo") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }) {
+            return try await dashboard.attempt(
+                request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }
+            ) {
                 _ = try await coordinator.promos.create(BillingDashboard.promoDraft(form), by: identity.userID)
                 return Response.redirect(to: "/dashboard/admin/credits?notice=promo_created")
             }
@@ -56,7 +64,9 @@ struct CreditsAdminDashboard {
         router.post("admin/resellers") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(request, fallback: { try await resellersPage(identity, request: request, error: $0, status: $1) }) {
+            return try await dashboard.attempt(
+                request, fallback: { try await resellersPage(identity, request: request, error: $0, status: $1) }
+            ) {
                 let user = try await self.users(form.string("user")).first
                 _ = try await coordinator.resellers.create(userID: user, tier: form["tier"], companyName: form["company_name"])
                 return Response.redirect(to: "/dashboard/admin/resellers?notice=reseller_created")
@@ -65,7 +75,9 @@ struct CreditsAdminDashboard {
         router.post("admin/resellers/:id/tier") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(request, fallback: { try await resellersPage(identity, request: request, error: $0, status: $1) }) {
+            return try await dashboard.attempt(
+                request, fallback: { try await resellersPage(identity, request: request, error: $0, status: $1) }
+            ) {
                 _ = try await coordinator.resellers.setTier(try context.parameters.uuid("id", what: "Reseller"), to: form["tier"])
                 return Response.redirect(to: "/dashboard/admin/resellers?notice=reseller_updated")
             }
@@ -73,12 +85,15 @@ struct CreditsAdminDashboard {
         router.post("admin/tiers/:name") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(request, fallback: { try await resellersPage(identity, request: request, error: $0, status: $1) }) {
+            return try await dashboard.attempt(
+                request, fallback: { try await resellersPage(identity, request: request, error: $0, status: $1) }
+            ) {
                 _ = try await coordinator.resellers.updateTier(
                     context.parameters.get("name"),
                     with: .init(
                         creditPerUser: Decimal(string: form.string("credit_per_user")).flatMap { Credits(decimal: $0) },
-                        maxPromosPerReseller: Int(form.string("max_promos_per_reseller")), minSalesToQualify: Int(form.string("min_sales_to_qualify"))))
+                        maxPromosPerReseller: Int(form.string("max_promos_per_reseller")),
+                        minSalesToQualify: Int(form.string("min_sales_to_qualify"))))
                 return Response.redirect(to: "/dashboard/admin/resellers?notice=tier_updated")
             }
         }
@@ -101,7 +116,9 @@ struct CreditsAdminDashboard {
         return ids
     }
 
-    func creditsPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func creditsPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
+        -> Response
+    {
         let overview = try await credits.overview()
         let (codes, _) = try await coordinator.promos.list(try Page(request))
         var values: [String: Any] = DashboardController(coordinator: coordinator).notice(request)
@@ -121,10 +138,13 @@ struct CreditsAdminDashboard {
             "hasCodes": !codes.isEmpty,
         ]) { $1 }
         if let error { values["error"] = error }
-        return coordinator.dashboard.page("admin-credits", title: "Credits & promo codes", identity: identity, active: "admin-credits", status: status, values)
+        return coordinator.dashboard.page(
+            "admin-credits", title: "Credits & promo codes", identity: identity, active: "admin-credits", status: status, values)
     }
 
-    func resellersPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func resellersPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
+        -> Response
+    {
         let (rows, _) = try await coordinator.resellers.list(try Page(request))
         let tiers = try await coordinator.resellers.tiers()
         var resellers: [[String: Any]] = []
@@ -141,12 +161,14 @@ struct CreditsAdminDashboard {
             "resellers": resellers, "hasResellers": !resellers.isEmpty,
             "tiers": tiers.map {
                 [
-                    "name": $0.id!, "badge": $0.badge, "creditPerUser": "\(Credits(micro: $0.creditPerUser))", "minSales": $0.minSalesToQualify,
+                    "name": $0.id!, "badge": $0.badge, "creditPerUser": "\(Credits(micro: $0.creditPerUser))",
+                    "minSales": $0.minSalesToQualify,
                     "maxPromos": $0.maxPromosPerReseller,
                 ]
             },
         ]) { $1 }
         if let error { values["error"] = error }
-        return coordinator.dashboard.page("admin-resellers", title: "Resellers & tiers", identity: identity, active: "admin-resellers", status: status, values)
+        return coordinator.dashboard.page(
+            "admin-resellers", title: "Resellers & tiers", identity: identity, active: "admin-resellers", status: status, values)
     }
 }

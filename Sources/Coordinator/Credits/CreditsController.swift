@@ -1,8 +1,8 @@
 import DCDNCore
 import FluentKit
 import Foundation
-import SQLKit
 import Hummingbird
+import SQLKit
 
 /// `/credits/*`: a user's balance, grants and ledger; admins' grants, revokes, refunds and overview.
 struct CreditsController {
@@ -204,12 +204,15 @@ struct CreditsController {
             let admin = try context.requireAdmin()
             let body = try await request.decode(as: RevokeRequest.self, context: context)
             guard let userID = body.userId else { throw APIError.validation("user_id", "is required") }
-            guard try await User.find(userID, on: coordinator.store.db) != nil else { throw APIError.validation("user_id", "is not a user") }
+            guard try await User.find(userID, on: coordinator.store.db) != nil else {
+                throw APIError.validation("user_id", "is not a user")
+            }
             guard body.amount != nil || body.grantId != nil else { throw APIError.validation("amount", "or grant_id is required") }
             return try await coordinator.idempotency.run(request, user: admin.userID, route: "credits/revoke") { key in
                 TransactionResponse(
                     try await ledger.revoke(
-                        userID, amount: body.amount, grantID: body.grantId, reason: try Self.text(body.reason, "reason") ?? "Revoked by an admin",
+                        userID, amount: body.amount, grantID: body.grantId,
+                        reason: try Self.text(body.reason, "reason") ?? "Revoked by an admin",
                         idempotencyKey: key))
             }
         }
@@ -321,7 +324,8 @@ struct CreditsController {
             let transaction = try await ledger.grant(
                 .init(
                     userID: userID, amount: amount, source: .admin, category: campaign.map { "grant:\($0)" } ?? "grant",
-                    description: description, campaign: campaign, expiresAt: expiresAt, grantedBy: admin, idempotencyKey: "\(key):\(userID)"),
+                    description: description, campaign: campaign, expiresAt: expiresAt, grantedBy: admin, idempotencyKey: "\(key):\(userID)"
+                ),
                 now: now)
             results.append(
                 GrantResult(
@@ -335,7 +339,10 @@ struct CreditsController {
         let db = coordinator.store.db
         func accounts(_ column: String) async throws -> Credits { Credits(micro: try await db.sql.sum(column, in: CreditAccount.schema)) }
         func mints(_ column: String, source: TokenMint.Source? = nil) async throws -> Credits {
-            Credits(micro: try await db.sql.sum(column, in: TokenMint.schema) { query in source.map { query.where("source", .equal, $0.rawValue) } ?? query })
+            Credits(
+                micro: try await db.sql.sum(column, in: TokenMint.schema) { query in
+                    source.map { query.where("source", .equal, $0.rawValue) } ?? query
+                })
         }
         let soon = now.addingTimeInterval(30 * 86_400)
         return Overview(
@@ -347,7 +354,8 @@ struct CreditsController {
             }.count(),
             expiringWithin30Days: Credits(
                 micro: try await db.sql.sum("remaining_micro", in: CreditGrant.schema) {
-                    $0.where("remaining_micro", .greaterThan, 0).where("expires_at", .greaterThan, now).where("expires_at", .lessThanOrEqual, soon)
+                    $0.where("remaining_micro", .greaterThan, 0).where("expires_at", .greaterThan, now).where(
+                        "expires_at", .lessThanOrEqual, soon)
                 }),
             accountsInGrace: try await CreditAccount.query(on: db).filter(\.$depletedAt != nil).count(),
             promoCodes: try await PromoCode.query(on: db).count(), promoRedemptions: try await PromoRedemption.query(on: db).count(),

@@ -64,7 +64,8 @@ public struct LedgerAudit: Sendable {
                 report.problems.append("\(name): balance \(Credits(micro: row.balance)) ≠ grants' remaining \(Credits(micro: row.grants))")
             }
             if row.ledger != row.balance {
-                report.problems.append("\(name): balance \(Credits(micro: row.balance)) ≠ sum of transactions \(Credits(micro: row.ledger))")
+                report.problems.append(
+                    "\(name): balance \(Credits(micro: row.balance)) ≠ sum of transactions \(Credits(micro: row.ledger))")
             }
             if row.totals != row.balance {
                 report.problems.append("\(name): balance \(Credits(micro: row.balance)) ≠ account totals \(Credits(micro: row.totals))")

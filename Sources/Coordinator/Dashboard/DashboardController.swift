@@ -43,7 +43,8 @@ struct DashboardController {
         "payment_canceled": "The payment was canceled; nothing was charged.",
         "plan_active": "Your plan is active now, paid with credits.",
         "plan_canceled": "Your plan will not renew; it lasts until the paid period ends.",
-        "token_payment_pending": "Send the amount in DCDN tokens with the payment reference shown below; the plan activates when the payment is confirmed on chain.",
+        "token_payment_pending":
+            "Send the amount in DCDN tokens with the payment reference shown below; the plan activates when the payment is confirmed on chain.",
         "payout_requested": "Payout requested. The operator pays it by Stripe (USD).",
         "promo_created": "Promo code created.",
         "promo_toggled": "Promo code updated.",

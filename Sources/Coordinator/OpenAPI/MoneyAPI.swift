@@ -5,7 +5,8 @@ extension OpenAPIDocument {
     static var moneyOperations: [Operation] {
         return [
             Operation(
-                method: "get", path: "/api/v1/credits/balance", summary: "Balance, totals, active grants and standing (active, grace, suspended)",
+                method: "get", path: "/api/v1/credits/balance",
+                summary: "Balance, totals, active grants and standing (active, grace, suspended)",
                 tag: "Credits", access: .user, responses: [(200, "CreditBalance")]),
             Operation(
                 method: "get", path: "/api/v1/credits/grants", summary: "Active grants with remaining amounts, oldest (spent first) first",
@@ -87,7 +88,8 @@ extension OpenAPIDocument {
                 tag: "Billing", access: .user, responses: [(200, "BillingOverview")]),
             Operation(
                 method: "post", path: "/api/v1/billing/subscribe",
-                summary: "Subscribe to a plan, monthly, by stripe (checkout_url), token (15 % off; pay amount with payment_id) or credits (now)",
+                summary:
+                    "Subscribe to a plan, monthly, by stripe (checkout_url), token (15 % off; pay amount with payment_id) or credits (now)",
                 tag: "Billing", access: .user, body: "Subscribe",
                 responses: [(201, "SubscribeResult"), (402, "Error"), (422, "Error"), (502, "Error"), (503, "Error")], idempotent: true),
             Operation(
@@ -274,7 +276,8 @@ extension OpenAPIDocument {
                 [
                     "joined": boolean, "code": string, "referral_link": string, "total_referrals": integer, "paying_referrals": integer,
                     "total_earned": amount, "available_balance": amount, "minimum_payout": amount, "commission_percent": integer,
-                    "commissions": ["type": "array", "items": ["type": "object"]], "payouts": ["type": "array", "items": ["type": "object"]],
+                    "commissions": ["type": "array", "items": ["type": "object"]],
+                    "payouts": ["type": "array", "items": ["type": "object"]],
                 ], required: ["joined", "total_referrals", "paying_referrals", "total_earned", "available_balance"]),
             "Payout": payout,
             "PayoutList": list("payouts", of: "Payout"),

@@ -1,9 +1,9 @@
 import DCDNCore
 import FluentKit
 import FluentSQL
-import SQLKit
 import Foundation
 import Hummingbird
+import SQLKit
 
 /// Resellers, their tiers, and the tier progression that paid sales drive.
 public struct ResellerService: Sendable {

@@ -212,7 +212,8 @@ enum MoneyMigrations {
         }
         func revert(on database: any Database) async throws {
             for schema in [
-                AffiliatePayout.schema, AffiliateCommission.schema, Affiliate.schema, PaymentEvent.schema, Subscription.schema, Payment.schema,
+                AffiliatePayout.schema, AffiliateCommission.schema, Affiliate.schema, PaymentEvent.schema, Subscription.schema,
+                Payment.schema,
             ] {
                 try await database.schema(schema).delete()
             }
