@@ -211,8 +211,15 @@ struct Admin: AsyncParsableCommand {
         @Option(help: "Concurrent clients.") var clients: Int = 32
         @Option(help: "Accounts spent from (fewer means more contention).") var accounts: Int = 64
         @Option(help: "Seconds to run.") var seconds: Int = 10
+        @Flag(help: "Confirm that benchmark users and credits may be written into this database.") var yes = false
 
         func run() async throws {
+            guard yes else {
+                throw ValidationError("bench-ledger writes benchmark users and credits: use a scratch database and pass --yes")
+            }
+            guard (1...1000).contains(clients), (1...100_000).contains(accounts), (1...3600).contains(seconds) else {
+                throw ValidationError("--clients 1…1000, --accounts 1…100000, --seconds 1…3600")
+            }
             let settings = try await options.load(role: .tool)
             try await withCoordinator(
                 settings: settings, publicURL: settings.publicURL ?? "http://localhost", logger: Logger(label: "dcdn.bench")

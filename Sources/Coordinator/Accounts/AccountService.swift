@@ -41,7 +41,8 @@ public struct AccountService: Sendable {
             throw APIError.conflict("An account with this email already exists.", code: "email_taken")
         }
         let user = User(email: email, passwordHash: try await hashPassword(password), role: .user, planID: PlanCatalog.defaultPlanID)
-        user.referralCode = referralCode?.isEmpty == false ? referralCode : nil
+        // Affiliate codes are upper case; a link typed in lower case still counts.
+        user.referralCode = referralCode?.isEmpty == false ? referralCode?.uppercased() : nil
         do {
             try await user.create(on: db)
         } catch let error as any DatabaseError where error.isConstraintFailure {

@@ -154,7 +154,7 @@ public struct AffiliateService: Sendable {
     func recordCommission(for payment: Payment, on db: any Database) async throws {
         guard payment.isPaidSale, payment.amount > 0,
             let payer = try await User.find(payment.userID, on: db), let code = payer.referralCode,
-            let affiliate = try await Affiliate.query(on: db).filter(\.$code == code.uppercased()).first(),
+            let affiliate = try await Affiliate.query(on: db).filter(\.$code == code).first(),
             affiliate.id != payer.id
         else { return }
         let commission = AffiliateCommission()

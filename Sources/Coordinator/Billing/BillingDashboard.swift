@@ -133,9 +133,43 @@ struct BillingDashboard {
                 ]
             },
             "hasTransactions": !transactions.isEmpty, "purchasable": coordinator.settings.billing.creditsPurchasable,
+            "chart": try await balanceChart(of: userID),
         ]) { $1 }
         if let error { values["error"] = error }
         return coordinator.dashboard.page("credits", title: "Credits", identity: identity, active: "credits", status: status, values)
+    }
+
+    /// The balance at the end of each of the last 30 days and the credits used each day.
+    func balanceChart(of userID: UUID, now: Date = Date()) async throws -> String {
+        let day = 86_400.0
+        let today = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / day).rounded(.down) * day)
+        let starts = (0..<30).map { today.addingTimeInterval(Double($0 - 29) * day) }
+        let db = coordinator.store.db
+        let before = try await CreditTransaction.query(on: db).filter(\.$userID == userID).filter(\.$createdAt < starts[0])
+            .sort(\.$sequence, .descending).first()
+        let window = try await CreditTransaction.query(on: db).filter(\.$userID == userID).filter(\.$createdAt >= starts[0])
+            .sort(\.$sequence).all()
+        var balance = before?.balanceAfter ?? 0
+        var balances: [Int64] = []
+        var used: [Int64] = []
+        var index = 0
+        for start in starts {
+            var spent: Int64 = 0
+            while index < window.count, let created = window[index].createdAt, created < start.addingTimeInterval(day) {
+                balance = window[index].balanceAfter
+                if window[index].kind == .spend { spent -= window[index].amount }
+                index += 1
+            }
+            balances.append(balance / Credits.microPerCredit)
+            used.append(spent / Credits.microPerCredit)
+        }
+        return TrafficChart(
+            starts: starts,
+            series: [
+                .init(label: "Balance (credits)", style: "requests", values: balances),
+                .init(label: "Used per day", style: "blocked", values: used),
+            ], bucketSeconds: Int(day)
+        ).svg()
     }
 
     func billingPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws

@@ -179,8 +179,8 @@ public struct BillingService: Sendable {
         return subscription
     }
 
-    /// Sets the plan (limits follow at once) and the paid period: a renewal of the same plan
-    /// extends it, anything else starts a new month now.
+    /// Sets the plan (limits follow at once) and the paid period: paying again for the plan in
+    /// force extends it by a month, another plan starts a new month now.
     @discardableResult
     func activate(
         plan planID: String, for userID: UUID, method: Payment.Method, renewal: Bool, stripeSubscription: String? = nil,
@@ -191,7 +191,7 @@ public struct BillingService: Sendable {
         let existing = try await Subscription.find(userID, on: db)
         let subscription = existing ?? Subscription()
         let start: Date =
-            if renewal, let existing, existing.planID == planID, existing.status != .canceled { max(now, existing.currentPeriodEnd) } else {
+            if let existing, existing.planID == planID, existing.status != .canceled { max(now, existing.currentPeriodEnd) } else {
                 now
             }
         subscription.id = userID

@@ -58,6 +58,11 @@ struct CreditsAdminDashboard {
             _ = try await coordinator.promos.toggle(try context.parameters.uuid("id", what: "Promo code"))
             return Response.redirect(to: "/dashboard/admin/credits?notice=promo_toggled")
         }
+        router.post("admin/payouts/:id/paid") { _, context in
+            _ = try context.requireAdminPage()
+            _ = try await coordinator.affiliates.markPaid(try context.parameters.uuid("id", what: "Payout"))
+            return Response.redirect(to: "/dashboard/admin/credits?notice=payout_paid")
+        }
         router.get("admin/resellers") { request, context in
             try await resellersPage(try context.requireAdminPage(), request: request)
         }
@@ -121,6 +126,9 @@ struct CreditsAdminDashboard {
     {
         let overview = try await credits.overview()
         let (codes, _) = try await coordinator.promos.list(try Page(request))
+        let (payouts, _) = try await coordinator.affiliates.payouts(try Page(request))
+        let payees = try await User.query(on: coordinator.store.db).filter(\.$id ~~ payouts.map(\.affiliateUserID)).all()
+        let emails = Dictionary(payees.map { ($0.id!, $0.email) }, uniquingKeysWith: { a, _ in a })
         var values: [String: Any] = DashboardController(coordinator: coordinator).notice(request)
         values.merge([
             "accounts": overview.accounts, "outstanding": "\(overview.totalBalance)", "granted": "\(overview.totalGranted)",
@@ -136,6 +144,14 @@ struct CreditsAdminDashboard {
                 ]
             },
             "hasCodes": !codes.isEmpty,
+            "payouts": payouts.map {
+                [
+                    "id": $0.id!.uuidString.lowercased(), "amount": "\(Credits(micro: $0.amount))",
+                    "affiliate": emails[$0.affiliateUserID] ?? "",
+                    "requested": BillingDashboard.date($0.requestedAt), "paid": $0.status == .paid,
+                ]
+            },
+            "hasPayouts": !payouts.isEmpty,
         ]) { $1 }
         if let error { values["error"] = error }
         return coordinator.dashboard.page(

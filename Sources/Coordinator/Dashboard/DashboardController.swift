@@ -53,6 +53,7 @@ struct DashboardController {
         "reseller_created": "Reseller created.",
         "reseller_updated": "Reseller's tier changed.",
         "tier_updated": "Tier limits saved.",
+        "payout_paid": "Payout marked paid.",
     ]
 
     func addRoutes(to router: Router<AppRequestContext>) {

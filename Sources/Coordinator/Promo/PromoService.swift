@@ -141,6 +141,18 @@ public struct PromoService: Sendable {
         var newBalance: Credits
         /// When the received credits expire; null never.
         var expiresAt: Date?
+
+        enum CodingKeys: String, CodingKey { case ok, code, creditsReceived, newBalance, expiresAt }
+
+        // `expires_at` is always present, null for credits that never expire, as in the guide.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(ok, forKey: .ok)
+            try container.encode(code, forKey: .code)
+            try container.encode(creditsReceived, forKey: .creditsReceived)
+            try container.encode(newBalance, forKey: .newBalance)
+            try container.encode(expiresAt, forKey: .expiresAt)
+        }
     }
 
     /// Redeems `text` for `userID`. The code's row is locked, so concurrent redemptions never
