@@ -37,13 +37,13 @@ echo "== verify-ledger"
 $dcdn admin verify-ledger --data-dir "$work/dcdn" --log-level warning
 
 echo "== raw SQL FIFO spend (pgbench, same clients and accounts)"
-"${psql[@]}" -d raw_bench <<SQL
+"${psql[@]}" -v ON_ERROR_STOP=1 -d raw_bench <<SQL
 CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL, tx_count bigint NOT NULL);
 CREATE TABLE grants (id bigserial PRIMARY KEY, account int NOT NULL, seq int NOT NULL, remaining bigint NOT NULL, expires_at timestamptz);
 CREATE INDEX ON grants (account, seq);
 CREATE TABLE transactions (id bigserial PRIMARY KEY, account int NOT NULL, seq bigint NOT NULL, amount bigint NOT NULL, balance_after bigint NOT NULL, key text NOT NULL, UNIQUE (account, key));
 CREATE TABLE mints (id bigserial PRIMARY KEY, account int NOT NULL, amount bigint NOT NULL, pool bigint NOT NULL, rsp bigint NOT NULL, lp bigint NOT NULL);
-INSERT INTO accounts SELECT g, 1000000 * 1000000, 0 FROM generate_series(1, $accounts) g;
+INSERT INTO accounts SELECT g, 1000000::bigint * 1000000, 0 FROM generate_series(1, $accounts) g;
 INSERT INTO grants (account, seq, remaining) SELECT a, s, 250000 * 1000000::bigint FROM generate_series(1, $accounts) a, generate_series(1, 4) s;
 SQL
 cat > "$work/spend.sql" <<SQL

@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import SQLKit
 
 /// The token ledger: what each payment mints in DCDN tokens and how the 70/25/5 split divides
 /// it. It is the system of record on-chain settlement reads; `settled_at` is set when a mint is
@@ -25,16 +26,17 @@ public final class TokenMint: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// Appends a mint (SQLKit: it is on the ledger's hot path).
     static func record(_ split: TokenMintSplit, userID: UUID, source: Source, reference: UUID, on db: any Database) async throws {
-        let mint = TokenMint()
-        mint.userID = userID
-        mint.source = source
-        mint.reference = reference
-        mint.amount = split.total
-        mint.nodeRewardPool = split.nodeRewardPool
-        mint.rspHolders = split.rspHolders
-        mint.rspTreasury = split.rspTreasury
-        mint.lpTreasury = split.lpTreasury
-        try await mint.create(on: db)
+        try await db.sql.insert(into: schema)
+            .columns(
+                "id", "user_id", "source", "reference", "amount_micro", "node_reward_pool_micro", "rsp_holders_micro", "rsp_treasury_micro",
+                "lp_treasury_micro", "created_at"
+            )
+            .values(
+                SQLBind(UUID()), SQLBind(userID), SQLBind(source.rawValue), SQLBind(reference), SQLBind(split.total),
+                SQLBind(split.nodeRewardPool), SQLBind(split.rspHolders), SQLBind(split.rspTreasury), SQLBind(split.lpTreasury),
+                SQLBind(Date())
+            ).run()
     }
 }

@@ -112,37 +112,36 @@ public struct CreditLedger: Sendable {
         _ userID: UUID, amount: Credits?, grantID: UUID?, reason: String, idempotencyKey: String, now: Date = Date()
     ) async throws -> CreditTransaction {
         try await transaction { db in
-            let account = try await lockAccount(userID, on: db)
+            var account = try await lockAccount(userID, on: db)
             if let existing = try await existing(idempotencyKey, of: userID, on: db) { return existing }
-            try await sweep(account, on: db, now: now)
             var grants = try await lockGrants(of: userID, on: db)
+            try await expire(&account, &grants, on: db, now: now)
             var parts: [(index: Int, amount: Int64)]
             if let grantID {
-                guard let index = grants.firstIndex(where: { $0.id == grantID }) else {
+                guard let index = grants.firstIndex(where: { $0.id == grantID && $0.remainingMicro > 0 }) else {
                     throw APIError.validation("grant_id", "is not an active grant of this user")
                 }
-                let take = amount?.micro ?? grants[index].remaining
-                guard take > 0, take <= grants[index].remaining else {
+                let take = amount?.micro ?? grants[index].remainingMicro
+                guard take > 0, take <= grants[index].remainingMicro else {
                     throw APIError.validation(
-                        "amount", "must be positive and at most the grant's remaining \(Credits(micro: grants[index].remaining))")
+                        "amount", "must be positive and at most the grant's remaining \(Credits(micro: grants[index].remainingMicro))")
                 }
                 parts = [(index, take)]
             } else {
                 guard let amount, amount.micro > 0 else { throw APIError.validation("amount", "must be a positive number of credits") }
                 guard let allocation = CreditBook.allocate(amount.micro, from: grants.map(\.balance), now: now) else {
-                    throw Self.insufficient(needed: amount.micro, balance: account.balance)
+                    throw Self.insufficient(needed: amount.micro, balance: account.balanceMicro)
                 }
                 parts = allocation
             }
             let total = parts.reduce(0) { $0 + $1.amount }
-            for part in parts {
-                grants[part.index].remaining -= part.amount
-                try await grants[part.index].save(on: db)
-            }
-            account.totalRevoked += total
-            return try await record(
-                .revoke, -total, account: account, category: "revoke", description: reason,
-                grantID: parts.count == 1 ? grants[parts[0].index].id : nil, key: idempotencyKey, on: db)
+            for part in parts { try await take(part.amount, from: &grants[part.index], on: db) }
+            account.totalRevokedMicro += total
+            let transaction = try await record(
+                .revoke, -total, account: &account, category: "revoke", description: reason,
+                grantID: parts.count == 1 ? grants[parts[0].index].id : nil, key: idempotencyKey, on: db, now: now)
+            try await save(account, on: db, now: now)
+            return transaction
         }
     }
 
@@ -152,7 +151,7 @@ public struct CreditLedger: Sendable {
         _ userID: UUID, spend spendID: UUID, amount: Credits?, reason: String, idempotencyKey: String, now: Date = Date()
     ) async throws -> CreditTransaction {
         try await transaction { db in
-            let account = try await lockAccount(userID, on: db)
+            var account = try await lockAccount(userID, on: db)
             if let existing = try await existing(idempotencyKey, of: userID, on: db) { return existing }
             guard
                 let spend = try await CreditTransaction.query(on: db).filter(\.$id == spendID).filter(\.$userID == userID)
@@ -163,15 +162,19 @@ public struct CreditLedger: Sendable {
             guard micro > 0, micro <= refundable else {
                 throw APIError.validation("amount", "must be positive and at most the \(Credits(micro: refundable)) not yet refunded")
             }
-            try await sweep(account, on: db, now: now)
+            var grants = try await lockGrants(of: userID, on: db)
+            try await expire(&account, &grants, on: db, now: now)
             spend.refunded += micro
             try await spend.save(on: db)
-            let grant = try await addGrant(
-                to: account, micro: micro, source: .refund, campaign: nil, description: reason, expiresAt: nil, grantedBy: nil, on: db)
-            account.totalUsed -= micro
-            return try await record(
-                .refund, micro, account: account, category: spend.category, description: reason, grantID: grant.id, key: idempotencyKey,
-                on: db)
+            let grantID = try await addGrant(
+                to: &account, micro: micro, source: .refund, campaign: nil, description: reason, expiresAt: nil, grantedBy: nil, on: db,
+                now: now)
+            account.totalUsedMicro -= micro
+            let transaction = try await record(
+                .refund, micro, account: &account, category: spend.category, description: reason, grantID: grantID, key: idempotencyKey,
+                on: db, now: now)
+            try await save(account, on: db, now: now)
+            return transaction
         }
     }
 
@@ -182,9 +185,7 @@ public struct CreditLedger: Sendable {
             .field(\.$userID).limit(batch).all().map(\.userID)
         var expired = 0
         for userID in Set(due) {
-            expired += try await transaction { db in
-                try await sweep(try await lockAccount(userID, on: db), on: db, now: now)
-            }
+            expired += try await transaction { db in try await expireDue(of: userID, on: db, now: now) }
         }
         return expired
     }
@@ -220,15 +221,72 @@ public struct CreditLedger: Sendable {
         let due = try await CreditGrant.query(on: store.db).filter(\.$userID == userID).filter(\.$expiresAt <= now)
             .filter(\.$remaining > 0).count()
         guard due > 0 else { return }
-        _ = try await transaction { db in try await sweep(try await lockAccount(userID, on: db), on: db, now: now) }
+        _ = try await transaction { db in try await expireDue(of: userID, on: db, now: now) }
     }
 
     // MARK: Building blocks for callers that hold a transaction (promo codes, payments)
 
+    // The hot path reads and writes plain rows through SQLKit: Fluent's models find their
+    // fields by reflection on every use, which cost more than the database round trips.
+
+    // Rows are read column by column, the way Fluent reads them: decoding a whole struct with
+    // Codable would read SQLite's stored times as seconds since 2001 rather than 1970.
+
+    struct AccountRow {
+        var userId: UUID
+        var balanceMicro: Int64
+        var totalGrantedMicro: Int64
+        var totalUsedMicro: Int64
+        var totalExpiredMicro: Int64
+        var totalRevokedMicro: Int64
+        var grantCount: Int64
+        var transactionCount: Int64
+        var depletedAt: Date?
+
+        init(_ row: any SQLRow) throws {
+            userId = try row.decode(column: "user_id", as: UUID.self)
+            balanceMicro = try row.decode(column: "balance_micro", as: Int64.self)
+            totalGrantedMicro = try row.decode(column: "total_granted_micro", as: Int64.self)
+            totalUsedMicro = try row.decode(column: "total_used_micro", as: Int64.self)
+            totalExpiredMicro = try row.decode(column: "total_expired_micro", as: Int64.self)
+            totalRevokedMicro = try row.decode(column: "total_revoked_micro", as: Int64.self)
+            grantCount = try row.decode(column: "grant_count", as: Int64.self)
+            transactionCount = try row.decode(column: "transaction_count", as: Int64.self)
+            depletedAt = try row.decode(column: "depleted_at", as: Date?.self)
+        }
+    }
+
+    struct GrantRow {
+        var id: UUID
+        var sequence: Int64
+        var remainingMicro: Int64
+        var campaign: String?
+        var description: String
+        var expiresAt: Date?
+
+        init(_ row: any SQLRow) throws {
+            id = try row.decode(column: "id", as: UUID.self)
+            sequence = try row.decode(column: "sequence", as: Int64.self)
+            remainingMicro = try row.decode(column: "remaining_micro", as: Int64.self)
+            campaign = try row.decode(column: "campaign", as: String?.self)
+            description = try row.decode(column: "description", as: String.self)
+            expiresAt = try row.decode(column: "expires_at", as: Date?.self)
+        }
+
+        var balance: GrantBalance { GrantBalance(id: id, remaining: remainingMicro, expiresAt: expiresAt) }
+    }
+
     /// The user's account, locked for this transaction; created at zero the first time.
-    func lockAccount(_ userID: UUID, on db: any Database) async throws -> CreditAccount {
-        let sql = db as! any SQLDatabase
-        // First statement is a write: on SQLite it takes the write lock before anything is read.
+    func lockAccount(_ userID: UUID, on db: any Database) async throws -> AccountRow {
+        let sql = db.sql
+        func locked() async throws -> AccountRow? {
+            try await sql.select().column("*").from(CreditAccount.schema).where("user_id", .equal, userID).for(.update).first()
+                .map(AccountRow.init)
+        }
+        // On SQLite the first statement is a write, so the transaction holds the write lock
+        // before it reads anything; on PostgreSQL the row lock is enough.
+        if store.engine == .postgres, let account = try await locked() { return account }
+        let now = Date()
         try await sql.insert(into: CreditAccount.schema)
             .columns(
                 "user_id", "balance_micro", "total_granted_micro", "total_used_micro", "total_expired_micro", "total_revoked_micro",
@@ -236,40 +294,44 @@ public struct CreditLedger: Sendable {
             )
             .values(
                 SQLBind(userID), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"),
-                SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLBind(Date()), SQLBind(Date())
+                SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLBind(now), SQLBind(now)
             )
             .ignoringConflicts(with: ["user_id"]).run()
-        guard
-            let row = try await sql.select().column("*").from(CreditAccount.schema).where("user_id", .equal, SQLBind(userID))
-                .for(.update).first()
-        else { throw APIError.notFound("Credit account") }
-        return try row.decode(model: CreditAccount.self)
+        guard let account = try await locked() else { throw APIError.notFound("Credit account") }
+        return account
     }
 
-    func lockGrants(of userID: UUID, on db: any Database) async throws -> [CreditGrant] {
-        let sql = db as! any SQLDatabase
-        return try await sql.select().column("*").from(CreditGrant.schema)
-            .where("user_id", .equal, SQLBind(userID)).where("remaining_micro", .greaterThan, SQLLiteral.numeric("0"))
-            .orderBy("sequence").for(.update).all().map { try $0.decode(model: CreditGrant.self) }
+    /// The grants that still hold credits, oldest first, locked.
+    func lockGrants(of userID: UUID, on db: any Database) async throws -> [GrantRow] {
+        try await db.sql.select().columns("id", "sequence", "remaining_micro", "campaign", "description", "expires_at")
+            .from(CreditGrant.schema).where("user_id", .equal, userID).where("remaining_micro", .greaterThan, SQLLiteral.numeric("0"))
+            .orderBy("sequence").for(.update).all().map(GrantRow.init)
     }
 
+    /// The transaction an earlier call with this key made, if any.
     func existing(_ key: String, of userID: UUID, on db: any Database) async throws -> CreditTransaction? {
-        try await CreditTransaction.query(on: db).filter(\.$userID == userID).filter(\.$idempotencyKey == key).first()
+        guard
+            let row = try await db.sql.select().column("id").from(CreditTransaction.schema).where("user_id", .equal, userID)
+                .where("idempotency_key", .equal, key).first()
+        else { return nil }
+        return try await CreditTransaction.find(try row.decode(column: "id", as: UUID.self), on: db)
     }
 
     func grant(_ request: GrantRequest, on db: any Database, now: Date) async throws -> CreditTransaction {
         guard request.amount.micro > 0 else { throw APIError.validation("amount", "must be a positive number of credits") }
-        let account = try await lockAccount(request.userID, on: db)
+        var account = try await lockAccount(request.userID, on: db)
         if let existing = try await existing(request.idempotencyKey, of: request.userID, on: db) { return existing }
-        try await sweep(account, on: db, now: now)
-        let grant = try await addGrant(
-            to: account, micro: request.amount.micro, source: request.source, campaign: request.campaign,
-            description: request.description, expiresAt: request.expiresAt, grantedBy: request.grantedBy, on: db)
-        account.totalGranted += request.amount.micro
+        try await expireDue(&account, on: db, now: now)
+        let grantID = try await addGrant(
+            to: &account, micro: request.amount.micro, source: request.source, campaign: request.campaign,
+            description: request.description, expiresAt: request.expiresAt, grantedBy: request.grantedBy, on: db, now: now)
+        account.totalGrantedMicro += request.amount.micro
         account.depletedAt = nil
-        return try await record(
-            .grant, request.amount.micro, account: account, category: request.category, description: request.description,
-            grantID: grant.id, key: request.idempotencyKey, on: db)
+        let transaction = try await record(
+            .grant, request.amount.micro, account: &account, category: request.category, description: request.description,
+            grantID: grantID, key: request.idempotencyKey, on: db, now: now)
+        try await save(account, on: db, now: now)
+        return transaction
     }
 
     func spend(
@@ -277,93 +339,128 @@ public struct CreditLedger: Sendable {
         now: Date
     ) async throws -> Charge {
         guard micro > 0 else { throw APIError.validation("amount", "must be a positive number of credits") }
-        let account = try await lockAccount(userID, on: db)
+        var account = try await lockAccount(userID, on: db)
         if let existing = try await existing(key, of: userID, on: db) {
             return Charge(transaction: existing, charged: Credits(micro: -existing.amount), shortfall: .zero)
         }
-        try await sweep(account, on: db, now: now)
-        let grants = try await lockGrants(of: userID, on: db)
+        var grants = try await lockGrants(of: userID, on: db)
+        try await expire(&account, &grants, on: db, now: now)
         let available = CreditBook.spendable(grants.map(\.balance), now: now)
-        guard available >= micro || partial else { throw Self.insufficient(needed: micro, balance: account.balance) }
+        guard available >= micro || partial else { throw Self.insufficient(needed: micro, balance: account.balanceMicro) }
         let take = min(micro, available)
         let shortfall = micro - take
         if shortfall > 0, account.depletedAt == nil { account.depletedAt = now }
         guard take > 0 else {
-            try await account.save(on: db)
+            try await save(account, on: db, now: now)
             return Charge(transaction: nil, charged: .zero, shortfall: Credits(micro: shortfall))
         }
         for part in CreditBook.allocate(take, from: grants.map(\.balance), now: now)! {
-            grants[part.index].remaining -= part.amount
-            try await grants[part.index].save(on: db)
+            try await self.take(part.amount, from: &grants[part.index], on: db)
         }
-        account.totalUsed += take
+        account.totalUsedMicro += take
         let transaction = try await record(
-            .spend, -take, account: account, category: category, description: description, grantID: nil, key: key, on: db)
+            .spend, -take, account: &account, category: category, description: description, grantID: nil, key: key, on: db, now: now)
+        try await save(account, on: db, now: now)
         try await TokenMint.record(TokenMintSplit(total: take), userID: userID, source: .credits, reference: transaction.id!, on: db)
         return Charge(transaction: transaction, charged: Credits(micro: take), shortfall: Credits(micro: shortfall))
     }
 
-    /// Expires the account's due grants; returns how many.
+    /// Locks the account and expires its due grants; returns how many (the expiry job, reads).
+    func expireDue(of userID: UUID, on db: any Database, now: Date) async throws -> Int {
+        var account = try await lockAccount(userID, on: db)
+        let expired = try await expireDue(&account, on: db, now: now)
+        if expired > 0 { try await save(account, on: db, now: now) }
+        return expired
+    }
+
     @discardableResult
-    func sweep(_ account: CreditAccount, on db: any Database, now: Date) async throws -> Int {
-        let sql = db as! any SQLDatabase
-        let due = try await sql.select().column("*").from(CreditGrant.schema)
-            .where("user_id", .equal, SQLBind(account.id!)).where("remaining_micro", .greaterThan, SQLLiteral.numeric("0"))
-            .where("expires_at", .lessThanOrEqual, SQLBind(now)).orderBy("sequence").for(.update).all()
-            .map { try $0.decode(model: CreditGrant.self) }
-        for grant in due {
-            let amount = grant.remaining
-            grant.remaining = 0
-            try await grant.save(on: db)
-            account.totalExpired += amount
+    private func expireDue(_ account: inout AccountRow, on db: any Database, now: Date) async throws -> Int {
+        var grants = try await lockGrants(of: account.userId, on: db)
+        return try await expire(&account, &grants, on: db, now: now)
+    }
+
+    /// Expires the due grants among `grants` (locked by the caller); returns how many.
+    @discardableResult
+    private func expire(_ account: inout AccountRow, _ grants: inout [GrantRow], on db: any Database, now: Date) async throws -> Int {
+        let due = CreditBook.due(grants.map(\.balance), now: now)
+        for index in due {
+            let amount = grants[index].remainingMicro
+            try await take(amount, from: &grants[index], on: db)
+            account.totalExpiredMicro += amount
             _ = try await record(
-                .expire, -amount, account: account, category: grant.campaign.map { "expired:\($0)" } ?? "expired",
-                description: "Credits expired: \(grant.description)", grantID: grant.id, key: "expire:\(grant.id!)", on: db)
+                .expire, -amount, account: &account, category: grants[index].campaign.map { "expired:\($0)" } ?? "expired",
+                description: "Credits expired: \(grants[index].description)", grantID: grants[index].id, key: "expire:\(grants[index].id)",
+                on: db, now: now)
         }
         return due.count
     }
 
-    private func addGrant(
-        to account: CreditAccount, micro: Int64, source: CreditGrant.Source, campaign: String?, description: String, expiresAt: Date?,
-        grantedBy: UUID?, on db: any Database
-    ) async throws -> CreditGrant {
-        account.grantCount += 1
-        let grant = CreditGrant()
-        grant.userID = account.id!
-        grant.sequence = account.grantCount
-        grant.amount = micro
-        grant.remaining = micro
-        grant.source = source
-        grant.campaign = campaign
-        grant.description = description
-        grant.expiresAt = expiresAt
-        grant.grantedBy = grantedBy
-        try await grant.create(on: db)
-        return grant
+    private func take(_ amount: Int64, from grant: inout GrantRow, on db: any Database) async throws {
+        grant.remainingMicro -= amount
+        precondition(grant.remainingMicro >= 0, "a grant went below zero")
+        try await db.sql.update(CreditGrant.schema).set("remaining_micro", to: grant.remainingMicro).where("id", .equal, grant.id).run()
     }
 
-    /// Appends a transaction and saves the account with its new balance.
+    private func addGrant(
+        to account: inout AccountRow, micro: Int64, source: CreditGrant.Source, campaign: String?, description: String, expiresAt: Date?,
+        grantedBy: UUID?, on db: any Database, now: Date
+    ) async throws -> UUID {
+        account.grantCount += 1
+        let id = UUID()
+        try await db.sql.insert(into: CreditGrant.schema)
+            .columns(
+                "id", "user_id", "sequence", "amount_micro", "remaining_micro", "source", "campaign", "description", "expires_at",
+                "granted_by",
+                "created_at"
+            )
+            .values(
+                SQLBind(id), SQLBind(account.userId), SQLBind(account.grantCount), SQLBind(micro), SQLBind(micro), SQLBind(source.rawValue),
+                SQLBind(campaign), SQLBind(String(description.prefix(500))), SQLBind(expiresAt), SQLBind(grantedBy), SQLBind(now)
+            ).run()
+        return id
+    }
+
+    /// Appends a transaction at the account's new balance (the caller saves the account).
     private func record(
-        _ kind: CreditTransaction.Kind, _ amount: Int64, account: CreditAccount, category: String, description: String, grantID: UUID?,
-        key: String, on db: any Database
+        _ kind: CreditTransaction.Kind, _ amount: Int64, account: inout AccountRow, category: String, description: String, grantID: UUID?,
+        key: String, on db: any Database, now: Date
     ) async throws -> CreditTransaction {
-        account.balance += amount
-        precondition(account.balance >= 0, "a credit balance went negative")
+        account.balanceMicro += amount
+        precondition(account.balanceMicro >= 0, "a credit balance went negative")
         account.transactionCount += 1
         let transaction = CreditTransaction()
-        transaction.userID = account.id!
+        transaction.id = UUID()
+        transaction.userID = account.userId
         transaction.sequence = account.transactionCount
         transaction.kind = kind
         transaction.amount = amount
-        transaction.balanceAfter = account.balance
+        transaction.balanceAfter = account.balanceMicro
         transaction.category = String(category.prefix(200))
         transaction.description = String(description.prefix(500))
         transaction.grantID = grantID
         transaction.idempotencyKey = key
         transaction.refunded = 0
-        try await transaction.create(on: db)
-        try await account.save(on: db)
+        transaction.createdAt = now
+        try await db.sql.insert(into: CreditTransaction.schema)
+            .columns(
+                "id", "user_id", "sequence", "tx_type", "amount_micro", "balance_after_micro", "category", "description", "grant_id",
+                "idempotency_key", "refunded_micro", "created_at"
+            )
+            .values(
+                SQLBind(transaction.id!), SQLBind(account.userId), SQLBind(transaction.sequence), SQLBind(kind.rawValue), SQLBind(amount),
+                SQLBind(transaction.balanceAfter), SQLBind(transaction.category), SQLBind(transaction.description), SQLBind(grantID),
+                SQLBind(key), SQLLiteral.numeric("0"), SQLBind(now)
+            ).run()
         return transaction
+    }
+
+    private func save(_ account: AccountRow, on db: any Database, now: Date) async throws {
+        try await db.sql.update(CreditAccount.schema)
+            .set("balance_micro", to: account.balanceMicro).set("total_granted_micro", to: account.totalGrantedMicro)
+            .set("total_used_micro", to: account.totalUsedMicro).set("total_expired_micro", to: account.totalExpiredMicro)
+            .set("total_revoked_micro", to: account.totalRevokedMicro).set("grant_count", to: account.grantCount)
+            .set("transaction_count", to: account.transactionCount).set("depleted_at", to: account.depletedAt).set("updated_at", to: now)
+            .where("user_id", .equal, account.userId).run()
     }
 }
 
