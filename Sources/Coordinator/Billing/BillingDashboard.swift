@@ -95,6 +95,17 @@ struct BillingDashboard {
         }
     }
 
+    /// A money page: the notice `?notice=` selects, the form's error if any, then the page's values.
+    func page(
+        _ template: String, title: String, _ identity: Identity, request: Request, error: String?, status: HTTPResponse.Status,
+        _ values: [String: Any]
+    ) -> Response {
+        var context = dashboard.notice(request)
+        context.merge(values) { $1 }
+        if let error { context["error"] = error }
+        return coordinator.dashboard.page(template, title: title, identity: identity, active: template, status: status, context)
+    }
+
     static func promoDraft(_ form: FormData) -> PromoService.Draft {
         func int(_ key: String) -> Int? { form[key].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
         return PromoService.Draft(
@@ -114,8 +125,7 @@ struct BillingDashboard {
         let grants = try await coordinator.ledger.activeGrants(of: userID)
         let transactions = try await CreditTransaction.query(on: coordinator.store.db).filter(\.$userID == userID)
             .sort(\.$sequence, .descending).limit(100).all()
-        var values: [String: Any] = dashboard.notice(request)
-        values.merge([
+        let values: [String: Any] = [
             "balance": "\(balance.balance)", "totalGranted": "\(balance.totalGranted)", "totalUsed": "\(balance.totalUsed)",
             "totalExpired": "\(balance.totalExpired)", "activeGrants": balance.activeGrants,
             "inGrace": balance.status == "grace", "suspended": balance.status == "suspended", "graceEnds": Self.date(balance.graceEndsAt),
@@ -134,9 +144,8 @@ struct BillingDashboard {
             },
             "hasTransactions": !transactions.isEmpty, "purchasable": coordinator.settings.billing.creditsPurchasable,
             "chart": try await balanceChart(of: userID),
-        ]) { $1 }
-        if let error { values["error"] = error }
-        return coordinator.dashboard.page("credits", title: "Credits", identity: identity, active: "credits", status: status, values)
+        ]
+        return page("credits", title: "Credits", identity, request: request, error: error, status: status, values)
     }
 
     /// The balance at the end of each of the last 30 days and the credits used each day.
@@ -176,8 +185,7 @@ struct BillingDashboard {
         -> Response
     {
         let overview = try await BillingController(coordinator: coordinator).overview(of: identity.user)
-        var values: [String: Any] = dashboard.notice(request)
-        values.merge([
+        var values: [String: Any] = [
             "plan": overview.plan,
             "plans": overview.plans.filter { ($0.monthlyPrice?.micro ?? 0) > 0 }.map {
                 [
@@ -193,7 +201,7 @@ struct BillingDashboard {
                 ]
             },
             "hasPayments": !overview.payments.isEmpty,
-        ]) { $1 }
+        ]
         if let subscription = overview.subscription, subscription.status != "canceled" {
             values["subscription"] = [
                 "plan": subscription.planId, "method": subscription.method, "status": subscription.status,
@@ -201,16 +209,14 @@ struct BillingDashboard {
                 "graceEnds": Self.date(subscription.graceEndsAt), "inGrace": subscription.status == "grace",
             ]
         }
-        if let error { values["error"] = error }
-        return coordinator.dashboard.page("billing", title: "Billing", identity: identity, active: "billing", status: status, values)
+        return page("billing", title: "Billing", identity, request: request, error: error, status: status, values)
     }
 
     func affiliatePage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
         -> Response
     {
         let board = try await coordinator.affiliates.dashboard(identity.userID)
-        var values: [String: Any] = dashboard.notice(request)
-        values.merge([
+        let values: [String: Any] = [
             "joined": board.joined, "link": board.referralLink ?? "", "code": board.code ?? "", "referrals": board.totalReferrals,
             "paying": board.payingReferrals, "earned": "\(board.totalEarned)", "available": "\(board.availableBalance)",
             "canRequest": board.availableBalance >= board.minimumPayout, "minimum": "\(board.minimumPayout)",
@@ -224,18 +230,15 @@ struct BillingDashboard {
                 ["amount": "\($0.amount)", "status": $0.status, "requested": Self.date($0.requestedAt), "paid": Self.date($0.paidAt)]
             },
             "hasCommissions": !board.commissions.isEmpty, "hasPayouts": !board.payouts.isEmpty,
-        ]) { $1 }
-        if let error { values["error"] = error }
-        return coordinator.dashboard.page(
-            "affiliate", title: "Affiliate Program", identity: identity, active: "affiliate", status: status, values)
+        ]
+        return page("affiliate", title: "Affiliate Program", identity, request: request, error: error, status: status, values)
     }
 
     func resellerPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
         -> Response
     {
         let me = try await ResellerController(coordinator: coordinator).me(identity.userID)
-        var values: [String: Any] = dashboard.notice(request)
-        values.merge([
+        let values: [String: Any] = [
             "company": me.reseller.companyName, "tier": me.tier.name, "badge": me.tier.badge, "creditPerUser": "\(me.tier.creditPerUser)",
             "sales": me.reseller.totalPaidSales, "nextTier": me.nextTier?.name ?? "", "salesToNext": me.salesToNextTier ?? 0,
             "hasNext": me.nextTier != nil, "codesLeft": me.promoCodesLeft, "customers": me.customers,
@@ -247,8 +250,7 @@ struct BillingDashboard {
                 ]
             },
             "hasCodes": !me.promoCodes.isEmpty,
-        ]) { $1 }
-        if let error { values["error"] = error }
-        return coordinator.dashboard.page("reseller", title: "Reseller", identity: identity, active: "reseller", status: status, values)
+        ]
+        return page("reseller", title: "Reseller", identity, request: request, error: error, status: status, values)
     }
 }

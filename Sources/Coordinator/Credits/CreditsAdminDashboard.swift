@@ -129,8 +129,7 @@ struct CreditsAdminDashboard {
         let (payouts, _) = try await coordinator.affiliates.payouts(try Page(request))
         let payees = try await User.query(on: coordinator.store.db).filter(\.$id ~~ payouts.map(\.affiliateUserID)).all()
         let emails = Dictionary(payees.map { ($0.id!, $0.email) }, uniquingKeysWith: { a, _ in a })
-        var values: [String: Any] = DashboardController(coordinator: coordinator).notice(request)
-        values.merge([
+        let values: [String: Any] = [
             "accounts": overview.accounts, "outstanding": "\(overview.totalBalance)", "granted": "\(overview.totalGranted)",
             "used": "\(overview.totalUsed)", "expired": "\(overview.totalExpired)", "revoked": "\(overview.totalRevoked)",
             "expiring": "\(overview.expiringWithin30Days)", "grace": overview.accountsInGrace,
@@ -152,10 +151,9 @@ struct CreditsAdminDashboard {
                 ]
             },
             "hasPayouts": !payouts.isEmpty,
-        ]) { $1 }
-        if let error { values["error"] = error }
-        return coordinator.dashboard.page(
-            "admin-credits", title: "Credits & promo codes", identity: identity, active: "admin-credits", status: status, values)
+        ]
+        return dashboard.page(
+            "admin-credits", title: "Credits & promo codes", identity, request: request, error: error, status: status, values)
     }
 
     func resellersPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
@@ -172,8 +170,7 @@ struct CreditsAdminDashboard {
                 "tiers": tiers.map { ["name": $0.id!, "selected": $0.id == response.tier] },
             ])
         }
-        var values: [String: Any] = DashboardController(coordinator: coordinator).notice(request)
-        values.merge([
+        let values: [String: Any] = [
             "resellers": resellers, "hasResellers": !resellers.isEmpty,
             "tiers": tiers.map {
                 [
@@ -182,9 +179,8 @@ struct CreditsAdminDashboard {
                     "maxPromos": $0.maxPromosPerReseller,
                 ]
             },
-        ]) { $1 }
-        if let error { values["error"] = error }
-        return coordinator.dashboard.page(
-            "admin-resellers", title: "Resellers & tiers", identity: identity, active: "admin-resellers", status: status, values)
+        ]
+        return dashboard.page(
+            "admin-resellers", title: "Resellers & tiers", identity, request: request, error: error, status: status, values)
     }
 }
