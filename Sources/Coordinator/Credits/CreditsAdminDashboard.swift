@@ -161,14 +161,12 @@ struct CreditsAdminDashboard {
     {
         let (rows, _) = try await coordinator.resellers.list(try Page(request))
         let tiers = try await coordinator.resellers.tiers()
-        var resellers: [[String: Any]] = []
-        for row in rows {
-            let response = try await coordinator.resellers.response(row)
-            resellers.append([
+        let resellers: [[String: Any]] = try await coordinator.resellers.responses(rows).map { response in
+            [
                 "id": response.id.uuidString.lowercased(), "company": response.companyName, "email": response.email ?? "",
                 "sales": response.totalPaidSales, "codes": response.promoCodes,
                 "tiers": tiers.map { ["name": $0.id!, "selected": $0.id == response.tier] },
-            ])
+            ]
         }
         let values: [String: Any] = [
             "resellers": resellers, "hasResellers": !resellers.isEmpty,

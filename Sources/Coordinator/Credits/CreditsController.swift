@@ -310,7 +310,8 @@ struct CreditsController {
             throw APIError.validation("expires_in_days", "must be from 1 to 3650, or null for credits that never expire")
         }
         let campaign = try PromoService.campaign(body.campaign)
-        let unique = Array(NSOrderedSet(array: userIDs)) as! [UUID]
+        var seen = Set<UUID>()
+        let unique = userIDs.filter { seen.insert($0).inserted }
         let found = try await User.query(on: coordinator.store.db).filter(\.$id ~~ unique).all().compactMap(\.id)
         let missing = Set(unique).subtracting(found)
         guard missing.isEmpty else {

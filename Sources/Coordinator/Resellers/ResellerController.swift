@@ -54,9 +54,9 @@ struct ResellerController {
         group.get("list") { request, context -> ResellerList in
             _ = try context.requireAdmin()
             let (rows, total) = try await resellers.list(try Page(request))
-            var list: [ResellerService.ResellerResponse] = []
-            for row in rows { list.append(try await resellers.response(row)) }
-            return ResellerList(resellers: list, total: total, tiers: try await resellers.tiers().map(ResellerService.TierResponse.init))
+            return ResellerList(
+                resellers: try await resellers.responses(rows), total: total,
+                tiers: try await resellers.tiers().map(ResellerService.TierResponse.init))
         }
         group.post("tier/update") { request, context -> ResellerService.TierResponse in
             _ = try context.requireAdmin()
@@ -82,14 +82,12 @@ struct ResellerController {
         let next = tiers.first { $0.position > tier.position }
         let db = coordinator.store.db
         let codes = try await PromoCode.query(on: db).filter(\.$resellerID == reseller.id!).sort(\.$createdAt, .descending).all()
-        let log = ResellerPromoLog.query(on: db).filter(\.$resellerID == reseller.id!)
+        let log = try await ResellerPromoLog.query(on: db).filter(\.$resellerID == reseller.id!).all()
         return Me(
             reseller: try await resellers.response(reseller), tier: .init(tier), nextTier: next.map(ResellerService.TierResponse.init),
             salesToNextTier: next.map { max(0, $0.minSalesToQualify - reseller.totalPaidSales) },
             promoCodesLeft: max(0, tier.maxPromosPerReseller - codes.count), promoCodes: codes.map(PromoService.Response.init),
-            customers: Set(try await log.all().map(\.userID)).count,
-            creditsDistributed: Credits(
-                micro: try await db.sql.sum("amount_micro", in: ResellerPromoLog.schema) { $0.where("reseller_id", .equal, reseller.id!) }),
-            redemptions: try await ResellerPromoLog.query(on: db).filter(\.$resellerID == reseller.id!).count())
+            customers: Set(log.map(\.userID)).count, creditsDistributed: Credits(micro: log.reduce(0) { $0 + $1.amount }),
+            redemptions: log.count)
     }
 }

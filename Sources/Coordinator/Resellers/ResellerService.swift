@@ -50,11 +50,23 @@ public struct ResellerService: Sendable {
     }
 
     func response(_ reseller: Reseller) async throws -> ResellerResponse {
-        let email = try await User.find(reseller.userID, on: store.db)?.email
-        let codes = try await PromoCode.query(on: store.db).filter(\.$resellerID == reseller.id!).count()
-        return ResellerResponse(
-            id: reseller.id!, userId: reseller.userID, email: email, companyName: reseller.companyName, tier: reseller.tier,
-            totalPaidSales: reseller.totalPaidSales, promoCodes: codes, createdAt: reseller.createdAt)
+        try await responses([reseller])[0]
+    }
+
+    /// A page of resellers with their emails and code counts, in two queries.
+    func responses(_ resellers: [Reseller]) async throws -> [ResellerResponse] {
+        guard !resellers.isEmpty else { return [] }
+        let users = try await User.query(on: store.db).filter(\.$id ~~ resellers.map(\.userID)).all()
+        let emails = Dictionary(users.map { ($0.id!, $0.email) }, uniquingKeysWith: { a, _ in a })
+        let counts = try await store.db.sql.select().column("reseller_id").column(SQLRaw("COUNT(*)"), as: "codes")
+            .from(PromoCode.schema).where("reseller_id", .in, SQLBind.group(resellers.map(\.id!))).groupBy("reseller_id").all()
+        var codes: [UUID: Int] = [:]
+        for row in counts { codes[try row.decode(column: "reseller_id", as: UUID.self)] = try row.decode(column: "codes", as: Int.self) }
+        return resellers.map {
+            ResellerResponse(
+                id: $0.id!, userId: $0.userID, email: emails[$0.userID], companyName: $0.companyName, tier: $0.tier,
+                totalPaidSales: $0.totalPaidSales, promoCodes: codes[$0.id!] ?? 0, createdAt: $0.createdAt)
+        }
     }
 
     public func create(userID: UUID?, tier name: String?, companyName: String?) async throws -> Reseller {
