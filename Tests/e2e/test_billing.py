@@ -38,6 +38,8 @@ class FakeStripe(BaseHTTPRequestHandler):
             self.requests.append({"path": self.path, "headers": dict(self.headers), "form": form})
         if self.headers.get("Authorization") != f"Bearer {STRIPE_KEY}":
             self._answer(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}})
+        elif self.path.startswith("/v1/subscriptions/sub_"):
+            self._answer(200, {"id": self.path.rsplit("/", 1)[1], "object": "subscription", "cancel_at_period_end": form.get("cancel_at_period_end") == "true"})
         elif self.path == "/v1/checkout/sessions":
             session = f"cs_test_{uuid.uuid4().hex[:12]}"
             self._answer(200, {"id": session, "object": "checkout.session", "url": f"https://checkout.stripe.com/c/pay/{session}"})
@@ -122,6 +124,19 @@ def test_buying_credits_through_stripe_checkout_and_webhooks(billing):
 
     plan = requests.post(f"{billing.url}/api/v1/billing/subscribe", json={"plan_id": "pro", "method": "stripe"}, headers=auth, timeout=10)
     assert plan.status_code == 201 and FakeStripe.requests[-1]["form"]["line_items[0][price_data][recurring][interval]"] == "month"
+    subscribed = post_event(billing.url, {
+        "id": f"evt_{uuid.uuid4().hex[:10]}",
+        "type": "checkout.session.completed",
+        "data": {"object": {"id": "cs_plan", "payment_status": "paid", "amount_total": 1500, "subscription": "sub_e2e1",
+                            "metadata": {"payment_id": plan.json()["payment_id"]}}},
+    })
+    assert subscribed.json()["result"] == "fulfilled", subscribed.text
+    overview = requests.get(f"{billing.url}/api/v1/billing", headers=auth, timeout=10).json()
+    assert overview["plan"] == "pro" and overview["subscription"]["method"] == "stripe"
+    canceled = requests.post(f"{billing.url}/api/v1/billing/cancel", headers=auth, timeout=10)
+    assert canceled.status_code == 200 and canceled.json()["cancel_at_period_end"] is True, canceled.text
+    assert FakeStripe.requests[-1]["path"] == "/v1/subscriptions/sub_e2e1"
+    assert FakeStripe.requests[-1]["form"] == {"cancel_at_period_end": "true"}
     token = requests.post(f"{billing.url}/api/v1/billing/subscribe", json={"plan_id": "business", "method": "token"}, headers=auth, timeout=10)
     assert token.json()["amount"] == 50.15 and token.json()["discount_percent"] == 15
 
