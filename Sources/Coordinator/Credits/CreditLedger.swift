@@ -181,7 +181,8 @@ public struct CreditLedger: Sendable {
     /// Expires every grant whose time has come (the expiry job). Returns how many expired.
     @discardableResult
     public func expireDue(now: Date = Date(), batch: Int = 500) async throws -> Int {
-        let due = try await CreditGrant.query(on: store.db).filter(\.$expiresAt <= now).filter(\.$remaining > 0)
+        // A second of margin: the exact decision is made under the lock (`CreditBook.due`).
+        let due = try await CreditGrant.query(on: store.db).filter(\.$expiresAt <= now.addingTimeInterval(1)).filter(\.$remaining > 0)
             .field(\.$userID).limit(batch).all().map(\.userID)
         var expired = 0
         for userID in Set(due) {
@@ -218,7 +219,7 @@ public struct CreditLedger: Sendable {
 
     /// Due grants are expired on read too, so a balance never shows credits that are gone.
     public func settle(_ userID: UUID, now: Date = Date()) async throws {
-        let due = try await CreditGrant.query(on: store.db).filter(\.$userID == userID).filter(\.$expiresAt <= now)
+        let due = try await CreditGrant.query(on: store.db).filter(\.$userID == userID).filter(\.$expiresAt <= now.addingTimeInterval(1))
             .filter(\.$remaining > 0).count()
         guard due > 0 else { return }
         _ = try await transaction { db in try await expireDue(of: userID, on: db, now: now) }
@@ -415,7 +416,8 @@ public struct CreditLedger: Sendable {
             )
             .values(
                 SQLBind(id), SQLBind(account.userId), SQLBind(account.grantCount), SQLBind(micro), SQLBind(micro), SQLBind(source.rawValue),
-                SQLBind(campaign), SQLBind(String(description.prefix(500))), SQLBind(expiresAt), SQLBind(grantedBy), SQLBind(now)
+                SQLBind(campaign), SQLBind(String(description.prefix(500))), SQLBind(expiresAt.map(CreditBook.expiry)), SQLBind(grantedBy),
+                SQLBind(now)
             ).run()
         return id
     }

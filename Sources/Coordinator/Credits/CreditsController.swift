@@ -319,7 +319,7 @@ struct CreditsController {
                 userIDs.count == 1 ? "user_id" : "user_ids", "no such user: \(missing.map(\.uuidString).sorted().joined(separator: ", "))")
         }
         let description = try Self.text(body.description, "description") ?? campaign.map { "Credits granted: \($0)" } ?? "Credits granted"
-        let expiresAt = body.expiresInDays.map { now.addingTimeInterval(Double($0) * 86_400) }
+        let expiresAt = body.expiresInDays.map { CreditBook.expiry(now.addingTimeInterval(Double($0) * 86_400)) }
         var results: [GrantResult] = []
         for userID in unique {
             let transaction = try await ledger.grant(

@@ -187,7 +187,7 @@ public struct PromoService: Sendable {
                         ? "You have already redeemed this promo code." : "You have redeemed this promo code \(earlier) times, its limit.",
                     code: "promo_code_already_redeemed")
             }
-            let expiresAt = promo.creditExpiresInDays.map { now.addingTimeInterval(Double($0) * 86_400) }
+            let expiresAt = promo.creditExpiresInDays.map { CreditBook.expiry(now.addingTimeInterval(Double($0) * 86_400)) }
             let transaction = try await ledger.grant(
                 .init(
                     userID: userID, amount: Credits(micro: promo.creditAmount), source: .promo, category: "promo:\(promo.code)",

@@ -39,6 +39,12 @@ public enum CreditBook {
         grants.indices.filter { grants[$0].remaining > 0 && grants[$0].isExpired(at: now) }
     }
 
+    /// An expiry instant as the ledger keeps it: whole seconds, so every database stores and
+    /// compares it exactly (fractions of a second drift through SQLite's floating-point times).
+    public static func expiry(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+    }
+
     /// What can be spent now.
     public static func spendable(_ grants: [GrantBalance], now: Date) -> Int64 {
         grants.filter { !$0.isExpired(at: now) }.reduce(0) { $0 + $1.remaining }
