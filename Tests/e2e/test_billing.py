@@ -192,17 +192,18 @@ def test_admin_pages_grant_and_resellers_and_the_ledger_verifies(billing, browse
     browser.find_element(By.ID, "grant-amount").send_keys("12.5")
     browser.find_element(By.ID, "grant-campaign").send_keys("browser_grant")
     browser.find_element(By.ID, "grant-submit").click()
-    assert "Credits granted" in wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".notice"))).text
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".notice"), "Credits granted"))
     browser.find_element(By.ID, "promo-new-code").send_keys("ADMINPAGE1")
     browser.find_element(By.ID, "promo-new-amount").send_keys("5")
     browser.find_element(By.ID, "promo-create").click()
-    assert "ADMINPAGE1" in wait(browser).until(EC.presence_of_element_located((By.ID, "promo-table"))).text
+    # The page before the click may already list codes: wait for the new one, not any table.
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "promo-table"), "ADMINPAGE1"))
 
     browser.get(f"{billing.url}/dashboard/admin/resellers")
     browser.find_element(By.ID, "reseller-user").send_keys(email)
     browser.find_element(By.ID, "reseller-company").send_keys("Browser Hosting")
     browser.find_element(By.ID, "reseller-submit").click()
-    assert "Browser Hosting" in wait(browser).until(EC.presence_of_element_located((By.ID, "reseller-table"))).text
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "reseller-table"), "Browser Hosting"))
     assert "gold" in browser.find_element(By.ID, "tier-table").text
 
     verified = subprocess.run(
