@@ -110,7 +110,7 @@ public struct AffiliateService: Sendable {
     /// Requests the whole available balance; at least the minimum payout.
     public func requestPayout(_ userID: UUID) async throws -> AffiliatePayout {
         try await ledger.transaction { db in
-            let sql = db as! any SQLDatabase
+            let sql = db.sql
             guard
                 try await sql.select().column("user_id").from(Affiliate.schema).where("user_id", .equal, SQLBind(userID)).for(.update)
                     .first() != nil

@@ -62,15 +62,8 @@ public struct BillingService: Sendable {
             }
             credits = amount
         }
-        let payment = Payment()
-        payment.userID = user.id!
-        payment.kind = .credits
-        payment.method = .stripe
-        payment.creditsAmount = credits.micro
-        payment.amount = credits.micro
-        payment.listPrice = credits.micro
-        payment.status = .pending
-        payment.renewal = false
+        let payment = Payment(
+            userID: user.id!, kind: .credits, method: .stripe, credits: credits.micro, amount: credits.micro, listPrice: credits.micro)
         try await payment.create(on: store.db)
         let session = try await checkout(payment, product: "DCDN credits (\(credits))", recurring: false, user: user)
         return CheckoutResponse(
@@ -131,32 +124,19 @@ public struct BillingService: Sendable {
         guard let method = Payment.Method(rawValue: request.method ?? "") else {
             throw APIError.validation("method", "must be stripe, token or credits")
         }
-        let payment = Payment()
-        payment.userID = user.id!
-        payment.kind = .plan
-        payment.method = method
-        payment.planID = plan.id
-        payment.creditsAmount = 0
-        payment.listPrice = price
-        payment.amount = method == .token ? Self.tokenPrice(price) : price
-        payment.status = .pending
-        payment.renewal = false
+        let payment = Payment(
+            userID: user.id!, kind: .plan, method: method, planID: plan.id, amount: method == .token ? Self.tokenPrice(price) : price,
+            listPrice: price)
         var response = SubscribeResponse(
             paymentId: UUID(), planId: plan.id!, method: method.rawValue, status: "pending", amount: Credits(micro: payment.amount),
             listPrice: Credits(micro: price), discountPercent: method == .token ? Self.tokenDiscountPercent : 0)
         switch method {
         case .credits:
-            let end = try await ledger.transaction { db in
-                _ = try await ledger.spend(
-                    user.id!, price, category: "Plan: \(plan.name)", description: "\(plan.name) plan, one month", key: idempotencyKey,
-                    partial: false, on: db, now: now)
-                payment.status = .paid
-                payment.paidAt = now
-                try await payment.create(on: db)
-                return try await activate(plan: plan.id!, for: user.id!, method: .credits, renewal: false, on: db, now: now)
-            }
+            let paid = try await payWithCredits(plan, for: user.id!, renewal: false, key: idempotencyKey, now: now)
+            response.paymentId = paid.payment
             response.status = "paid"
-            response.currentPeriodEnd = end
+            response.currentPeriodEnd = paid.periodEnd
+            return response
         case .stripe:
             try await payment.create(on: store.db)
             let session = try await checkout(payment, product: "DCDN \(plan.name) plan (monthly)", recurring: true, user: user)
@@ -166,6 +146,24 @@ public struct BillingService: Sendable {
         }
         response.paymentId = payment.id!
         return response
+    }
+
+    /// Buys a month of `plan` with credits, in one transaction: the spend (full price), the
+    /// payment record, the plan. Throws 402 `insufficient_credits` when the balance is short.
+    private func payWithCredits(_ plan: Plan, for userID: UUID, renewal: Bool, key: String, now: Date) async throws
+        -> (payment: UUID, periodEnd: Date)
+    {
+        let price = plan.monthlyPriceMicro ?? 0
+        return try await ledger.transaction { db in
+            _ = try await ledger.spend(
+                userID, price, category: "Plan: \(plan.name)", description: "\(plan.name) plan\(renewal ? " renewal" : ", one month")",
+                key: key, partial: false, on: db, now: now)
+            let payment = Payment(
+                userID: userID, kind: .plan, method: .credits, planID: plan.id, amount: price, listPrice: price, status: .paid,
+                renewal: renewal, paidAt: now)
+            try await payment.create(on: db)
+            return (payment.id!, try await activate(plan: plan.id!, for: userID, method: .credits, renewal: renewal, on: db, now: now))
+        }
     }
 
     /// Stops renewal; the plan stays until the paid period ends.
@@ -224,10 +222,11 @@ public struct BillingService: Sendable {
         async throws -> Bool
     {
         try await ledger.transaction { db in
-            let sql = db as! any SQLDatabase
             guard
-                let payment = try await sql.select().column("*").from(Payment.schema).where("id", .equal, SQLBind(paymentID)).for(.update)
-                    .first()?.decode(model: Payment.self)
+                let payment = try await db.sql.select().column("*").from(Payment.schema).where("id", .equal, SQLBind(paymentID)).for(
+                    .update
+                )
+                .first()?.decode(fluentModel: Payment.self)
             else { throw APIError.notFound("Payment") }
             guard payment.status != .paid else { return false }
             if let paidAmount, paidAmount < payment.amount {
@@ -237,7 +236,6 @@ public struct BillingService: Sendable {
             payment.status = .paid
             payment.paidAt = now
             if let reference, payment.method == .token { payment.providerReference = reference }
-            if let stripeSubscription { payment.stripeSubscriptionID = stripeSubscription }
             try await payment.save(on: db)
             try await deliver(payment, stripeSubscription: stripeSubscription, on: db, now: now)
             return true
@@ -247,7 +245,7 @@ public struct BillingService: Sendable {
     private func deliver(_ payment: Payment, stripeSubscription: String?, on db: any Database, now: Date) async throws {
         switch payment.kind {
         case .credits:
-            try await ledger.grant(
+            _ = try await ledger.grant(
                 .init(
                     userID: payment.userID, amount: Credits(micro: payment.creditsAmount), source: .purchase, category: "purchase",
                     description: "Credits bought (\(payment.method.rawValue))", idempotencyKey: "payment:\(payment.id!)"), on: db, now: now)
@@ -270,14 +268,7 @@ public struct BillingService: Sendable {
         guard let id = event["id"] as? String, let type = event["type"] as? String,
             let object = (event["data"] as? [String: Any])?["object"] as? [String: Any]
         else { throw APIError.badRequest("Not a Stripe event.", code: "malformed_event") }
-        guard try await claim("stripe:\(id)", type: type) else { return "duplicate" }
-        do {
-            return try await handleStripe(type: type, object: object, now: now)
-        } catch {
-            // Let Stripe's retry try again.
-            try? await PaymentEvent.find("stripe:\(id)", on: store.db)?.delete(on: store.db)
-            throw error
-        }
+        return try await once("stripe:\(id)", type: type) { try await handleStripe(type: type, object: object, now: now) }
     }
 
     private func handleStripe(type: String, object: [String: Any], now: Date) async throws -> String {
@@ -300,16 +291,10 @@ public struct BillingService: Sendable {
             guard object["billing_reason"] as? String == "subscription_cycle", let stripeID = object["subscription"] as? String,
                 let subscription = try await Subscription.query(on: store.db).filter(\.$stripeSubscriptionID == stripeID).first()
             else { return "ignored" }
-            let payment = Payment()
-            payment.userID = subscription.id!
-            payment.kind = .plan
-            payment.method = .stripe
-            payment.planID = subscription.planID
-            payment.creditsAmount = 0
-            payment.amount = ((object["amount_paid"] as? NSNumber)?.int64Value ?? 0) * 10_000
-            payment.listPrice = payment.amount
-            payment.status = .pending
-            payment.renewal = true
+            let paid = ((object["amount_paid"] as? NSNumber)?.int64Value ?? 0) * 10_000
+            let payment = Payment(
+                userID: subscription.id!, kind: .plan, method: .stripe, planID: subscription.planID, amount: paid, listPrice: paid,
+                renewal: true)
             payment.providerReference = object["id"] as? String
             try await payment.create(on: store.db)
             try await fulfil(payment.id!, now: now)
@@ -326,14 +311,20 @@ public struct BillingService: Sendable {
         return try await Payment.query(on: store.db).filter(\.$providerReference == session).first()
     }
 
-    /// Records a notification as handled; false when it already was.
-    private func claim(_ id: String, type: String) async throws -> Bool {
-        if try await PaymentEvent.find(id, on: store.db) != nil { return false }
+    /// Handles a notification once: a second delivery of `id` answers "duplicate". A failure
+    /// forgets it again, so the sender's retry gets another try.
+    private func once(_ id: String, type: String, _ handle: () async throws -> String) async throws -> String {
+        if try await PaymentEvent.find(id, on: store.db) != nil { return "duplicate" }
         do {
             try await PaymentEvent(id: id, type: type).create(on: store.db)
-            return true
         } catch {
-            if try await PaymentEvent.find(id, on: store.db) != nil { return false }
+            if try await PaymentEvent.find(id, on: store.db) != nil { return "duplicate" }
+            throw error
+        }
+        do {
+            return try await handle()
+        } catch {
+            try? await PaymentEvent.find(id, on: store.db)?.delete(on: store.db)
             throw error
         }
     }
@@ -360,12 +351,8 @@ public struct BillingService: Sendable {
             throw APIError.notFound("Token payment")
         }
         let reference = "token:\(chain.lowercased()):\(hash.lowercased())"
-        guard try await claim(reference, type: "token.payment") else { return "duplicate" }
-        do {
-            return try await fulfil(paymentID, paidAmount: amount.micro, reference: reference, now: now) ? "fulfilled" : "already fulfilled"
-        } catch {
-            try? await PaymentEvent.find(reference, on: store.db)?.delete(on: store.db)
-            throw error
+        return try await once(reference, type: "token.payment") {
+            try await fulfil(paymentID, paidAmount: amount.micro, reference: reference, now: now) ? "fulfilled" : "already fulfilled"
         }
     }
 
@@ -386,29 +373,12 @@ public struct BillingService: Sendable {
         }
         switch subscription.method {
         case .credits:
-            guard let plan = try await Plan.find(subscription.planID, on: store.db), let price = plan.monthlyPriceMicro, price > 0 else {
+            guard let plan = try await Plan.find(subscription.planID, on: store.db), (plan.monthlyPriceMicro ?? 0) > 0 else {
                 return try await end(subscription)
             }
             let period = Int64(subscription.currentPeriodEnd.timeIntervalSince1970)
             do {
-                try await ledger.transaction { db in
-                    _ = try await ledger.spend(
-                        userID, price, category: "Plan: \(plan.name)", description: "\(plan.name) plan renewal",
-                        key: "renewal:\(plan.id!):\(period)", partial: false, on: db, now: now)
-                    let payment = Payment()
-                    payment.userID = userID
-                    payment.kind = .plan
-                    payment.method = .credits
-                    payment.planID = plan.id
-                    payment.creditsAmount = 0
-                    payment.amount = price
-                    payment.listPrice = price
-                    payment.status = .paid
-                    payment.renewal = true
-                    payment.paidAt = now
-                    try await payment.create(on: db)
-                    try await activate(plan: plan.id!, for: userID, method: .credits, renewal: true, on: db, now: now)
-                }
+                _ = try await payWithCredits(plan, for: userID, renewal: true, key: "renewal:\(plan.id!):\(period)", now: now)
             } catch let error as APIError where error.code == "insufficient_credits" {
                 try await startGrace(subscription, now: now)
                 if let ends = subscription.graceEndsAt, ends <= now { try await end(subscription) }

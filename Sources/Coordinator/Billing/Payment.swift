@@ -25,13 +25,28 @@ public final class Payment: Model, @unchecked Sendable {
     /// Stripe's Checkout Session or invoice ID; the chain transaction for token payments.
     @OptionalField(key: "provider_reference") public var providerReference: String?
     @OptionalField(key: "checkout_url") public var checkoutURL: String?
-    @OptionalField(key: "stripe_subscription_id") public var stripeSubscriptionID: String?
     /// A renewal rather than a first purchase.
     @Field(key: "renewal") public var renewal: Bool
     @OptionalField(key: "paid_at") public var paidAt: Date?
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
 
     public init() {}
+
+    init(
+        userID: UUID, kind: Kind, method: Method, planID: String? = nil, credits: Int64 = 0, amount: Int64, listPrice: Int64,
+        status: Status = .pending, renewal: Bool = false, paidAt: Date? = nil
+    ) {
+        self.userID = userID
+        self.kind = kind
+        self.method = method
+        self.planID = planID
+        self.creditsAmount = credits
+        self.amount = amount
+        self.listPrice = listPrice
+        self.status = status
+        self.renewal = renewal
+        self.paidAt = paidAt
+    }
 
     /// Stripe and token payments earn affiliate commission and count as reseller sales;
     /// credit-funded ones do neither.

@@ -1,4 +1,3 @@
-import DCDNCore
 import FluentKit
 import Foundation
 
@@ -26,6 +25,4 @@ public final class CreditGrant: Model, @unchecked Sendable {
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
 
     public init() {}
-
-    var balance: GrantBalance { GrantBalance(id: id!, remaining: remaining, expiresAt: expiresAt) }
 }

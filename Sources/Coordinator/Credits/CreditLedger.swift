@@ -10,7 +10,7 @@ import SQLKit
 /// other connection can interleave. Each change carries an idempotency key, unique per user: a
 /// retry finds the transaction the first attempt made and changes nothing.
 ///
-/// Invariants (checked by `verify()` and `dcdn admin verify-ledger`): a balance is never
+/// Invariants (checked by `LedgerAudit` and `dcdn admin verify-ledger`): a balance is never
 /// negative and equals both the sum of its grants' `remaining` and the sum of its transactions.
 public struct CreditLedger: Sendable {
     let store: DatabaseStore
@@ -259,7 +259,6 @@ public struct CreditLedger: Sendable {
 
     struct GrantRow {
         var id: UUID
-        var sequence: Int64
         var remainingMicro: Int64
         var campaign: String?
         var description: String
@@ -267,7 +266,6 @@ public struct CreditLedger: Sendable {
 
         init(_ row: any SQLRow) throws {
             id = try row.decode(column: "id", as: UUID.self)
-            sequence = try row.decode(column: "sequence", as: Int64.self)
             remainingMicro = try row.decode(column: "remaining_micro", as: Int64.self)
             campaign = try row.decode(column: "campaign", as: String?.self)
             description = try row.decode(column: "description", as: String.self)
@@ -304,7 +302,7 @@ public struct CreditLedger: Sendable {
 
     /// The grants that still hold credits, oldest first, locked.
     func lockGrants(of userID: UUID, on db: any Database) async throws -> [GrantRow] {
-        try await db.sql.select().columns("id", "sequence", "remaining_micro", "campaign", "description", "expires_at")
+        try await db.sql.select().columns("id", "remaining_micro", "campaign", "description", "expires_at")
             .from(CreditGrant.schema).where("user_id", .equal, userID).where("remaining_micro", .greaterThan, SQLLiteral.numeric("0"))
             .orderBy("sequence").for(.update).all().map(GrantRow.init)
     }

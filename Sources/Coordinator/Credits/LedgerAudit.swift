@@ -40,7 +40,7 @@ public struct LedgerAudit: Sendable {
     }
 
     public func run() async throws -> Report {
-        let sql = store.db as! any SQLDatabase
+        let sql = store.db.sql
         let accounts = try await sql.raw(
             """
             SELECT a.user_id AS user_id, a.balance_micro AS balance,

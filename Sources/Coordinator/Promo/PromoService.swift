@@ -161,10 +161,10 @@ public struct PromoService: Sendable {
         let code = Self.sanitize(text)
         guard !code.isEmpty else { throw APIError.validation("code", "is required (letters, digits, _ and -)") }
         return try await ledger.transaction { db in
-            let sql = db as! any SQLDatabase
+            let sql = db.sql
             guard
                 let promo = try await sql.select().column("*").from(PromoCode.schema)
-                    .where("code_key", .equal, SQLBind(code.uppercased())).for(.update).first()?.decode(model: PromoCode.self)
+                    .where("code_key", .equal, SQLBind(code.uppercased())).for(.update).first()?.decode(fluentModel: PromoCode.self)
             else { throw APIError.notFound("Promo code") }
             guard promo.active else { throw APIError.conflict("This promo code is disabled.", code: "promo_code_disabled") }
             if let expires = promo.expiresAt, expires <= now {

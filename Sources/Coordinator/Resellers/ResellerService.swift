@@ -164,8 +164,8 @@ public struct ResellerService: Sendable {
     /// the reseller up when it reaches the next tier's `min_sales_to_qualify`.
     func recordPaidSale(by customer: UUID, on db: any Database) async throws {
         guard let first = try await ResellerPromoLog.query(on: db).filter(\.$userID == customer).sort(\.$createdAt).first(),
-            let reseller = try await (db as! any SQLDatabase).select().column("*").from(Reseller.schema)
-                .where("id", .equal, SQLBind(first.resellerID)).for(.update).first()?.decode(model: Reseller.self),
+            let reseller = try await db.sql.select().column("*").from(Reseller.schema)
+                .where("id", .equal, SQLBind(first.resellerID)).for(.update).first()?.decode(fluentModel: Reseller.self),
             reseller.userID != customer
         else { return }
         reseller.totalPaidSales += 1

@@ -161,7 +161,6 @@ enum MoneyMigrations {
                 .field("status", .string, .required)
                 .field("provider_reference", .string)
                 .field("checkout_url", .string)
-                .field("stripe_subscription_id", .string)
                 .field("renewal", .bool, .required)
                 .field("paid_at", .datetime)
                 .field("created_at", .datetime)
