@@ -6,6 +6,10 @@ import ImageKit
 import Logging
 import Prometheus
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The coordinator's long-lived parts, built once and shared by every controller.
 public final class Coordinator: Sendable {
     public let settings: DCDNSettings
@@ -118,16 +122,44 @@ public final class Coordinator: Sendable {
             return secret
         }
         let path = settings.dataDirectory + "/secret.key"
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-            existing.count >= 32
-        {
-            return existing
+        // A secret that exists but cannot be read is an error, never a reason to make another:
+        // keys sealed with the old one (certificates, OIDC) would no longer open.
+        if FileManager.default.fileExists(atPath: path) { return try readSecret(path) }
+        do {
+            try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw SettingsError(
+                key: "data_dir", message: "cannot create \(settings.dataDirectory) for the master secret: \(error.localizedDescription)")
         }
-        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         let secret = Secrets.randomToken()
-        FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+        // Written whole to a temporary file, then linked into place: link fails if another process
+        // made the secret first, and then that one is used.
+        let temporary = path + ".\(getpid()).tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw SettingsError(
+                key: "data_dir", message: "cannot write the master secret to \(temporary): \(String(cString: strerror(errno)))")
+        }
+        defer { unlink(temporary) }
+        guard link(temporary, path) == 0 else {
+            if errno == EEXIST { return try readSecret(path) }
+            throw SettingsError(key: "data_dir", message: "cannot save the master secret as \(path): \(String(cString: strerror(errno)))")
+        }
         if !settings.isDev {
             logger.warning("generated a master secret in \(path); set DCDN_SECRET_KEY to share it between replicas")
+        }
+        return secret
+    }
+
+    private static func readSecret(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SettingsError(key: "data_dir", message: "cannot read the master secret \(path): \(String(cString: strerror(errno)))")
+        }
+        let secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard secret.utf8.count >= 32 else {
+            throw SettingsError(
+                key: "data_dir",
+                message: "\(path) holds no master secret (under 32 characters); restore it from a backup or set DCDN_SECRET_KEY")
         }
         return secret
     }
