@@ -2,6 +2,7 @@ import DCDNCore
 import Foundation
 import Hummingbird
 import NIOCore
+import NodeProtocol
 
 /// Who made a request and how they proved it.
 public struct Identity: Sendable {
@@ -71,8 +72,10 @@ public struct APIRequestDecoder: RequestDecoder {
         } catch {
             throw APIError(.contentTooLarge, code: "body_too_large", detail: "The body is larger than \(context.maxUploadSize) bytes.")
         }
+        let data = Data(buffer: buffer)
+        let value: T
         do {
-            return try JSONDecoder.api.decode(T.self, from: Data(buffer: buffer))
+            value = try JSONDecoder.api.decode(T.self, from: data)
         } catch let error as DecodingError {
             throw Self.describe(error)
         } catch let error as APIError {
@@ -80,6 +83,12 @@ public struct APIRequestDecoder: RequestDecoder {
         } catch {
             throw APIError.badRequest("The body is not valid JSON.", code: "invalid_json")
         }
+        if let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+            let field = UnknownFields.first(in: json, decoding: T.self)
+        {
+            throw APIError(.badRequest, code: "unknown_field", detail: "\(field): is not a field of this request.", field: field)
+        }
+        return value
     }
 
     static func describe(_ error: DecodingError) -> APIError {
