@@ -40,6 +40,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The node API's wire types: one configuration section per role, reports, registration.
+        .target(name: "NodeProtocol", dependencies: ["DCDNCore"]),
         // Country of an IP address and where that country is (GeoDNS, WAF country rules).
         .target(name: "GeoIP", dependencies: ["DCDNCore"]),
         // DNS wire format and TSIG: a leaf library for the nameserver and the coordinator's checks.
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "NodeAgent",
             dependencies: [
-                "DCDNCore",
+                "DCDNCore", "NodeProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,7 +69,7 @@ let package = Package(
         .target(
             name: "NameServer",
             dependencies: [
-                "DCDNCore", "DNSKit", "GeoIP", "NodeAgent",
+                "DCDNCore", "NodeProtocol", "DNSKit", "GeoIP", "NodeAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -107,7 +109,7 @@ let package = Package(
         .target(
             name: "EdgeNode",
             dependencies: [
-                "DCDNCore", "NodeAgent", "ImageKit", "GeoIP", "CZlib", "CBrotli",
+                "DCDNCore", "NodeProtocol", "NodeAgent", "ImageKit", "GeoIP", "CZlib", "CBrotli",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -138,6 +140,7 @@ let package = Package(
             name: "Coordinator",
             dependencies: [
                 "DCDNCore",
+                "NodeProtocol",
                 "DNSKit",
                 "SMTPKit",
                 "ImageKit",
@@ -163,6 +166,7 @@ let package = Package(
             name: "dcdn",
             dependencies: [
                 "DCDNCore",
+                "NodeProtocol",
                 "Coordinator",
                 "NameServer",
                 "EdgeNode",
@@ -176,7 +180,7 @@ let package = Package(
             name: "DCDNCoreTests", dependencies: ["DCDNCore", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
-        .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode", "GeoIP"], exclude: ["Payloads"]),
+        .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode", "NodeProtocol", "GeoIP"], exclude: ["Payloads"]),
         .testTarget(name: "ImageKitTests", dependencies: ["ImageKit"]),
         .testTarget(
             name: "ACMEKitTests",
@@ -185,13 +189,16 @@ let package = Package(
             ]),
         .testTarget(
             name: "NameServerTests",
-            dependencies: ["NameServer", "DNSKit", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["NameServer", "NodeProtocol", "DNSKit", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator",
+                "NodeProtocol",
                 "SMTPKit",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

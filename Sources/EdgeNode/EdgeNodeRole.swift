@@ -7,6 +7,7 @@ import ImageKit
 import Logging
 import NIOSSL
 import NodeAgent
+import NodeProtocol
 import ServiceLifecycle
 
 /// `dcdn node`: the edge's HTTP listener fed by the node API, reporting traffic in heartbeats.
@@ -75,7 +76,7 @@ public struct EdgeNodeRole: Service {
         }
         if let saved = self.agent.loadPersisted() {
             state.apply(saved)
-            certificates.apply(saved.domains)
+            certificates.apply(saved.edge?.domains ?? [])
             logger.info("serving the saved configuration until the coordinator answers", metadata: ["version": "\(saved.version)"])
         }
     }
@@ -127,8 +128,8 @@ public struct EdgeNodeRole: Service {
                 await agent.run(
                     apply: { snapshot in
                         state.apply(snapshot)
-                        certificates.apply(snapshot.domains)
-                        purger.run(snapshot.purges)
+                        certificates.apply(snapshot.edge?.domains ?? [])
+                        purger.run(snapshot.edge?.purges ?? [])
                     },
                     report: {
                         var domains = state.drainCounters()

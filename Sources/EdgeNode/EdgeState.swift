@@ -1,5 +1,6 @@
 import DCDNCore
 import Foundation
+import NodeProtocol
 import Synchronization
 
 /// The routes in force and the traffic counters of the current report window.

@@ -4,6 +4,7 @@ import Foundation
 import GeoIP
 import Logging
 import NodeAgent
+import NodeProtocol
 import ServiceLifecycle
 
 /// `dcdn dns`: the listeners plus the configuration sync that feeds them and notifies secondaries.
@@ -49,7 +50,7 @@ public struct NameServerRole: Service {
             store.apply(saved)
             logger.info(
                 "serving the saved configuration until the coordinator answers",
-                metadata: ["version": "\(saved.version)", "zones": "\(saved.domains.count)"])
+                metadata: ["version": "\(saved.version)", "zones": "\(saved.dns?.zones.count ?? 0)"])
         }
     }
 

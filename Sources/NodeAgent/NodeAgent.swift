@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NodeProtocol
 import ServiceLifecycle
 import Synchronization
 
@@ -46,10 +47,12 @@ public final class NodeAgent: Sendable {
 
     public var snapshot: NodeConfigSnapshot? { current.withLock { $0 } }
 
-    /// The snapshot saved by an earlier run, if any.
+    /// The snapshot saved by an earlier run, if any. One without this role's section (saved by
+    /// an older version, or for another role) is ignored: deltas on top of it would be incomplete.
     public func loadPersisted() -> NodeConfigSnapshot? {
         guard let data = FileManager.default.contents(atPath: configuration.stateFile),
-            let snapshot = try? JSONDecoder.nodeAPI.decode(NodeConfigSnapshot.self, from: data)
+            let snapshot = try? JSONDecoder.nodeAPI.decode(NodeConfigSnapshot.self, from: data),
+            let role = NodeRole(rawValue: configuration.registration.role), snapshot.roles.contains(role)
         else { return nil }
         current.withLock { $0 = snapshot }
         return snapshot
@@ -78,8 +81,9 @@ public final class NodeAgent: Sendable {
                     logger.info("registered with the coordinator", metadata: ["coordinator": "\(configuration.coordinatorURL)"])
                 }
                 let since = snapshot.map { "since=\($0.version)&" } ?? ""
+                // Only this role's section: a nameserver sharing an edge's token never holds its keys.
                 let (status, body) = try await send(
-                    "GET", "/api/v1/node-api/config?\(since)wait=\(configuration.pollWaitSeconds)",
+                    "GET", "/api/v1/node-api/config?role=\(configuration.registration.role)&\(since)wait=\(configuration.pollWaitSeconds)",
                     timeout: .seconds(Int64(configuration.pollWaitSeconds) + 15))
                 backoff = 1
                 guard status == .ok else { continue }
@@ -141,7 +145,7 @@ public final class NodeAgent: Sendable {
         do {
             let data = try JSONEncoder.nodeAPI.encode(snapshot)
             let temporary = configuration.stateFile + ".tmp"
-            // The snapshot holds certificates' private keys: readable by this user only.
+            // An edge's snapshot holds certificates' private keys: readable by this user only.
             guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
             }

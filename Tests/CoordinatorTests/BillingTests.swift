@@ -66,7 +66,8 @@ struct BillingTests {
             #expect(tooMany.status == .unprocessableContent && tooMany["field"] as? String == "user_ids")
             let (_, other) = try await client.signUp(app, email: "other@example.com")
             let bulk = try await client.json(
-                .post, "/api/v1/credits/grant/bulk", ["user_ids": [id, other, id], "amount": 50, "campaign": "early_adopters"], token: admin)
+                .post, "/api/v1/credits/grant/bulk", ["user_ids": [id, other, id], "amount": 50, "campaign": "early_adopters"], token: admin
+            )
             #expect(bulk.status == .created && bulk["granted"] as? Int == 2, "a user listed twice is granted once")
             let revoked = try await client.json(
                 .post, "/api/v1/credits/revoke", ["user_id": id, "amount": 20, "reason": "=cmd|calc"], token: admin)

@@ -2,6 +2,7 @@ import DCDNCore
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NodeProtocol
 import Testing
 
 @testable import Coordinator
@@ -54,10 +55,9 @@ struct CDNTests {
                 #expect(rejected.status == .unprocessableContent && rejected["field"] as? String == field, "\(body): \(rejected.text)")
             }
 
-            let config = try await client.json(.get, "/api/v1/node-api/config", token: node.token)
-            let rules = (config["domains"] as? [[String: Any]])?.first?["page_rules"] as? [[String: Any]]
-            #expect(rules?.map { $0["pattern"] as? String } == ["*.rules.example/api/*", "rules.example/old/*"])
-            #expect(rules?.last?["forwarding_url"] as? String == "https://rules.example/new/$1")
+            let rules = try await client.nodeConfig(token: node.token).edge?.domains.first?.pageRules
+            #expect(rules?.map(\.pattern) == ["*.rules.example/api/*", "rules.example/old/*"])
+            #expect(rules?.last?.forwardingUrl == "https://rules.example/new/$1")
 
             let (other, _) = try await client.signUp(app, email: "other@example.com")
             #expect(try await client.json(.get, base, token: other).status == .notFound)
@@ -74,18 +74,18 @@ struct CDNTests {
             let node = try await NodeAPITests().makeNode(client, admin: admin)
             let (jwt, _) = try await client.signUp(app, email: "purge@example.com")
             let id = try await domain(client, jwt, "purge.example")
-            let before = try #require(try await client.json(.get, "/api/v1/node-api/config", token: node.token)["version"] as? Int)
+            let before = try await client.nodeConfig(token: node.token).version
             let purge = try await client.json(
                 .post, "/api/v1/cdn/domains/\(id)/purge", ["urls": ["https://www.purge.example/a.css?v=1", "/b.js"]], token: jwt)
             #expect(purge.status == .accepted, "\(purge.text)")
             #expect(purge["urls"] as? [String] == ["www.purge.example/a.css?v=1", "purge.example/b.js"])
-            let delta = try await client.json(.get, "/api/v1/node-api/config?since=\(before)", token: node.token)
-            let commands = try #require(delta["purges"] as? [[String: Any]])
-            #expect(commands.count == 1 && commands[0]["domain"] as? String == "purge.example")
-            #expect(commands[0]["id"] as? Int == purge["version"] as? Int)
+            let delta = try await client.nodeConfig("since=\(before)", token: node.token)
+            let commands = try #require(delta.edge?.purges)
+            #expect(commands.count == 1 && commands[0].domain == "purge.example")
+            #expect(commands[0].id == purge["version"] as? Int64)
             #expect(purge["nodes_done"] as? Int == 0)
             _ = try await client.json(
-                .post, "/api/v1/node-api/report", ["window_seconds": 5, "config_version": delta["version"]!], token: node.token)
+                .post, "/api/v1/node-api/report", ["window_seconds": 5, "config_version": delta.version], token: node.token)
             let listed = try await client.json(.get, "/api/v1/cdn/domains/\(id)/purges", token: jwt)
             #expect((listed["purges"] as? [[String: Any]])?.first?["nodes_done"] as? Int == 1)
             #expect((listed["purges"] as? [[String: Any]])?.first?["nodes_total"] as? Int == 1)

@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NodeProtocol
 import Testing
 
 @testable import Coordinator
@@ -280,12 +281,12 @@ struct NodeAPITests {
             let (jwt, _) = try await client.signUp(app, email: "sync@example.com")
             let first = try await client.json(
                 .post, "/api/v1/cdn/domains", ["domain": "one.example", "origin_ip": "203.0.113.1"], token: jwt)
-            let full = try await client.json(.get, "/api/v1/node-api/config", token: token)
-            #expect(full["full"] as? Bool == true)
-            let version = try #require(full["version"] as? Int)
-            #expect((full["domains"] as? [[String: Any]])?.first?["name"] as? String == "one.example")
-            #expect((full["domains"] as? [[String: Any]])?.first.flatMap { ($0["records"] as? [Any])?.count } == 2)
-            #expect((full["nodes"] as? [[String: Any]])?.first?["name"] as? String == "fra-1")
+            let full = try await client.nodeConfig(token: token)
+            #expect(full.full)
+            let version = full.version
+            #expect(full.dns?.zones.map(\.name) == ["one.example"] && full.edge?.domains.map(\.name) == ["one.example"])
+            #expect(full.dns?.zones.first?.records.count == 2)
+            #expect(full.nodes.first?.name == "fra-1")
 
             let unchanged = try await client.json(.get, "/api/v1/node-api/config?since=\(version)&wait=1", token: token)
             #expect(unchanged.status == .notModified)
@@ -301,16 +302,22 @@ struct NodeAPITests {
             change.headers.add(name: "Content-Type", value: "application/json")
             change.body = .bytes(ByteBuffer(string: #"{"domain": "two.example", "origin_ip": "203.0.113.2"}"#))
             #expect(try await HTTPClient.shared.execute(change, timeout: .seconds(10)).status == .created)
-            let delta = try await waiting
+            let waited = try await waiting
             #expect(ContinuousClock.now - started < .seconds(2))
-            #expect(delta["full"] as? Bool == false)
-            #expect((delta["domains"] as? [[String: Any]])?.map { $0["name"] as? String } == ["two.example"])
+            let delta = try JSONDecoder.nodeAPI.decode(NodeConfigSnapshot.self, from: Data(waited.text.utf8))
+            #expect(!delta.full)
+            #expect(delta.dns?.zones.map(\.name) == ["two.example"] && delta.edge?.domains.map(\.name) == ["two.example"])
+            // A node applies the delta to what it has: both domains, in each section.
+            let applied = full.applying(delta)
+            #expect(applied.full && applied.dns?.zones.map(\.name) == ["one.example", "two.example"])
+            #expect(applied.edge?.domains.map(\.name) == ["one.example", "two.example"])
 
-            let deltaVersion = try #require(delta["version"] as? Int)
-            _ = try await client.json(.delete, "/api/v1/cdn/domains/\(try #require(first["id"] as? String))", token: jwt)
-            let removal = try await client.json(.get, "/api/v1/node-api/config?since=\(deltaVersion)", token: token)
-            #expect((removal["removed_domains"] as? [String])?.count == 1)
-            #expect((removal["domains"] as? [Any])?.isEmpty == true)
+            let firstID = try #require(first["id"] as? String)
+            _ = try await client.json(.delete, "/api/v1/cdn/domains/\(firstID)", token: jwt)
+            let removal = try await client.nodeConfig("since=\(delta.version)", token: token)
+            #expect(removal.removedDomains == [UUID(uuidString: firstID)])
+            #expect(removal.dns?.zones.isEmpty == true && removal.edge?.domains.isEmpty == true)
+            #expect(applied.applying(removal).dns?.zones.map(\.name) == ["two.example"])
             #expect(try await client.json(.get, "/api/v1/node-api/config?wait=999", token: token)["field"] as? String == "wait")
         }
     }
@@ -371,19 +378,19 @@ struct DNSChallengeTests {
         try await TestApp.run { app, client in
             let (jwt, _) = try await client.signUp(app, email: "tls@example.com")
             _ = try await client.json(.post, "/api/v1/cdn/domains", ["domain": "secure.example", "origin_ip": "203.0.113.7"], token: jwt)
-            let before = try await app.coordinator.feed.snapshot(since: nil)
+            let before = try await app.coordinator.feed.snapshot(since: nil, roles: [.dns])
             let wildcard = try await app.coordinator.domains.publishChallenge(host: "*.secure.example", value: "token-apex")
             _ = try await app.coordinator.domains.publishChallenge(host: "www.secure.example", value: "token-www")
-            let delta = try await app.coordinator.feed.snapshot(since: before.version)
-            let records = try #require(delta.domains.first).records.filter { $0.type == "TXT" }
+            let delta = try await app.coordinator.feed.snapshot(since: before.version, roles: [.dns])
+            let records = try #require(delta.dns?.zones.first).records.filter { $0.type == "TXT" }
             #expect(Set(records.map { "\($0.name)=\($0.content)" }) == ["_acme-challenge=token-apex", "_acme-challenge.www=token-www"])
             // Not a customer record.
-            let id = try #require(delta.domains.first?.id)
+            let id = try #require(delta.dns?.zones.first?.id)
             let listed = try await client.json(.get, "/api/v1/cdn/domains/\(id.uuidString)/records", token: jwt)
             #expect(!listed.text.contains("_acme-challenge"))
             try await app.coordinator.domains.withdrawChallenge(wildcard)
-            let after = try await app.coordinator.feed.snapshot(since: nil)
-            #expect(after.domains.first?.records.filter { $0.type == "TXT" }.map(\.content) == ["token-www"])
+            let after = try await app.coordinator.feed.snapshot(since: nil, roles: [.dns])
+            #expect(after.dns?.zones.first?.records.filter { $0.type == "TXT" }.map(\.content) == ["token-www"])
             await #expect(throws: APIError.self) {
                 _ = try await app.coordinator.domains.publishChallenge(host: "other.example", value: "x")
             }

@@ -192,3 +192,41 @@ struct JobTests {
         }
     }
 }
+
+@Suite("Master secret")
+struct MasterSecretTests {
+    func settings(_ directory: String) throws -> DCDNSettings {
+        try DCDNSettings.make(role: .coordinator, ["data_dir": directory])
+    }
+
+    @Test("generated once into the data directory, the same on every later start")
+    func generatedOnce() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcdn-secret-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try Coordinator.masterSecret(settings: try settings(directory), logger: .init(label: "test"))
+        #expect(first.utf8.count >= 32)
+        #expect(try Coordinator.masterSecret(settings: try settings(directory), logger: .init(label: "test")) == first)
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/secret.key")
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["secret.key"], "no temporary file left")
+    }
+
+    @Test("a secret that cannot be saved, or a damaged one, stops the start instead of making another")
+    func fatal() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcdn-secret-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // The data directory is a file: nothing can be written there.
+        FileManager.default.createFile(atPath: directory, contents: Data("not a directory".utf8))
+        #expect(throws: SettingsError.self) {
+            try Coordinator.masterSecret(settings: try settings(directory), logger: .init(label: "test"))
+        }
+        try FileManager.default.removeItem(atPath: directory)
+        // A damaged secret file is kept as it is, for the operator to restore.
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: directory + "/secret.key", contents: Data("short".utf8))
+        #expect(throws: SettingsError.self) {
+            try Coordinator.masterSecret(settings: try settings(directory), logger: .init(label: "test"))
+        }
+        #expect(FileManager.default.contents(atPath: directory + "/secret.key") == Data("short".utf8))
+    }
+}

@@ -2,6 +2,7 @@ import DCDNCore
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NodeProtocol
 import Testing
 
 @testable import Coordinator
@@ -56,15 +57,15 @@ struct SecurityTests {
             let limit = try await client.json(.post, base + "/rate-limits", ["path": "/api/*", "requests": 10, "period": 60], token: jwt)
             #expect(limit.status == .created && limit["action"] as? String == "block" && limit["duration"] as? Int == 60)
 
-            let config = try await client.json(.get, "/api/v1/node-api/config", token: node.token)
-            let domain = try #require((config["domains"] as? [[String: Any]])?.first)
-            let security = try #require(domain["security"] as? [String: Any])
-            #expect(security["waf_sensitivity"] as? String == "high" && domain["under_attack"] as? Bool == true)
-            #expect((security["firewall_rules"] as? [[String: Any]])?.first?["value"] as? String == "203.0.113.0/24, 2001:db8::/32")
-            #expect((security["rate_limits"] as? [[String: Any]])?.first?["path"] as? String == "/api/*")
-            let protection = try #require(config["protection"] as? [String: Any])
-            #expect((protection["sanctioned_countries"] as? [String])?.contains("KP") == true)
-            #expect(Data(base64Encoded: protection["clearance_key"] as? String ?? "")?.count == 32)
+            let config = try #require(try await client.nodeConfig(token: node.token).edge)
+            let domain = try #require(config.domains.first)
+            let security = try #require(domain.security)
+            #expect(security.wafSensitivity == "high" && domain.underAttack)
+            #expect(security.firewallRules.first?.value == "203.0.113.0/24, 2001:db8::/32")
+            #expect(security.rateLimits.first?.path == "/api/*")
+            let protection = try #require(config.protection)
+            #expect(protection.sanctionedCountries.contains("KP"))
+            #expect(Data(base64Encoded: protection.clearanceKey)?.count == 32)
 
             let (other, _) = try await client.signUp(app, email: "intruder@example.com")
             #expect(try await client.json(.get, base, token: other).status == .notFound)

@@ -9,6 +9,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOPosix
+import NodeProtocol
 import SMTPKit
 import SQLKit
 import Synchronization
@@ -133,6 +134,13 @@ extension TestClientProtocol {
             let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
             return JSONResponse(status: response.status, headers: response.headers, body: object, text: text)
         }
+    }
+
+    /// `GET /node-api/config` decoded into the node API's own type (`query` without the `?`).
+    func nodeConfig(_ query: String = "", token: String) async throws -> NodeConfigSnapshot {
+        let response = try await json(.get, "/api/v1/node-api/config" + (query.isEmpty ? "" : "?" + query), token: token)
+        #expect(response.status == .ok, "\(response.text)")
+        return try JSONDecoder.nodeAPI.decode(NodeConfigSnapshot.self, from: Data(response.text.utf8))
     }
 
     /// Registers, verifies through the mailed link and signs in; returns the JWT and user ID.

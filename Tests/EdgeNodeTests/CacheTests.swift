@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import NIOCore
+import NodeProtocol
 import Testing
 
 @testable import EdgeNode

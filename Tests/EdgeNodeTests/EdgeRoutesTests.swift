@@ -1,5 +1,6 @@
 import DCDNCore
 import Foundation
+import NodeProtocol
 import Testing
 
 @testable import EdgeNode
@@ -9,11 +10,11 @@ struct EdgeRoutesTests {
     static func snapshot(origin: String, sslMode: String, records: [DNSRecordConfig]) -> NodeConfigSnapshot {
         NodeConfigSnapshot(
             version: 3, full: true,
-            domains: [
-                DomainConfig(
-                    id: UUID(), name: "example.com", serial: 3, origin: origin, sslMode: sslMode, cacheLevel: "standard", browserTtl: 3600,
-                    edgeTtl: 3600, devModeUntil: nil, underAttack: false, multiNodeRedundancy: false, dnsFallback: false, records: records)
-            ], removedDomains: [], nodes: [], nameservers: [], hostmaster: "")
+            edge: EdgeConfig(domains: [
+                EdgeDomainConfig(
+                    id: UUID(), name: "example.com", origin: origin, sslMode: sslMode, cacheLevel: "standard", browserTtl: 3600,
+                    edgeTtl: 3600, devModeUntil: nil, underAttack: false, records: records)
+            ]))
     }
 
     static let records = [
@@ -56,10 +57,9 @@ struct EdgeRoutesTests {
     @Test("a configuration of thousands of domains applies whole, and every host routes to its own origin")
     func thousandsOfDomains() throws {
         let domains = (0..<5000).map { index in
-            DomainConfig(
-                id: UUID(), name: "site\(index).example", serial: 1, origin: "198.51.\(index / 250).\(index % 250 + 1)", sslMode: "off",
-                cacheLevel: "standard", browserTtl: 3600, edgeTtl: 3600, devModeUntil: nil, underAttack: false, multiNodeRedundancy: false,
-                dnsFallback: false,
+            EdgeDomainConfig(
+                id: UUID(), name: "site\(index).example", origin: "198.51.\(index / 250).\(index % 250 + 1)", sslMode: "off",
+                cacheLevel: "standard", browserTtl: 3600, edgeTtl: 3600, devModeUntil: nil, underAttack: false,
                 records: [
                     DNSRecordConfig(
                         name: "@", type: "A", content: "198.51.\(index / 250).\(index % 250 + 1)", ttl: 0, priority: nil, proxied: true),
@@ -69,7 +69,7 @@ struct EdgeRoutesTests {
         }
         let state = EdgeState()
         state.apply(
-            NodeConfigSnapshot(version: 9, full: true, domains: domains, removedDomains: [], nodes: [], nameservers: [], hostmaster: ""))
+            NodeConfigSnapshot(version: 9, full: true, edge: EdgeConfig(domains: domains)))
         let routes = state.routes
         #expect(routes.version == 9)
         for index in stride(from: 0, to: 5000, by: 7) {
@@ -83,7 +83,7 @@ struct EdgeRoutesTests {
     @Test("the first matching page rule overrides the domain's cache settings; dev mode bypasses everything")
     func siteSettings() throws {
         var snapshot = Self.snapshot(origin: "203.0.113.7", sslMode: "off", records: Self.records)
-        snapshot.domains[0].pageRules = [
+        snapshot.edge!.domains[0].pageRules = [
             PageRuleConfig(pattern: "example.com/api/*", cacheLevel: "bypass"),
             PageRuleConfig(pattern: "example.com/*", edgeTtl: 5, browserTtl: 7200),
         ]
@@ -94,7 +94,7 @@ struct EdgeRoutesTests {
         let settings = site.settings(rule: other.0)
         #expect(settings.bypass == nil && settings.edgeTTL == 5 && settings.edgeTTLOverrides && settings.browserTTL == 7200)
         #expect(site.rule(scheme: "http", url: "www.example.com/x") == nil)
-        snapshot.domains[0].devModeUntil = Date().addingTimeInterval(60)
+        snapshot.edge!.domains[0].devModeUntil = Date().addingTimeInterval(60)
         let dev = try #require(EdgeRoutes(snapshot: snapshot).route(forHost: "example.com")).site
         #expect(dev.settings(rule: nil).bypass == "dev-mode")
     }

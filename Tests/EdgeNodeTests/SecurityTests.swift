@@ -2,6 +2,7 @@ import DCDNCore
 import Foundation
 import GeoIP
 import HTTPTypes
+import NodeProtocol
 import Testing
 
 @testable import EdgeNode

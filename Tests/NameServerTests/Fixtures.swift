@@ -2,6 +2,7 @@ import DCDNCore
 import DNSKit
 import Foundation
 import GeoIP
+import NodeProtocol
 
 @testable import NameServer
 
@@ -33,10 +34,8 @@ enum Fixtures {
         DNSRecordConfig(name: name, type: type, content: content, ttl: ttl, priority: priority, proxied: proxied)
     }
 
-    static func domain(_ name: String = "example.com", serial: UInt32 = 7, ha: Bool = false, records: [DNSRecordConfig]) -> DomainConfig {
-        DomainConfig(
-            id: UUID(), name: name, serial: serial, origin: "198.51.100.1", sslMode: "full", cacheLevel: "standard", browserTtl: 3600,
-            edgeTtl: 3600, devModeUntil: nil, underAttack: false, multiNodeRedundancy: ha, dnsFallback: ha, records: records)
+    static func domain(_ name: String = "example.com", serial: UInt32 = 7, ha: Bool = false, records: [DNSRecordConfig]) -> ZoneConfig {
+        ZoneConfig(id: UUID(), name: name, serial: serial, multiNodeRedundancy: ha, dnsFallback: ha, records: records)
     }
 
     static let exampleRecords = [
@@ -57,12 +56,14 @@ enum Fixtures {
         record("big", "TXT", String(repeating: "x", count: 4000)),
     ]
 
-    static func zones(_ domains: [DomainConfig]? = nil, nodes: [NodeInfo] = nodes) -> ZoneSet {
-        ZoneSet(
-            snapshot: NodeConfigSnapshot(
-                version: 1, full: true, domains: domains ?? [domain(records: exampleRecords)], removedDomains: [], nodes: nodes,
-                nameservers: ["ns1.dcdn.test", "ns2.dcdn.test"], hostmaster: "hostmaster.dcdn.test"),
-            geoIP: geoIP)
+    static func zones(_ domains: [ZoneConfig]? = nil, nodes: [NodeInfo] = nodes) -> ZoneSet {
+        ZoneSet(snapshot: snapshot(version: 1, domains ?? [domain(records: exampleRecords)], nodes: nodes), geoIP: geoIP)
+    }
+
+    static func snapshot(version: Int64, _ zones: [ZoneConfig], nodes: [NodeInfo] = nodes) -> NodeConfigSnapshot {
+        NodeConfigSnapshot(
+            version: version, full: true, nodes: nodes,
+            dns: DNSConfig(zones: zones, nameservers: ["ns1.dcdn.test", "ns2.dcdn.test"], hostmaster: "hostmaster.dcdn.test"))
     }
 
     static func query(_ name: String, _ type: DNSType, edns: EDNS? = EDNS(udpPayloadSize: 4096), id: UInt16 = 0x1234) -> DNSMessage {

@@ -2,6 +2,7 @@ import DCDNCore
 import DNSKit
 import Foundation
 import NIOCore
+import NodeProtocol
 import Testing
 
 @testable import NameServer
@@ -293,10 +294,7 @@ struct SeededGenerator: RandomNumberGenerator {
 struct PacketCacheTests {
     func server(_ records: [DNSRecordConfig], version: Int64 = 1) -> DNSServer {
         let store = ZoneStore(geoIP: Fixtures.geoIP)
-        store.apply(
-            NodeConfigSnapshot(
-                version: version, full: true, domains: [Fixtures.domain(records: records)], removedDomains: [], nodes: Fixtures.nodes,
-                nameservers: ["ns1.dcdn.test"], hostmaster: "hostmaster.dcdn.test"))
+        store.apply(Fixtures.snapshot(version: version, [Fixtures.domain(records: records)]))
         return DNSServer(store: store, host: "127.0.0.1", port: 0, transferKey: nil, logger: .init(label: "test"))
     }
 
@@ -311,11 +309,7 @@ struct PacketCacheTests {
         #expect(cached.questions.first?.name.description == "MAIL.Example.com.")
         #expect(cached.answers.first?.name.description == "MAIL.Example.com.")
         // New configuration: the cached answer is not served.
-        dns.store.apply(
-            NodeConfigSnapshot(
-                version: 2, full: true, domains: [Fixtures.domain(records: [Fixtures.record("mail", "A", "198.51.100.99")])],
-                removedDomains: [],
-                nodes: Fixtures.nodes, nameservers: ["ns1.dcdn.test"], hostmaster: "hostmaster.dcdn.test"))
+        dns.store.apply(Fixtures.snapshot(version: 2, [Fixtures.domain(records: [Fixtures.record("mail", "A", "198.51.100.99")])]))
         let fresh = try DNSMessage(bytes: try #require(dns.answer(second, from: nil, overTCP: false)))
         if case .a(let bytes) = fresh.answers.first?.data { #expect(bytes == [198, 51, 100, 99]) } else { Issue.record("no A") }
     }

@@ -1,6 +1,7 @@
 import DCDNCore
 import Foundation
 import Hummingbird
+import NodeProtocol
 
 /// The node API (DESIGN.md): how edge nodes, nameservers and mail relays sync with the
 /// coordinator. Authenticated by the node's token and, if set, its IP allowlist.
@@ -23,8 +24,17 @@ struct NodeAPIController {
             return Registered(id: node.id!, name: node.name, roles: node.roles)
         }
         group.get("config") { request, context -> Response in
-            _ = try await node(request, context)
+            let node = try await node(request, context)
             let query = request.uri.queryParameters
+            // The sections of the node's assigned roles, or of the one role asked for.
+            var roles = Set(node.roles.compactMap(NodeRole.init))
+            if let text = query["role"] {
+                guard let role = NodeRole(rawValue: String(text)) else {
+                    throw APIError.validation("role", "must be one of \(Node.roles.joined(separator: ", "))")
+                }
+                guard roles.contains(role) else { throw Self.notAssigned(role.rawValue, node) }
+                roles = [role]
+            }
             var since: Int64?
             if let text = query["since"] {
                 guard let value = Int64(String(text)), value >= 0 else { throw APIError.validation("since", "must be a version number") }
@@ -41,7 +51,7 @@ struct NodeAPIController {
                 let changed = try await coordinator.feed.waitForChange(since: since, timeout: .seconds(wait))
                 if !changed { return Response(status: .notModified) }
             }
-            let snapshot = try await coordinator.feed.snapshot(since: since)
+            let snapshot = try await coordinator.feed.snapshot(since: since, roles: roles)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder.nodeAPI.encode(snapshot))))
@@ -53,6 +63,14 @@ struct NodeAPIController {
             try await coordinator.security.ingest(report, from: node)
             return .noContent
         }
+    }
+
+    /// A node asks for a role an admin did not give it (403): roles are never self-assigned, so
+    /// a nameserver's token cannot fetch the edges' private keys.
+    static func notAssigned(_ role: String, _ node: Node) -> APIError {
+        APIError(
+            .forbidden, code: "role_not_assigned",
+            detail: "This node runs \(node.roles.joined(separator: ", ")); an admin adds the \(role) role to it.", field: "role")
     }
 
     func node(_ request: Request, _ context: AppRequestContext) async throws -> Node {

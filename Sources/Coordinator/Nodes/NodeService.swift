@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import NodeProtocol
 
 /// Node operators' machines: created by admins, authenticated by their token, healthy while
 /// they send heartbeats.
@@ -93,6 +94,7 @@ public struct NodeService: Sendable {
         guard Node.roles.contains(registration.role) else {
             throw APIError.validation("role", "must be one of \(Node.roles.joined(separator: ", "))")
         }
+        guard node.roles.contains(registration.role) else { throw NodeAPIController.notAssigned(registration.role, node) }
         let before = Self.fingerprint(node)
         var draft = Draft()
         draft.region = registration.region
@@ -103,7 +105,6 @@ public struct NodeService: Sendable {
         draft.ipv6 = registration.ipv6
         draft.capacity = registration.capacity
         try apply(draft, to: node, creating: false)
-        if !node.roles.contains(registration.role) { node.roles.append(registration.role) }
         guard Self.fingerprint(node) != before else { return }
         try await node.save(on: db)
         try await feed.bump()

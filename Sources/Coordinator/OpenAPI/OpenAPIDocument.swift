@@ -1,5 +1,6 @@
 import DCDNCore
 import Foundation
+import NodeProtocol
 
 /// The OpenAPI 3.1 description of every API and operability route, served at
 /// `/api/v1/openapi.json`. Written by hand next to the routes; a test compares it with the
@@ -228,9 +229,10 @@ public enum OpenAPIDocument {
                 tag: "Node API", access: .node, body: "NodeRegistration", responses: [(200, nil), (401, "Error"), (403, "Error")]),
             Operation(
                 method: "get", path: "/api/v1/node-api/config",
-                summary: "Long-poll the configuration snapshot or delta (304 when unchanged)", tag: "Node API", access: .node,
-                responses: [(200, "NodeConfig"), (304, nil)],
+                summary: "Long-poll the configuration snapshot or delta of the node's roles (304 when unchanged)", tag: "Node API",
+                access: .node, responses: [(200, "NodeConfig"), (304, nil), (403, "Error"), (422, "Error")],
                 query: [
+                    ("role", ["type": "string", "enum": ["edge", "dns", "mail"]], "Only this role's section (one the node was given)"),
                     ("since", ["type": "integer"], "Version the node has"),
                     ("wait", ["type": "integer", "maximum": 60], "Seconds to wait for a change"),
                 ]),
@@ -609,10 +611,19 @@ public enum OpenAPIDocument {
                 ], required: ["window_seconds"]),
             "NodeConfig": object(
                 [
-                    "version": ["type": "integer"], "full": boolean, "domains": ["type": "array", "items": ["type": "object"]],
+                    "version": ["type": "integer"], "full": boolean,
                     "removed_domains": ["type": "array", "items": uuid], "nodes": ["type": "array", "items": ["type": "object"]],
-                    "nameservers": ["type": "array", "items": string], "hostmaster": string,
-                ], required: ["version", "full"]),
+                    "edge": object(
+                        [
+                            "domains": ["type": "array", "items": ["type": "object"]],
+                            "purges": ["type": "array", "items": ["type": "object"]], "protection": ["type": "object"],
+                        ], required: ["domains", "purges"]),
+                    "dns": object(
+                        [
+                            "zones": ["type": "array", "items": ["type": "object"]], "nameservers": ["type": "array", "items": string],
+                            "hostmaster": string,
+                        ], required: ["zones", "nameservers", "hostmaster"]),
+                ], required: ["version", "full", "nodes", "removed_domains"]),
         ]
         return core.merging(moneySchemas) { a, _ in a }
     }

@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import NodeProtocol
 
 /// A domain's firewall settings (one row per domain, created on first edit; absent means the
 /// defaults). Rate limits and custom rules are short ordered lists kept as JSON with the row.

@@ -1,6 +1,7 @@
 import DCDNCore
 import Foundation
 import Hummingbird
+import NodeProtocol
 
 /// `/cdn/domains/{id}/security` (a domain's firewall) and the guide's `/ddos/*` (§9, §15).
 struct SecurityController {

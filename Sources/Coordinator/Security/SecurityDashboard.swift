@@ -1,6 +1,7 @@
 import DCDNCore
 import Foundation
 import Hummingbird
+import NodeProtocol
 
 /// Dashboard → DDoS Protection (live figures, the 24-hour chart, attacks, Under Attack Mode)
 /// and a domain's Security page (lists, WAF sensitivity, rate limits, custom rules).

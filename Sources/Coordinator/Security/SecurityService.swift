@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import NodeProtocol
 
 /// Domains' firewalls (product guide §9, §15): settings, rate limits and custom rules that
 /// reach every edge with the configuration; Under Attack Mode; the attacks and traffic edges

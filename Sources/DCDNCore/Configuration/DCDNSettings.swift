@@ -77,6 +77,12 @@ public struct DCDNSettings: Sendable {
     public var originCABundle: String?
     /// Countries every edge answers 451 (the product guide's 23 by default).
     public var sanctionedCountries: [String]
+    /// The product guide's list of sanctioned countries (§14).
+    public static let defaultSanctionedCountries = [
+        "CU", "IR", "KP", "SY", "RU", "BY", "MM", "VE", "SD", "SO", "YE", "AF", "CF", "CD", "LY", "LB", "IQ", "ZW", "ML", "NI", "HT",
+        "SS", "ER",
+    ]
+
     /// Leading zero bits of SHA-256 a visitor's browser finds for a challenge.
     public var challengeDifficulty: Int
     /// The edge's connection-level and flood defences.
@@ -245,7 +251,7 @@ public struct DCDNSettings: Sendable {
         acmeChallengeDelay = try int("acme_challenge_delay", 2, 0...300)
         originCABundle = string("origin_ca_bundle")
         sanctionedCountries = string("sanctioned_countries") == "none" ? [] : list("sanctioned_countries").map { $0.uppercased() }
-        if string("sanctioned_countries") == nil { sanctionedCountries = ProtectionConfig.defaultSanctionedCountries }
+        if string("sanctioned_countries") == nil { sanctionedCountries = Self.defaultSanctionedCountries }
         for code in sanctionedCountries where code.count != 2 || !code.allSatisfy({ $0.isASCII && $0.isLetter }) {
             throw SettingsError(
                 key: "sanctioned_countries", message: "\(code) is not a two-letter country code (\"none\" for an empty list)")

@@ -1,6 +1,7 @@
 import DCDNCore
 import Foundation
 import Logging
+import NodeProtocol
 import Synchronization
 
 /// Runs the purges that arrive with the configuration, each once: the IDs already run are kept

@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import NodeProtocol
 
 /// The request context of the edge: it needs the visitor's address for X-Forwarded-For and
 /// the firewall.

@@ -1,5 +1,6 @@
 import DCDNCore
 import Foundation
+import NodeProtocol
 
 /// Where the edge sends a request for a host: built from the synced configuration, swapped whole.
 public struct EdgeRoutes: Sendable {
@@ -36,7 +37,7 @@ public struct EdgeRoutes: Sendable {
         /// The domain's firewall.
         let security: SecurityPolicy
 
-        init(_ domain: DomainConfig) {
+        init(_ domain: EdgeDomainConfig) {
             security = SecurityPolicy(domain)
             acmeChallenges = domain.acmeChallenges ?? [:]
             httpsOff = domain.sslMode == "off"
@@ -87,9 +88,9 @@ public struct EdgeRoutes: Sendable {
 
     public init(snapshot: NodeConfigSnapshot?) {
         version = snapshot?.version ?? 0
-        network = NetworkProtection(snapshot?.protection)
+        network = NetworkProtection(snapshot?.edge?.protection)
         var routes: [String: Route] = [:]
-        for domain in snapshot?.domains ?? [] {
+        for domain in snapshot?.edge?.domains ?? [] {
             let origin = Origin(domain.origin)
             let defaultHost = origin?.host ?? domain.origin
             let explicitPort = origin?.port

@@ -2,6 +2,7 @@ import DCDNCore
 import Foundation
 import GeoIP
 import NIOPosix
+import NodeProtocol
 import Synchronization
 
 /// Recognises attacks and keeps their records: an HTTP flood when a domain's rate is far above

@@ -3,6 +3,7 @@ import Foundation
 import GeoIP
 import HTTPTypes
 import Logging
+import NodeProtocol
 import Synchronization
 
 /// A domain's firewall compiled when configuration arrives (a class: requests share it, not copy it).
@@ -17,7 +18,7 @@ final class SecurityPolicy: Sendable {
     let clearanceMinutes: Int
     let underAttack: Bool
 
-    init(_ domain: DomainConfig) {
+    init(_ domain: EdgeDomainConfig) {
         let config = domain.security ?? SecurityConfig()
         allow = IPRangeSet(config.ipAllow)
         block = IPRangeSet(config.ipBlock)
@@ -38,7 +39,7 @@ struct NetworkProtection: Sendable {
     let challenge: UnderAttackChallenge
 
     init(_ config: ProtectionConfig?) {
-        sanctioned = Set((config?.sanctionedCountries ?? ProtectionConfig.defaultSanctionedCountries).compactMap(GeoIPDatabase.packed))
+        sanctioned = Set((config?.sanctionedCountries ?? DCDNSettings.defaultSanctionedCountries).compactMap(GeoIPDatabase.packed))
         challenge = UnderAttackChallenge(config)
     }
 }

@@ -2,6 +2,7 @@ import DCDNCore
 import Foundation
 import GeoIP
 import HTTPTypes
+import NodeProtocol
 
 /// What the firewall knows of a request before answering it.
 struct RequestFacts {

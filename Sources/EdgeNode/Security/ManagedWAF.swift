@@ -1,6 +1,7 @@
 import DCDNCore
 import Foundation
 import NIOPosix
+import NodeProtocol
 
 /// The managed rules every domain gets: SQL injection, XSS, path traversal and local files,
 /// remote file inclusion, remote code execution, scanners and protocol anomalies, looked for in

@@ -3,6 +3,7 @@ import DCDNCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NodeProtocol
 
 /// The JavaScript proof-of-work challenge of Under Attack Mode and of `challenge` actions.
 ///

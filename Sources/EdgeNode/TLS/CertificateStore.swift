@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
+import NodeProtocol
 import SwiftASN1
 import Synchronization
 import X509
@@ -31,7 +32,7 @@ final class CertificateStore: Sendable {
     }
 
     /// Takes the certificates of a full configuration; unchanged ones are not parsed again.
-    func apply(_ domains: [DomainConfig]) {
+    func apply(_ domains: [EdgeDomainConfig]) {
         let previous = byName.withLock { $0 }
         var next: [String: Parsed] = [:]
         for domain in domains {

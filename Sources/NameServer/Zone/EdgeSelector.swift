@@ -1,6 +1,7 @@
 import DCDNCore
 import DNSKit
 import GeoIP
+import NodeProtocol
 
 /// Chooses the edge nodes a proxied name resolves to: healthy ones nearest the client.
 public struct EdgeSelector: Sendable {

@@ -1,6 +1,7 @@
 import DCDNCore
 import DNSKit
 import Foundation
+import NodeProtocol
 
 /// The records of one type at one name.
 public struct RRSet: Sendable {
@@ -8,7 +9,7 @@ public struct RRSet: Sendable {
     public var data: [DNSRData]
 }
 
-/// One customer zone, immutable, built from the coordinator's `DomainConfig`.
+/// One customer zone, immutable, built from the coordinator's `ZoneConfig`.
 public struct Zone: Sendable {
     public let apex: DNSName
     public let serial: UInt32
@@ -27,7 +28,7 @@ public struct Zone: Sendable {
     public static let proxiedTTL: UInt32 = 60
     public static let nameserverTTL: UInt32 = 86_400
 
-    public init(domain: DomainConfig, nameservers: [String], hostmaster: String) {
+    public init(domain: ZoneConfig, nameservers: [String], hostmaster: String) {
         let apex = DNSName(domain.name) ?? .root
         self.apex = apex
         serial = domain.serial

@@ -1,6 +1,7 @@
 import DCDNCore
 import DNSKit
 import GeoIP
+import NodeProtocol
 import Synchronization
 
 /// Everything a query is answered from, swapped whole when configuration arrives, so a query
@@ -13,8 +14,9 @@ public struct ZoneSet: Sendable {
     public init(snapshot: NodeConfigSnapshot?, geoIP: GeoIPDatabase?) {
         version = snapshot?.version ?? 0
         var zones: [String: Zone] = [:]
-        for domain in snapshot?.domains ?? [] {
-            let zone = Zone(domain: domain, nameservers: snapshot?.nameservers ?? [], hostmaster: snapshot?.hostmaster ?? "")
+        let dns = snapshot?.dns ?? DNSConfig()
+        for domain in dns.zones {
+            let zone = Zone(domain: domain, nameservers: dns.nameservers, hostmaster: dns.hostmaster)
             zones[zone.apex.key] = zone
         }
         self.zones = zones

@@ -118,12 +118,6 @@ public struct ProtectionConfig: Codable, Sendable, Equatable {
     /// Leading zero bits the Under Attack Mode proof of work needs.
     public var challengeDifficulty: Int
 
-    /// The product guide's list (§14).
-    public static let defaultSanctionedCountries = [
-        "CU", "IR", "KP", "SY", "RU", "BY", "MM", "VE", "SD", "SO", "YE", "AF", "CF", "CD", "LY", "LB", "IQ", "ZW", "ML", "NI", "HT",
-        "SS", "ER",
-    ]
-
     public init(sanctionedCountries: [String], clearanceKey: String, challengeDifficulty: Int) {
         self.sanctionedCountries = sanctionedCountries
         self.clearanceKey = clearanceKey
