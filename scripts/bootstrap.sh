@@ -14,11 +14,13 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 packages=(git curl ca-certificates tor-geoipdb tzdata zlib1g-dev libbrotli-dev libvips-dev pkg-config)
+bench=(dnsperf nsd knot dnsutils wrk nginx varnish libvips-tools python3-pil postgresql python3-venv time)
 if [ "$profile" = test ]; then
-  packages+=(postgresql chromium chromium-driver python3 python3-venv python3-pip dnsutils knot-dnsutils nsd pebble)
+  # The benchmarks' peers too: `make test` runs every benchmark in smoke mode.
+  packages+=(postgresql chromium chromium-driver python3 python3-venv python3-pip dnsutils knot-dnsutils nsd pebble "${bench[@]}")
 fi
 if [ "$profile" = bench ]; then
-  packages+=(dnsperf nsd knot dnsutils wrk nginx varnish libvips-tools python3-pil)
+  packages+=("${bench[@]}")
 fi
 
 missing=()
@@ -31,7 +33,14 @@ if [ "$(id -u)" -eq 0 ]; then
   echo "Installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Installing a server (nginx, varnish, knot) must not start it as a system service: the
+  # benchmarks and tests start their own on free ports. policy-rc.d is Debian's switch for that.
+  added_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && added_policy=1
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$added_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 else
   echo "Missing system packages. Run:" >&2
   echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2

@@ -24,3 +24,6 @@ if [ ! -x "$venv/bin/pytest" ] || ! cmp -s Tests/e2e/requirements.txt "$venv/req
   cp Tests/e2e/requirements.txt "$venv/requirements.txt"
 fi
 scripts/with-postgres.sh "$venv/bin/pytest" -q Tests/e2e "$@"
+
+echo "== benchmarks, smoke mode (each runs and measures the intended responses; no speed is judged)"
+scripts/bench/smoke.sh

@@ -2,11 +2,12 @@
 # DNS benchmark: dnsperf against `dcdn dns`, NSD and Knot serving the same zone on this machine,
 # one after the other with the same query mix and duration. Prints queries/s and the ratios.
 # Usage: scripts/bench/dns.sh [SECONDS] [RECORDS]    (defaults 15 s, 1000 records)
+#        BENCH_SMOKE=1 scripts/bench/dns.sh   (1 s, 100 records, the debug build: see lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds=${1:-15}
-records=${2:-1000}
 source scripts/bench/lib.sh
+seconds=${1:-$([ "$smoke" = 1 ] && echo 1 || echo 15)}
+records=${2:-$([ "$smoke" = 1 ] && echo 100 || echo 1000)}
 bench_start dns
 
 # 1. A coordinator with one zone of $records records and a DNS node.
@@ -25,7 +26,7 @@ print('@ 300 IN TXT "v=spf1 mx -all"')
 PY
 python3 -c 'import json,sys; print(json.dumps({"zone": open(sys.argv[1]).read()}))' "$work/zone.txt" > "$work/import.json"
 curl -sf -X POST "$api/cdn/domains/$domain/zone" "${auth[@]}" --data-binary @"$work/import.json" >/dev/null
-curl -sf "$api/cdn/domains/$domain/zone" -H "Authorization: Bearer $token" > "$work/bench.example.zone"
+curl -sf "$api/cdn/domains/$domain/zone" "${auth[@]}" > "$work/bench.example.zone"
 # NSD and Knot get the same zone; the proxied apex and www become the node's address there.
 sed -i -e 's/^@\tIN\tA\t203.0.113.7\t; proxied/@\t60\tIN\tA\t192.0.2.53/' -e 's/^www\tIN\tCNAME\tbench.example.\t; proxied/www\t60\tIN\tA\t192.0.2.53/' "$work/bench.example.zone"
 
@@ -45,10 +46,19 @@ PY
 
 run_dnsperf() { # name port
   local out
-  out=$(dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries.txt" -l "$seconds" -c 8 -q 500 2>&1)
+  out=$(dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries.txt" -l "$seconds" -c 8 -q "$([ "$smoke" = 1 ] && echo 20 || echo 500)" 2>&1)
   local qps lost
   qps=$(echo "$out" | awk '/Queries per second/ {print $4}')
   lost=$(echo "$out" | awk '/Queries lost/ {print $3}')
+  # Only the answers the mix asks for: names that exist (NOERROR) and names that do not (NXDOMAIN).
+  local codes
+  codes=$(echo "$out" | awk -F: '/Response codes/ {print $2}')
+  if [ -z "$qps" ] || ! awk -v q="$qps" 'BEGIN { exit !(q > 0) }' || grep -Eq 'SERVFAIL|REFUSED|FORMERR|NOTIMP' <<<"$codes" ||
+    ! grep -q NOERROR <<<"$codes" || ! grep -q NXDOMAIN <<<"$codes"; then
+    echo "$out" >&2
+    bench_fail "$1 did not answer the query mix as meant"
+  fi
+  if [ "$smoke" = 1 ] && [ "$lost" != 0 ]; then echo "$out" >&2; bench_fail "$1 lost queries under a tiny load"; fi
   printf '%-10s %12s q/s   lost %s\n' "$1" "$qps" "$lost" >&2
   echo "$qps"
 }
@@ -57,7 +67,7 @@ run_dnsperf() { # name port
 dns_port=$(port)
 DCDN_DNS_TRANSFER_KEY= $dcdn dns --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --dns-port "$dns_port" --data-dir "$work/dns" --log-level warning &
 pids+=($!)
-until dig @127.0.0.1 -p "$dns_port" +short host1.bench.example A | grep -q 198.51; do sleep 0.2; done
+until dig @127.0.0.1 -p "$dns_port" +short host1.bench.example A | grep -q 198.51; do bench_tick; done
 dcdn_qps=$(run_dnsperf "dcdn dns" "$dns_port")
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
@@ -88,7 +98,7 @@ zone:
 CONF
 nsd -d -c "$work/nsd/nsd.conf" &
 pids+=($!)
-until dig @127.0.0.1 -p "$nsd_port" +short host1.bench.example A | grep -q 198.51; do sleep 0.2; done
+until dig @127.0.0.1 -p "$nsd_port" +short host1.bench.example A | grep -q 198.51; do bench_tick; done
 nsd_qps=$(run_dnsperf "NSD" "$nsd_port")
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
@@ -110,7 +120,7 @@ zone:
 CONF
 knotd -c "$work/knot/knot.conf" >/dev/null 2>&1 &
 pids+=($!)
-until dig @127.0.0.1 -p "$knot_port" +short host1.bench.example A | grep -q 198.51; do sleep 0.2; done
+until dig @127.0.0.1 -p "$knot_port" +short host1.bench.example A | grep -q 198.51; do bench_tick; done
 knot_qps=$(run_dnsperf "Knot" "$knot_port")
 
 python3 - "$dcdn_qps" "$nsd_qps" "$knot_qps" <<'PY'

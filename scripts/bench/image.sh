@@ -4,10 +4,11 @@
 # per image, as people script it) and by Pillow (draft-mode JPEG decode, in one process).
 # Prints the median latency per image, images/s at concurrency 2, peak RSS, and the ratios.
 # Usage: scripts/bench/image.sh [IMAGES]    (default 10 per measurement)
+#        BENCH_SMOKE=1 scripts/bench/image.sh   (1 image per measurement, a 3 MP source, the debug build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-count=${1:-10}
 source scripts/bench/lib.sh
+count=${1:-$([ "$smoke" = 1 ] && echo 1 || echo 10)}
 bench_start image
 
 python3 -m venv "$work/venv"
@@ -15,10 +16,10 @@ python3 -m venv "$work/venv"
 
 # The source: 6000×4000, photo-like (smooth gradients with noise), served by a local origin that
 # the coordinator reaches through the operator option for named private sources.
-"$work/venv/bin/python" - "$work/source.jpg" <<'PY'
+"$work/venv/bin/python" - "$work/source.jpg" "$smoke" <<'PY'
 import sys
 from PIL import Image
-width, height = 6000, 4000
+width, height = (2100, 1400) if sys.argv[2] == "1" else (6000, 4000)
 base = Image.radial_gradient("L").resize((width, height))
 noise = Image.effect_noise((width, height), 40)
 image = Image.merge("RGB", (base, Image.blend(base, noise, 0.5), noise))
@@ -31,7 +32,7 @@ export DCDN_IMAGE_PRIVATE_SOURCES="bench.images=127.0.0.1:$origin_port"
 bench_coordinator
 coordinator_pid=${pids[-1]}
 endpoint="http://127.0.0.1:$api_port/cdn-cgi/image/?url=http://bench.images/source.jpg&w=800&q=80"
-until curl -sf -o /dev/null "$endpoint&f=webp"; do sleep 0.3; done
+until curl -sf -o /dev/null "$endpoint&f=webp"; do bench_tick; done
 
 "$work/venv/bin/python" - "$work" "$endpoint" "$count" "$coordinator_pid" <<'PY'
 import concurrent.futures, io, os, resource, statistics, subprocess, sys, time
@@ -91,7 +92,8 @@ with open(f"/proc/{coordinator_pid}/status") as status:
     dcdn_rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
 pillow_rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
-print(f"\n24 MP JPEG → 800 px, q=80, {count} images per measurement")
+width, height = Image.open(source).size
+print(f"\n{width * height / 1e6:.0f} MP JPEG → 800 px, q=80, {count} images per measurement")
 print(f"{'format':7} {'tool':15} {'ms/image':>9} {'images/s (c=2)':>15}")
 for fmt, d, v, p, _ in rows:
     for name, (ms, ips) in (("dcdn endpoint", d), ("vipsthumbnail", v), ("Pillow", p)):

@@ -5,13 +5,14 @@
 # written as one raw SQL transaction and driven by pgbench — the floor PostgreSQL itself sets.
 # Then `dcdn admin verify-ledger` checks every invariant on what the run left behind.
 #   CLIENTS=32 SECONDS_TO_RUN=10 ACCOUNTS=64 scripts/bench/ledger.sh
+#   BENCH_SMOKE=1 scripts/bench/ledger.sh   (1 s, 4 clients, 8 accounts, the debug build: see lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/bench/lib.sh
 bench_start ledger
-clients=${CLIENTS:-32}
-seconds=${SECONDS_TO_RUN:-10}
-accounts=${ACCOUNTS:-64}
+clients=${CLIENTS:-$([ "$smoke" = 1 ] && echo 4 || echo 32)}
+seconds=${SECONDS_TO_RUN:-$([ "$smoke" = 1 ] && echo 1 || echo 10)}
+accounts=${ACCOUNTS:-$([ "$smoke" = 1 ] && echo 8 || echo 64)}
 
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 pg_port=$(port)
@@ -32,6 +33,7 @@ echo "== DCDN ledger: $clients clients, $accounts accounts, ${seconds}s (Postgre
 ours=$($dcdn admin bench-ledger --yes --clients "$clients" --accounts "$accounts" --seconds "$seconds" --data-dir "$work/dcdn" --log-level warning)
 echo "$ours"
 ours_rate=$(sed -n 's/.*spends_per_second=\([0-9]*\).*/\1/p' <<<"$ours")
+[ "${ours_rate:-0}" -gt 0 ] || bench_fail "the ledger made no spend"
 
 echo "== verify-ledger"
 $dcdn admin verify-ledger --data-dir "$work/dcdn" --log-level warning
@@ -60,6 +62,7 @@ END;
 SQL
 raw=$("$bin/pgbench" -n -h 127.0.0.1 -p "$pg_port" -U postgres -c "$clients" -j 2 -T "$seconds" -f "$work/spend.sql" raw_bench 2>&1)
 raw_rate=$(sed -n 's/^tps = \([0-9]*\).*/\1/p' <<<"$raw" | head -n 1)
+if [ "${raw_rate:-0}" -le 0 ] || grep -q 'failed transactions: [1-9]' <<<"$raw"; then echo "$raw" >&2; bench_fail "pgbench made no clean spend"; fi
 echo "spends_per_second=$raw_rate"
 
 echo

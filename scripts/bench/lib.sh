@@ -3,12 +3,36 @@
 # signed in.
 # bench_start NAME: builds, makes $work, sets $dcdn. bench_coordinator: starts one, sets $api,
 # $api_port and the curl arguments $auth; extra environment comes from the caller's exports.
+#
+# Smoke mode (BENCH_SMOKE=1; `make test` runs every script so through scripts/bench/smoke.sh):
+# the debug build, about a second per measurement and a tiny load. It proves the script still runs
+# and measures what it means to (every response the intended one); it never judges a speed.
+smoke=${BENCH_SMOKE:-0}
+
+bench_fail() {
+  echo "bench: $*" >&2
+  exit 1
+}
+
+# bench_tick: inside a wait loop; gives up after about two minutes of waiting in all, so a server
+# that never comes up fails the run instead of hanging it.
+bench_ticks=0
+bench_tick() {
+  bench_ticks=$((bench_ticks + 1))
+  [ "$bench_ticks" -lt 600 ] || bench_fail "gave up waiting for a server to come up"
+  sleep 0.2
+}
 
 bench_start() {
   scripts/bootstrap.sh bench
   if ! command -v swift >/dev/null 2>&1; then export PATH=/opt/swift/usr/bin:$PATH; fi
-  swift build -c release --product dcdn >/dev/null 2>&1 || swift build -c release --product dcdn
-  dcdn=$PWD/.build/release/dcdn
+  if [ "$smoke" = 1 ]; then
+    [ -x .build/debug/dcdn ] || swift build --product dcdn
+    dcdn=$PWD/.build/debug/dcdn
+  else
+    swift build -c release --product dcdn >/dev/null 2>&1 || swift build -c release --product dcdn
+    dcdn=$PWD/.build/release/dcdn
+  fi
   work=$(mktemp -d "/tmp/dcdn-bench-$1.XXXXXX")
   chmod 755 "$work"  # servers that drop privileges (varnishd) read their files
   pids=()
@@ -24,6 +48,20 @@ bench_cleanup() {
   rm -rf "$work"
 }
 
+# bench_wrk ARGS...: wrk --latency ARGS, its report on stdout. Fails when a response was not 2xx or
+# 3xx (a challenge page, an error), a connection could not be made or timed out, or nothing was
+# measured: a figure is only printed for the load that was meant.
+bench_wrk() {
+  local output
+  output=$(wrk --latency "$@")
+  if grep -q 'Non-2xx or 3xx responses' <<<"$output" || grep -Eq 'Socket errors: connect [1-9]|timeout [1-9]' <<<"$output" ||
+    ! awk '/Requests\/sec/ { exit !($2 > 0) }' <<<"$output"; then
+    echo "$output" >&2
+    bench_fail "wrk $* did not get only the intended responses"
+  fi
+  echo "$output"
+}
+
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
@@ -35,7 +73,7 @@ bench_coordinator() {
   $dcdn coordinator --host 127.0.0.1 --api-port "$api_port" --data-dir "$work/coordinator" --log-level warning &
   pids+=($!)
   api="http://127.0.0.1:$api_port/api/v1"
-  until curl -sf "http://127.0.0.1:$api_port/healthz" >/dev/null; do sleep 0.2; done
+  until curl -sf "http://127.0.0.1:$api_port/healthz" >/dev/null; do bench_tick; done
   local token
   token=$(curl -sf -X POST "$api/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"load test secret 7"}' | json_field access_token)
   auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')

@@ -5,11 +5,12 @@
 # edge_security=off, each against the same nginx origin; nginx proxy_cache runs the same load as
 # the reference peer. Then GeoIP lookups per second (`dcdn geoip --bench`).
 # Usage: scripts/bench/security.sh [SECONDS] [CONNECTIONS]    (defaults 10 s, 64 connections)
+#        BENCH_SMOKE=1 scripts/bench/security.sh   (1 s, 4 connections, the debug build: see lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds=${1:-10}
-connections=${2:-64}
 source scripts/bench/lib.sh
+seconds=${1:-$([ "$smoke" = 1 ] && echo 1 || echo 10)}
+connections=${2:-$([ "$smoke" = 1 ] && echo 4 || echo 64)}
 bench_start security
 
 bench_nginx_origin 1k.bin:1024
@@ -37,16 +38,21 @@ edge() { # security on|off: starts the edge, sets $edge_port and $edge_pid
     --https-port "$(port)" --data-dir "$work/edge-$1" --log-level warning &
   edge_pid=$!
   pids+=($edge_pid)
-  until curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin"; do sleep 0.2; done
+  until curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin"; do bench_tick; done
   # The firewall is in force (or not): a WAF payload answers 403 only when on.
-  echo "edge security $1: WAF payload answers $(curl -s -o /dev/null -w '%{http_code}' -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin?q=%3Cscript%3E")"
+  local waf
+  waf=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin?q=%3Cscript%3E")
+  echo "edge security $1: WAF payload answers $waf"
+  if { [ "$1" = on ] && [ "$waf" != 403 ]; } || { [ "$1" = off ] && [ "$waf" != 200 ]; }; then
+    bench_fail "edge security $1 answered a WAF payload $waf"
+  fi
 }
 
 declare -A rps p99
 run() { # name port
   curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$2/1k.bin" || true
   local output
-  output=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -H 'Host: bench.example' -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0' "http://127.0.0.1:$2/1k.bin")
+  output=$(bench_wrk -t2 -c"$connections" -d"${seconds}s" -H 'Host: bench.example' -H 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0' "http://127.0.0.1:$2/1k.bin")
   rps[$1]=$(awk '/Requests\/sec/ {print $2}' <<<"$output")
   p99[$1]=$(awk '$1 == "99%" {print $2}' <<<"$output")
 }
@@ -78,4 +84,4 @@ print(f"default settings / off: {defaults / off:.3f}x ({(1 - defaults / off) * 1
 print(f"everything on / nginx: {on / nginx:.2f}x")
 PY
 echo
-$dcdn geoip --bench 20000000 8.8.8.8 2001:4860:4860::8888
+$dcdn geoip --bench "$([ "$smoke" = 1 ] && echo 100000 || echo 20000000)" 8.8.8.8 2001:4860:4860::8888

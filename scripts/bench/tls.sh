@@ -4,11 +4,12 @@
 # full handshakes per second (openssl s_time -new, two clients in parallel, TLS 1.3) and HTTPS
 # requests per second for a cached 1 KiB object (wrk over kept-alive connections). Prints the
 # ratios. Usage: scripts/bench/tls.sh [SECONDS] [CONNECTIONS]   (defaults 8 s, 64 connections)
+#        BENCH_SMOKE=1 scripts/bench/tls.sh   (1 s, 4 connections, the debug build: see lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds=${1:-8}
-connections=${2:-64}
 source scripts/bench/lib.sh
+seconds=${1:-$([ "$smoke" = 1 ] && echo 1 || echo 8)}
+connections=${2:-$([ "$smoke" = 1 ] && echo 4 || echo 64)}
 bench_start tls
 
 # The certificate both servers present.
@@ -48,10 +49,10 @@ bench_coordinator
 node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
 curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"flexible\"}" >/dev/null
 $dcdn admin import-certificate --domain bench.example --chain "$work/cert.pem" --key "$work/key.pem" --data-dir "$work/coordinator" --log-level warning
-$dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" \
+DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 $dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" \
   --https-port "$edge_tls_port" --data-dir "$work/edge" --log-level warning &
 pids+=($!)
-until curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$edge_tls_port:127.0.0.1" "https://bench.example:$edge_tls_port/1k.bin"; do sleep 0.3; done
+until curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$edge_tls_port:127.0.0.1" "https://bench.example:$edge_tls_port/1k.bin"; do bench_tick; done
 curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$nginx_port:127.0.0.1" "https://bench.example:$nginx_port/1k.bin"
 
 handshakes() { # port → full handshakes per second, two s_time clients in parallel
@@ -61,11 +62,15 @@ handshakes() { # port → full handshakes per second, two s_time clients in para
     clients+=($!)
   done
   wait "${clients[@]}" || true
-  cat "$work/s_time.1" "$work/s_time.2" | awk -v s="$seconds" '/connections in .* real seconds/ { n += $1 } END { printf "%.0f", n / s }'
+  local rate
+  rate=$(cat "$work/s_time.1" "$work/s_time.2" | awk -v s="$seconds" '/connections in .* real seconds/ { n += $1 } END { printf "%.0f", n / s }')
+  [ "$rate" -gt 0 ] || bench_fail "no TLS handshake completed on port $port"
+  echo "$rate"
 }
 requests() { # port → HTTPS requests/s and p99 for the cached 1 KiB object
-  wrk -t2 -c"$connections" -d"${seconds}s" --latency -H 'Host: bench.example' "https://127.0.0.1:$1/1k.bin" |
-    awk '/Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 } END { print r, p }'
+  local output
+  output=$(bench_wrk -t2 -c"$connections" -d"${seconds}s" -H 'Host: bench.example' "https://127.0.0.1:$1/1k.bin")
+  awk '/Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 } END { print r, p }' <<<"$output"
 }
 
 dcdn_hs=$(handshakes "$edge_tls_port")
