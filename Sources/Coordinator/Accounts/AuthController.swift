@@ -1,10 +1,12 @@
+import DCDNCore
 import Foundation
 import Hummingbird
 
 /// `/api/v1/auth/*`: the product guide's §15 Auth endpoints plus tokens, me and password.
 struct AuthController {
-    let coordinator: Coordinator
-    var accounts: AccountService { coordinator.accounts }
+    let accounts: AccountService
+    let rateLimits: Coordinator.RateLimits
+    let settings: DCDNSettings
 
     struct RegisterRequest: Decodable {
         var email: String
@@ -73,7 +75,7 @@ struct AuthController {
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         let auth = api.group("auth")
         auth.post("register") { request, context -> EditedResponse<RegisterResponse> in
-            try coordinator.limit(coordinator.rateLimits.register, key: context.clientKey, what: "registrations from your address")
+            try rateLimits.register.enforce(key: context.clientKey, what: "registrations from your address")
             let body = try await request.decode(as: RegisterRequest.self, context: context)
             let registration = try await accounts.register(email: body.email, password: body.password, referralCode: body.referralCode)
             let detail =
@@ -86,7 +88,7 @@ struct AuthController {
                     user: UserResponse(registration.user), verificationSent: registration.verificationSent, detail: detail))
         }
         auth.post("login") { request, context -> LoginResponse in
-            try coordinator.limit(coordinator.rateLimits.login, key: context.clientKey, what: "sign-in attempts from your address")
+            try rateLimits.login.enforce(key: context.clientKey, what: "sign-in attempts from your address")
             let body = try await request.decode(as: LoginRequest.self, context: context)
             let user = try await accounts.login(email: body.email, password: body.password)
             return LoginResponse(
@@ -98,7 +100,7 @@ struct AuthController {
             return VerifyResponse(user: UserResponse(user))
         }
         auth.post("resend-verification") { request, context -> EditedResponse<DetailResponse> in
-            try coordinator.limit(coordinator.rateLimits.register, key: context.clientKey, what: "verification requests from your address")
+            try rateLimits.register.enforce(key: context.clientKey, what: "verification requests from your address")
             let body = try await request.decode(as: EmailRequest.self, context: context)
             try await accounts.resendVerification(email: body.email)
             return EditedResponse(
@@ -106,7 +108,7 @@ struct AuthController {
         }
         auth.get("providers") { _, _ -> ProvidersResponse in
             ProvidersResponse(
-                oidc: coordinator.settings.oidc.map { .init(issuer: $0.issuer, label: $0.buttonLabel, startUrl: "/api/v1/auth/oidc/start") }
+                oidc: settings.oidc.map { .init(issuer: $0.issuer, label: $0.buttonLabel, startUrl: "/api/v1/auth/oidc/start") }
             )
         }
         auth.get("me") { _, context -> UserResponse in

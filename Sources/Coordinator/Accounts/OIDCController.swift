@@ -4,7 +4,10 @@ import Hummingbird
 /// The browser legs of OpenID Connect sign-in. Both answer 404 `oidc_not_configured` when the
 /// operator has not configured a provider.
 struct OIDCController {
-    let coordinator: Coordinator
+    let accounts: AccountService
+    let sessions: SessionCookies
+    let oidc: OIDCLogin?
+    let publicURL: String
 
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         api.get("auth/oidc/start") { _, _ in
@@ -22,9 +25,9 @@ struct OIDCController {
                 let identity = try await oidc.finish(
                     code: query["code"].map(String.init), state: query["state"].map(String.init),
                     error: query["error"].map(String.init), cookie: request.cookies[OIDCLogin.cookieName]?.value)
-                let user = try await coordinator.accounts.userForOIDC(
+                let user = try await accounts.userForOIDC(
                     issuer: identity.issuer, subject: identity.subject, email: identity.email)
-                response = try await DashboardController(coordinator: coordinator).signIn(user, request: request, context: context)
+                response = try await sessions.signIn(user, request: request, context: context)
             } catch {
                 context.logger.warning("OpenID Connect sign-in failed", metadata: ["error": "\(error)"])
                 response = Response.redirect(to: "/dashboard/login?notice=oidc_failed", type: .normal)
@@ -35,7 +38,7 @@ struct OIDCController {
     }
 
     func configured() throws -> OIDCLogin {
-        guard let oidc = coordinator.oidc else {
+        guard let oidc = oidc else {
             throw APIError(.notFound, code: "oidc_not_configured", detail: "This installation has no OpenID Connect provider configured.")
         }
         return oidc
@@ -44,6 +47,6 @@ struct OIDCController {
     func attemptCookie(_ value: String, maxAge: Int) -> Cookie {
         Cookie(
             name: OIDCLogin.cookieName, value: value, maxAge: maxAge, path: "/api/v1/auth/oidc",
-            secure: coordinator.publicURL.hasPrefix("https://"), httpOnly: true, sameSite: .lax)
+            secure: publicURL.hasPrefix("https://"), httpOnly: true, sameSite: .lax)
     }
 }

@@ -4,8 +4,8 @@ import Hummingbird
 
 /// `/affiliate/*` (§12), and the operator's payout queue.
 struct AffiliateController {
-    let coordinator: Coordinator
-    var affiliates: AffiliateService { coordinator.affiliates }
+    let affiliates: AffiliateService
+    let idempotency: IdempotentCalls
 
     struct PayoutList: ResponseEncodable {
         var payouts: [AdminPayout]
@@ -42,7 +42,7 @@ struct AffiliateController {
         }
         group.post("request-payout") { request, context -> EditedResponse<AdminPayout> in
             let userID = try context.requireIdentity().userID
-            let payout = try await coordinator.idempotency.run(request, user: userID, route: "affiliate/request-payout") { _ in
+            let payout = try await idempotency.run(request, user: userID, route: "affiliate/request-payout") { _ in
                 AdminPayout(try await affiliates.requestPayout(userID))
             }
             return EditedResponse(status: .created, response: payout)

@@ -5,6 +5,7 @@ import Hummingbird
 import ImageKit
 import Logging
 import Prometheus
+import ServiceLifecycle
 
 #if canImport(Glibc)
     import Glibc
@@ -33,6 +34,8 @@ public final class Coordinator: Sendable {
     public let secrets: Secrets
     public let oidc: OIDCLogin?
     public let metrics: PrometheusCollectorRegistry
+    /// The product areas (`ProductAreas.all`), built once the services above exist.
+    let areas = ProductAreaList()
     public let rateLimits: RateLimits
     public let dashboard: DashboardRenderer
     /// The public `/cdn-cgi/image` endpoint's pipeline.
@@ -71,9 +74,11 @@ public final class Coordinator: Sendable {
             store: store, mailer: chosenMailer, signer: await AccessTokenSigner(secrets: secrets), settings: settings,
             publicURL: publicURL, logger: logger)
         var planLimits = PlanLimits(store: store)
-        planLimits.register(.domains) { userID, db in Int64(try await Domain.query(on: db).filter(\.$owner.$id == userID).count()) }
+        for area in ProductAreas.all {
+            for (limit, counter) in area.limitCounters { planLimits.register(limit, counter: counter) }
+        }
         self.planLimits = planLimits
-        feed = ConfigFeed(store: store, settings: settings, secrets: secrets)
+        feed = ConfigFeed(store: store, settings: settings, areas: areas)
         nodes = NodeService(store: store, feed: feed)
         domains = DomainService(store: store, feed: feed, planLimits: planLimits, allowPrivateOrigins: settings.allowPrivateOrigins)
         cdn = CDNService(store: store, feed: feed, domains: domains)
@@ -103,13 +108,17 @@ public final class Coordinator: Sendable {
             api: RateLimiter(burst: settings.apiBurst, refillPerSecond: settings.apiRatePerSecond),
             promoRedeem: RateLimiter(
                 capacity: settings.billing.promoRedeemLimit.count, per: Double(settings.billing.promoRedeemLimit.seconds)))
-        dashboard = try DashboardRenderer(isDev: settings.isDev, oidcLabel: settings.oidc?.buttonLabel)
+        dashboard = try DashboardRenderer(
+            isDev: settings.isDev, oidcLabel: settings.oidc?.buttonLabel,
+            navigation: [DashboardController.overviewEntry] + ProductAreas.all.flatMap { $0.navigation },
+            notices: ProductAreas.all.reduce(into: [:]) { notices, area in notices.merge(area.notices) { $1 } })
         images = ImagePipeline(fetcher: SourceFetcher(policy: .init(privateSources: settings.imagePrivateSources)))
+        areas.install(ProductAreas.all.map { $0.make(self) })
     }
 
-    /// Throws 429 with Retry-After when `limiter` has no token left for `key`.
-    func limit(_ limiter: RateLimiter, key: String, what: String) throws {
-        if let retryAfter = limiter.take(key) { throw APIError.rateLimited(retryAfter: retryAfter, what: what) }
+    /// Every area's background jobs; each is idempotent, so replicas run them side by side.
+    public func jobs() -> [any Service] {
+        areas.all.flatMap { $0.jobs(logger: logger) }
     }
 
     /// The configured secret, else one generated once into the data directory. Replicas behind

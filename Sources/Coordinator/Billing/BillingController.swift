@@ -6,8 +6,11 @@ import Hummingbird
 
 /// `/billing/*`: the plan a user pays for and how, the payment webhooks, the token ledger.
 struct BillingController {
-    let coordinator: Coordinator
-    var billing: BillingService { coordinator.billing }
+    let billing: BillingService
+    let idempotency: IdempotentCalls
+    let logger: Logger
+    let settings: DCDNSettings
+    let store: DatabaseStore
 
     struct PlanOffer: ResponseCodable {
         var id: String
@@ -101,7 +104,7 @@ struct BillingController {
         group.post("subscribe") { request, context -> EditedResponse<BillingService.SubscribeResponse> in
             let identity = try context.requireIdentity()
             let body = try await request.decode(as: BillingService.SubscribeRequest.self, context: context)
-            let result = try await coordinator.idempotency.run(request, user: identity.userID, route: "billing/subscribe") { key in
+            let result = try await idempotency.run(request, user: identity.userID, route: "billing/subscribe") { key in
                 try await billing.subscribe(body, user: identity.user, idempotencyKey: key)
             }
             return EditedResponse(status: .created, response: result)
@@ -111,14 +114,14 @@ struct BillingController {
         }
         group.post("stripe/webhook") { request, context -> WebhookAnswer in
             let (_, event) = try await verified(
-                request, header: "Stripe-Signature", secret: coordinator.settings.billing.stripeWebhookSecret)
+                request, header: "Stripe-Signature", secret: settings.billing.stripeWebhookSecret)
             let result = try await billing.handleStripe(event: event)
-            coordinator.logger.info("stripe webhook", metadata: ["type": "\(event["type"] ?? "")", "result": "\(result)"])
+            logger.info("stripe webhook", metadata: ["type": "\(event["type"] ?? "")", "result": "\(result)"])
             return WebhookAnswer(received: true, result: result)
         }
         group.post("token/webhook") { request, context -> WebhookAnswer in
             let (payload, _) = try await verified(
-                request, header: "DCDN-Signature", secret: coordinator.settings.billing.tokenWebhookSecret)
+                request, header: "DCDN-Signature", secret: settings.billing.tokenWebhookSecret)
             let confirmation: BillingService.TokenConfirmation
             do {
                 confirmation = try JSONDecoder.api.decode(BillingService.TokenConfirmation.self, from: payload)
@@ -130,7 +133,7 @@ struct BillingController {
         group.get("admin/token-mints") { request, context -> MintList in
             _ = try context.requireAdmin()
             let page = try Page(request)
-            let query = TokenMint.query(on: coordinator.store.db)
+            let query = TokenMint.query(on: store.db)
             if request.uri.queryParameters["unsettled"] == "true" { query.filter(\.$settledAt == nil) }
             let total = try await query.count()
             let rows = try await query.sort(\.$createdAt, .descending).range(page.offset..<(page.offset + page.limit)).all()
@@ -182,7 +185,7 @@ struct BillingController {
     }
 
     func overview(of user: User) async throws -> Overview {
-        let db = coordinator.store.db
+        let db = store.db
         let plans = try await Plan.query(on: db).sort(\.$position).all()
         let payments = try await Payment.query(on: db).filter(\.$userID == user.id!).sort(\.$createdAt, .descending).limit(50).all()
         return Overview(
@@ -192,7 +195,7 @@ struct BillingController {
                     id: $0.id!, name: $0.name, monthlyPrice: $0.monthlyPriceMicro.map { Credits(micro: $0) },
                     tokenPrice: $0.monthlyPriceMicro.map { Credits(micro: BillingService.tokenPrice($0)) })
             },
-            payments: payments.map(PaymentResponse.init), creditsPurchasable: coordinator.settings.billing.creditsPurchasable,
+            payments: payments.map(PaymentResponse.init), creditsPurchasable: settings.billing.creditsPurchasable,
             tokenDiscountPercent: BillingService.tokenDiscountPercent)
     }
 }

@@ -5,44 +5,60 @@ import Hummingbird
 
 /// Dashboard → Credits, Billing, Affiliate Program and Reseller: the customer's money pages.
 struct BillingDashboard {
-    let coordinator: Coordinator
-    var dashboard: DashboardController { DashboardController(coordinator: coordinator) }
-    var credits: CreditsController { CreditsController(coordinator: coordinator) }
+    let affiliates: AffiliateService
+    let billing: BillingService
+    let renderer: DashboardRenderer
+    let ledger: CreditLedger
+    let promos: PromoService
+    let rateLimits: Coordinator.RateLimits
+    let resellers: ResellerService
+    let settings: DCDNSettings
+    let store: DatabaseStore
+    /// The API controllers whose answers these pages show.
+    let credits: CreditsController
+    let billingAPI: BillingController
+    let resellerAPI: ResellerController
 
     func addRoutes(to router: RouterGroup<AppRequestContext>) {
         router.get("credits") { request, context in
-            try await creditsPage(try dashboard.signedIn(context), request: request)
+            try await creditsPage(try context.requirePage(), request: request)
         }
         router.get("credits/export.csv") { _, context in
-            try await credits.csv(of: try dashboard.signedIn(context).userID)
+            try await credits.csv(of: try context.requirePage().userID)
         }
         router.post("credits/redeem") { request, context in
-            let identity = try dashboard.signedIn(context)
+            let identity = try context.requirePage()
             let form = try await FormData(request, context: context)
-            return try await attempt(request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }) {
-                try PromoController(coordinator: coordinator).redeemAttempt(identity.userID)
-                _ = try await coordinator.promos.redeem(form.string("code"), userID: identity.userID)
+            return try await renderer.attempt(
+                request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }
+            ) {
+                try rateLimits.promoRedeem.enforce(key: identity.userID.uuidString, what: "promo code attempts")
+                _ = try await promos.redeem(form.string("code"), userID: identity.userID)
                 return Response.redirect(to: "/dashboard/credits?notice=promo_redeemed")
             }
         }
         router.post("credits/buy") { request, context in
-            let identity = try dashboard.signedIn(context)
+            let identity = try context.requirePage()
             let form = try await FormData(request, context: context)
-            return try await attempt(request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }) {
+            return try await renderer.attempt(
+                request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }
+            ) {
                 let amount = Decimal(string: form.string("amount")).flatMap { Credits(decimal: $0) }
-                let checkout = try await coordinator.billing.buyCredits(
+                let checkout = try await billing.buyCredits(
                     .init(package: form.string("package"), amount: amount), user: identity.user)
                 return Response.redirect(to: checkout.checkoutUrl ?? "/dashboard/billing")
             }
         }
         router.get("billing") { request, context in
-            try await billingPage(try dashboard.signedIn(context), request: request)
+            try await billingPage(try context.requirePage(), request: request)
         }
         router.post("billing/subscribe") { request, context in
-            let identity = try dashboard.signedIn(context)
+            let identity = try context.requirePage()
             let form = try await FormData(request, context: context)
-            return try await attempt(request, fallback: { try await billingPage(identity, request: request, error: $0, status: $1) }) {
-                let result = try await coordinator.billing.subscribe(
+            return try await renderer.attempt(
+                request, fallback: { try await billingPage(identity, request: request, error: $0, status: $1) }
+            ) {
+                let result = try await billing.subscribe(
                     .init(planId: form.string("plan_id"), method: form.string("method")), user: identity.user,
                     idempotencyKey: "dashboard:\(UUID().uuidString)")
                 if let url = result.checkoutUrl { return Response.redirect(to: url) }
@@ -51,79 +67,54 @@ struct BillingDashboard {
             }
         }
         router.post("billing/cancel") { request, context in
-            let identity = try dashboard.signedIn(context)
-            return try await attempt(request, fallback: { try await billingPage(identity, request: request, error: $0, status: $1) }) {
-                _ = try await coordinator.billing.cancel(identity.user)
+            let identity = try context.requirePage()
+            return try await renderer.attempt(
+                request, fallback: { try await billingPage(identity, request: request, error: $0, status: $1) }
+            ) {
+                _ = try await billing.cancel(identity.user)
                 return Response.redirect(to: "/dashboard/billing?notice=plan_canceled")
             }
         }
         router.get("affiliate") { request, context in
-            try await affiliatePage(try dashboard.signedIn(context), request: request)
+            try await affiliatePage(try context.requirePage(), request: request)
         }
         router.post("affiliate/join") { _, context in
-            _ = try await coordinator.affiliates.join(try dashboard.signedIn(context).userID)
+            _ = try await affiliates.join(try context.requirePage().userID)
             return Response.redirect(to: "/dashboard/affiliate")
         }
         router.post("affiliate/request-payout") { request, context in
-            let identity = try dashboard.signedIn(context)
-            return try await attempt(request, fallback: { try await affiliatePage(identity, request: request, error: $0, status: $1) }) {
-                _ = try await coordinator.affiliates.requestPayout(identity.userID)
+            let identity = try context.requirePage()
+            return try await renderer.attempt(
+                request, fallback: { try await affiliatePage(identity, request: request, error: $0, status: $1) }
+            ) {
+                _ = try await affiliates.requestPayout(identity.userID)
                 return Response.redirect(to: "/dashboard/affiliate?notice=payout_requested")
             }
         }
         router.get("reseller") { request, context in
-            try await resellerPage(try dashboard.signedIn(context), request: request)
+            try await resellerPage(try context.requirePage(), request: request)
         }
         router.post("reseller/promo") { request, context in
-            let identity = try dashboard.signedIn(context)
+            let identity = try context.requirePage()
             let form = try await FormData(request, context: context)
-            return try await attempt(request, fallback: { try await resellerPage(identity, request: request, error: $0, status: $1) }) {
-                _ = try await coordinator.resellers.createPromo(Self.promoDraft(form), by: identity.userID)
+            return try await renderer.attempt(
+                request, fallback: { try await resellerPage(identity, request: request, error: $0, status: $1) }
+            ) {
+                _ = try await resellers.createPromo(PromoService.Draft(form), by: identity.userID)
                 return Response.redirect(to: "/dashboard/reseller?notice=promo_created")
             }
         }
     }
 
-    /// Runs a form's action; an API error re-renders the page with the message and its status.
-    func attempt(
-        _ request: Request, fallback: (String, HTTPResponse.Status) async throws -> Response, _ action: () async throws -> Response
-    ) async throws -> Response {
-        do {
-            return try await action()
-        } catch let error as APIError {
-            return try await fallback(error.detail, error.status)
-        }
-    }
-
-    /// A money page: the notice `?notice=` selects, the form's error if any, then the page's values.
-    func page(
-        _ template: String, title: String, _ identity: Identity, request: Request, error: String?, status: HTTPResponse.Status,
-        _ values: [String: Any]
-    ) -> Response {
-        var context = dashboard.notice(request)
-        context.merge(values) { $1 }
-        if let error { context["error"] = error }
-        return coordinator.dashboard.page(template, title: title, identity: identity, active: template, status: status, context)
-    }
-
-    static func promoDraft(_ form: FormData) -> PromoService.Draft {
-        func int(_ key: String) -> Int? { form[key].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
-        return PromoService.Draft(
-            code: form.string("code"), creditAmount: Decimal(string: form.string("credit_amount")).flatMap { Credits(decimal: $0) },
-            campaign: form["campaign"], maxUses: int("max_uses"), perUserLimit: int("per_user_limit"),
-            expiresInDays: int("expires_in_days"),
-            creditExpiresInDays: int("credit_expires_in_days"))
-    }
-
-    static func date(_ date: Date?) -> String { date.map { DashboardController.format($0) } ?? "never" }
+    static func date(_ date: Date?) -> String { date.map { DashboardRenderer.format($0) } ?? "never" }
 
     func creditsPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
         -> Response
     {
         let userID = identity.userID
         let balance = try await credits.balance(of: userID)
-        let grants = try await coordinator.ledger.activeGrants(of: userID)
-        let transactions = try await CreditTransaction.query(on: coordinator.store.db).filter(\.$userID == userID)
+        let grants = try await ledger.activeGrants(of: userID)
+        let transactions = try await CreditTransaction.query(on: store.db).filter(\.$userID == userID)
             .sort(\.$sequence, .descending).limit(100).all()
         let values: [String: Any] = [
             "balance": "\(balance.balance)", "totalGranted": "\(balance.totalGranted)", "totalUsed": "\(balance.totalUsed)",
@@ -142,10 +133,10 @@ struct BillingDashboard {
                     "description": $0.description, "category": $0.category, "created": Self.date($0.createdAt), "negative": $0.amount < 0,
                 ]
             },
-            "hasTransactions": !transactions.isEmpty, "purchasable": coordinator.settings.billing.creditsPurchasable,
+            "hasTransactions": !transactions.isEmpty, "purchasable": settings.billing.creditsPurchasable,
             "chart": try await balanceChart(of: userID),
         ]
-        return page("credits", title: "Credits", identity, request: request, error: error, status: status, values)
+        return renderer.formPage("credits", title: "Credits", identity, request: request, error: error, status: status, values)
     }
 
     /// The balance at the end of each of the last 30 days and the credits used each day.
@@ -153,7 +144,7 @@ struct BillingDashboard {
         let day = 86_400.0
         let today = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / day).rounded(.down) * day)
         let starts = (0..<30).map { today.addingTimeInterval(Double($0 - 29) * day) }
-        let db = coordinator.store.db
+        let db = store.db
         let before = try await CreditTransaction.query(on: db).filter(\.$userID == userID).filter(\.$createdAt < starts[0])
             .sort(\.$sequence, .descending).first()
         let window = try await CreditTransaction.query(on: db).filter(\.$userID == userID).filter(\.$createdAt >= starts[0])
@@ -184,7 +175,7 @@ struct BillingDashboard {
     func billingPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
         -> Response
     {
-        let overview = try await BillingController(coordinator: coordinator).overview(of: identity.user)
+        let overview = try await billingAPI.overview(of: identity.user)
         var values: [String: Any] = [
             "plan": overview.plan,
             "plans": overview.plans.filter { ($0.monthlyPrice?.micro ?? 0) > 0 }.map {
@@ -209,13 +200,13 @@ struct BillingDashboard {
                 "graceEnds": Self.date(subscription.graceEndsAt), "inGrace": subscription.status == "grace",
             ]
         }
-        return page("billing", title: "Billing", identity, request: request, error: error, status: status, values)
+        return renderer.formPage("billing", title: "Billing", identity, request: request, error: error, status: status, values)
     }
 
     func affiliatePage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
         -> Response
     {
-        let board = try await coordinator.affiliates.dashboard(identity.userID)
+        let board = try await affiliates.dashboard(identity.userID)
         let values: [String: Any] = [
             "joined": board.joined, "link": board.referralLink ?? "", "code": board.code ?? "", "referrals": board.totalReferrals,
             "paying": board.payingReferrals, "earned": "\(board.totalEarned)", "available": "\(board.availableBalance)",
@@ -231,13 +222,13 @@ struct BillingDashboard {
             },
             "hasCommissions": !board.commissions.isEmpty, "hasPayouts": !board.payouts.isEmpty,
         ]
-        return page("affiliate", title: "Affiliate Program", identity, request: request, error: error, status: status, values)
+        return renderer.formPage("affiliate", title: "Affiliate Program", identity, request: request, error: error, status: status, values)
     }
 
     func resellerPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
         -> Response
     {
-        let me = try await ResellerController(coordinator: coordinator).me(identity.userID)
+        let me = try await resellerAPI.me(identity.userID)
         let values: [String: Any] = [
             "company": me.reseller.companyName, "tier": me.tier.name, "badge": me.tier.badge, "creditPerUser": "\(me.tier.creditPerUser)",
             "sales": me.reseller.totalPaidSales, "nextTier": me.nextTier?.name ?? "", "salesToNext": me.salesToNextTier ?? 0,
@@ -251,6 +242,6 @@ struct BillingDashboard {
             },
             "hasCodes": !me.promoCodes.isEmpty,
         ]
-        return page("reseller", title: "Reseller", identity, request: request, error: error, status: status, values)
+        return renderer.formPage("reseller", title: "Reseller", identity, request: request, error: error, status: status, values)
     }
 }

@@ -4,8 +4,8 @@ import Hummingbird
 
 /// `/cdn/domains/{id}/page-rules`, `/purge`, `/purges` and `/analytics` (§3).
 struct CDNController {
-    let coordinator: Coordinator
-    var cdn: CDNService { coordinator.cdn }
+    let cdn: CDNService
+    let domains: DomainService
 
     struct RuleResponse: ResponseEncodable {
         var id: UUID
@@ -144,6 +144,6 @@ struct CDNController {
     }
 
     func domain(_ context: AppRequestContext) async throws -> Domain {
-        try await DomainsController(coordinator: coordinator).domain(context)
+        try await domains.domain(in: context)
     }
 }

@@ -4,19 +4,18 @@ import Hummingbird
 
 /// Dashboard → Domains → a domain's Caching (page rules, purge) and Analytics pages.
 struct CDNDashboard {
-    let coordinator: Coordinator
-    var cdn: CDNService { coordinator.cdn }
-    var renderer: DashboardRenderer { coordinator.dashboard }
-    var domains: DomainsDashboard { DomainsDashboard(coordinator: coordinator) }
+    let cdn: CDNService
+    let renderer: DashboardRenderer
+    let domains: DomainService
 
     func addRoutes(to dashboard: RouterGroup<AppRequestContext>) {
         dashboard.get("domains/:id/caching") { request, context in
-            let identity = try domains.signedIn(context)
-            return try await cachingPage(identity, try await domains.domain(context, identity), request: request)
+            let identity = try context.requirePage()
+            return try await cachingPage(identity, try await domains.domain(in: context), request: request)
         }
         dashboard.post("domains/:id/page-rules") { request, context in
-            let identity = try domains.signedIn(context)
-            let domain = try await domains.domain(context, identity)
+            let identity = try context.requirePage()
+            let domain = try await domains.domain(in: context)
             let form = try await FormData(request, context: context)
             do {
                 _ = try await cdn.addRule(Self.draft(form), to: domain)
@@ -28,8 +27,8 @@ struct CDNDashboard {
             }
         }
         dashboard.post("domains/:id/page-rules/:rule_id/move") { request, context in
-            let identity = try domains.signedIn(context)
-            let domain = try await domains.domain(context, identity)
+            let identity = try context.requirePage()
+            let domain = try await domains.domain(in: context)
             let rule = try await cdn.rule(try context.parameters.uuid("rule_id", what: "Page rule"), of: domain)
             let form = try await FormData(request, context: context)
             var draft = CDNService.RuleDraft()
@@ -38,15 +37,15 @@ struct CDNDashboard {
             return Response.redirect(to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())/caching#rules")
         }
         dashboard.post("domains/:id/page-rules/:rule_id/delete") { _, context in
-            let identity = try domains.signedIn(context)
-            let domain = try await domains.domain(context, identity)
+            let identity = try context.requirePage()
+            let domain = try await domains.domain(in: context)
             try await cdn.deleteRule(
                 try await cdn.rule(try context.parameters.uuid("rule_id", what: "Page rule"), of: domain), domain: domain)
             return Response.redirect(to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())/caching?notice=rule_deleted#rules")
         }
         dashboard.post("domains/:id/purge") { request, context in
-            let identity = try domains.signedIn(context)
-            let domain = try await domains.domain(context, identity)
+            let identity = try context.requirePage()
+            let domain = try await domains.domain(in: context)
             let form = try await FormData(request, context: context)
             var draft = CDNService.PurgeDraft()
             let lines = form.string("values").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -68,8 +67,8 @@ struct CDNDashboard {
             }
         }
         dashboard.get("domains/:id/analytics") { request, context in
-            let identity = try domains.signedIn(context)
-            let domain = try await domains.domain(context, identity)
+            let identity = try context.requirePage()
+            let domain = try await domains.domain(in: context)
             let text = request.uri.queryParameters["period"].map(String.init) ?? "24h"
             let period = CDNService.Period(rawValue: text) ?? .day
             let (buckets, totals) = try await cdn.analytics(of: domain, period: period)
@@ -112,7 +111,7 @@ struct CDNDashboard {
     ) async throws -> Response {
         let id = domain.id!.uuidString.lowercased()
         let rules = try await cdn.rules(of: domain)
-        var values = domains.notice(request)
+        var values = renderer.notice(request)
         values["domainID"] = id
         values["name"] = domain.name
         values["rules"] = rules.map { rule -> [String: Any] in
@@ -134,7 +133,7 @@ struct CDNDashboard {
                     : !purge.prefixes.isEmpty
                         ? "Prefixes: " + purge.prefixes.joined(separator: ", ") : "Tags: " + purge.tags.joined(separator: ", ")
             recent.append([
-                "when": DashboardController.format(purge.createdAt), "what": what, "progress": "\(done) of \(total) edge nodes",
+                "when": DashboardRenderer.format(purge.createdAt), "what": what, "progress": "\(done) of \(total) edge nodes",
                 "complete": done == total,
             ])
         }

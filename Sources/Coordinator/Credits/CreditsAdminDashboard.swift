@@ -5,9 +5,14 @@ import Hummingbird
 
 /// Dashboard → Admin → Credits & promo codes, and Admin → Resellers & tiers.
 struct CreditsAdminDashboard {
-    let coordinator: Coordinator
-    var dashboard: BillingDashboard { BillingDashboard(coordinator: coordinator) }
-    var credits: CreditsController { CreditsController(coordinator: coordinator) }
+    let affiliates: AffiliateService
+    let renderer: DashboardRenderer
+    let ledger: CreditLedger
+    let promos: PromoService
+    let resellers: ResellerService
+    let store: DatabaseStore
+    /// Its grant and overview answers, shared with the Credits API.
+    let credits: CreditsController
 
     func addRoutes(to router: RouterGroup<AppRequestContext>) {
         router.get("admin/credits") { request, context in
@@ -16,7 +21,7 @@ struct CreditsAdminDashboard {
         router.post("admin/credits/grant") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(
+            return try await renderer.attempt(
                 request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }
             ) {
                 let users = try await self.users(form.string("users"))
@@ -32,11 +37,11 @@ struct CreditsAdminDashboard {
         router.post("admin/credits/revoke") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(
+            return try await renderer.attempt(
                 request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }
             ) {
                 guard let user = try await self.users(form.string("user")).first else { throw APIError.validation("user", "is required") }
-                try await coordinator.ledger.revoke(
+                try await ledger.revoke(
                     user, amount: Decimal(string: form.string("amount")).flatMap { Credits(decimal: $0) }, grantID: nil,
                     reason: try CreditsController.text(form["reason"], "reason") ?? "Revoked by an admin",
                     idempotencyKey: "dashboard:\(UUID().uuidString)")
@@ -46,21 +51,21 @@ struct CreditsAdminDashboard {
         router.post("admin/promo") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(
+            return try await renderer.attempt(
                 request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }
             ) {
-                _ = try await coordinator.promos.create(BillingDashboard.promoDraft(form), by: identity.userID)
+                _ = try await promos.create(PromoService.Draft(form), by: identity.userID)
                 return Response.redirect(to: "/dashboard/admin/credits?notice=promo_created")
             }
         }
         router.post("admin/promo/:id/toggle") { _, context in
             _ = try context.requireAdminPage()
-            _ = try await coordinator.promos.toggle(try context.parameters.uuid("id", what: "Promo code"))
+            _ = try await promos.toggle(try context.parameters.uuid("id", what: "Promo code"))
             return Response.redirect(to: "/dashboard/admin/credits?notice=promo_toggled")
         }
         router.post("admin/payouts/:id/paid") { _, context in
             _ = try context.requireAdminPage()
-            _ = try await coordinator.affiliates.markPaid(try context.parameters.uuid("id", what: "Payout"))
+            _ = try await affiliates.markPaid(try context.parameters.uuid("id", what: "Payout"))
             return Response.redirect(to: "/dashboard/admin/credits?notice=payout_paid")
         }
         router.get("admin/resellers") { request, context in
@@ -69,31 +74,31 @@ struct CreditsAdminDashboard {
         router.post("admin/resellers") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(
+            return try await renderer.attempt(
                 request, fallback: { try await resellersPage(identity, request: request, error: $0, status: $1) }
             ) {
                 let user = try await self.users(form.string("user")).first
-                _ = try await coordinator.resellers.create(userID: user, tier: form["tier"], companyName: form["company_name"])
+                _ = try await resellers.create(userID: user, tier: form["tier"], companyName: form["company_name"])
                 return Response.redirect(to: "/dashboard/admin/resellers?notice=reseller_created")
             }
         }
         router.post("admin/resellers/:id/tier") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(
+            return try await renderer.attempt(
                 request, fallback: { try await resellersPage(identity, request: request, error: $0, status: $1) }
             ) {
-                _ = try await coordinator.resellers.setTier(try context.parameters.uuid("id", what: "Reseller"), to: form["tier"])
+                _ = try await resellers.setTier(try context.parameters.uuid("id", what: "Reseller"), to: form["tier"])
                 return Response.redirect(to: "/dashboard/admin/resellers?notice=reseller_updated")
             }
         }
         router.post("admin/tiers/:name") { request, context in
             let identity = try context.requireAdminPage()
             let form = try await FormData(request, context: context)
-            return try await dashboard.attempt(
+            return try await renderer.attempt(
                 request, fallback: { try await resellersPage(identity, request: request, error: $0, status: $1) }
             ) {
-                _ = try await coordinator.resellers.updateTier(
+                _ = try await resellers.updateTier(
                     context.parameters.get("name"),
                     with: .init(
                         creditPerUser: Decimal(string: form.string("credit_per_user")).flatMap { Credits(decimal: $0) },
@@ -112,7 +117,7 @@ struct CreditsAdminDashboard {
         for item in items {
             if let id = UUID(uuidString: item) {
                 ids.append(id)
-            } else if let user = try await User.query(on: coordinator.store.db).filter(\.$email == item.lowercased()).first() {
+            } else if let user = try await User.query(on: store.db).filter(\.$email == item.lowercased()).first() {
                 ids.append(user.id!)
             } else {
                 throw APIError.validation("users", "no user with the email \(item)")
@@ -125,9 +130,9 @@ struct CreditsAdminDashboard {
         -> Response
     {
         let overview = try await credits.overview()
-        let (codes, _) = try await coordinator.promos.list(try Page(request))
-        let (payouts, _) = try await coordinator.affiliates.payouts(try Page(request))
-        let payees = try await User.query(on: coordinator.store.db).filter(\.$id ~~ payouts.map(\.affiliateUserID)).all()
+        let (codes, _) = try await promos.list(try Page(request))
+        let (payouts, _) = try await affiliates.payouts(try Page(request))
+        let payees = try await User.query(on: store.db).filter(\.$id ~~ payouts.map(\.affiliateUserID)).all()
         let emails = Dictionary(payees.map { ($0.id!, $0.email) }, uniquingKeysWith: { a, _ in a })
         let values: [String: Any] = [
             "accounts": overview.accounts, "outstanding": "\(overview.totalBalance)", "granted": "\(overview.totalGranted)",
@@ -152,16 +157,16 @@ struct CreditsAdminDashboard {
             },
             "hasPayouts": !payouts.isEmpty,
         ]
-        return dashboard.page(
+        return renderer.formPage(
             "admin-credits", title: "Credits & promo codes", identity, request: request, error: error, status: status, values)
     }
 
     func resellersPage(_ identity: Identity, request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async throws
         -> Response
     {
-        let (rows, _) = try await coordinator.resellers.list(try Page(request))
-        let tiers = try await coordinator.resellers.tiers()
-        let resellers: [[String: Any]] = try await coordinator.resellers.responses(rows).map { response in
+        let (rows, _) = try await resellers.list(try Page(request))
+        let tiers = try await resellers.tiers()
+        let resellers: [[String: Any]] = try await resellers.responses(rows).map { response in
             [
                 "id": response.id.uuidString.lowercased(), "company": response.companyName, "email": response.email ?? "",
                 "sales": response.totalPaidSales, "codes": response.promoCodes,
@@ -178,7 +183,7 @@ struct CreditsAdminDashboard {
                 ]
             },
         ]
-        return dashboard.page(
+        return renderer.formPage(
             "admin-resellers", title: "Resellers & tiers", identity, request: request, error: error, status: status, values)
     }
 }

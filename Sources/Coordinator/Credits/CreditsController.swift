@@ -6,8 +6,10 @@ import SQLKit
 
 /// `/credits/*`: a user's balance, grants and ledger; admins' grants, revokes, refunds and overview.
 struct CreditsController {
-    let coordinator: Coordinator
-    var ledger: CreditLedger { coordinator.ledger }
+    let billing: BillingService
+    let idempotency: IdempotentCalls
+    let ledger: CreditLedger
+    let store: DatabaseStore
 
     struct BalanceResponse: ResponseCodable, Sendable {
         var balance: Credits
@@ -175,8 +177,8 @@ struct CreditsController {
         group.post("buy") { request, context -> EditedResponse<BillingService.CheckoutResponse> in
             let identity = try context.requireIdentity()
             let body = try await request.decode(as: BillingService.BuyRequest.self, context: context)
-            let result = try await coordinator.idempotency.run(request, user: identity.userID, route: "credits/buy") { _ in
-                try await coordinator.billing.buyCredits(body, user: identity.user)
+            let result = try await idempotency.run(request, user: identity.userID, route: "credits/buy") { _ in
+                try await billing.buyCredits(body, user: identity.user)
             }
             return EditedResponse(status: .created, response: result)
         }
@@ -184,7 +186,7 @@ struct CreditsController {
             let admin = try context.requireAdmin()
             let body = try await request.decode(as: GrantRequest.self, context: context)
             guard let userID = body.userId else { throw APIError.validation("user_id", "is required") }
-            let result = try await coordinator.idempotency.run(request, user: admin.userID, route: "credits/grant") { key in
+            let result = try await idempotency.run(request, user: admin.userID, route: "credits/grant") { key in
                 try await grant(body, to: [userID], by: admin.userID, key: key)[0]
             }
             return EditedResponse(status: .created, response: result)
@@ -194,7 +196,7 @@ struct CreditsController {
             let body = try await request.decode(as: GrantRequest.self, context: context)
             guard let ids = body.userIds, !ids.isEmpty else { throw APIError.validation("user_ids", "must list at least one user") }
             guard ids.count <= 500 else { throw APIError.validation("user_ids", "may list at most 500 users (got \(ids.count))") }
-            let result = try await coordinator.idempotency.run(request, user: admin.userID, route: "credits/grant/bulk") { key in
+            let result = try await idempotency.run(request, user: admin.userID, route: "credits/grant/bulk") { key in
                 let results = try await grant(body, to: ids, by: admin.userID, key: key)
                 return BulkResult(granted: results.count, results: results)
             }
@@ -204,11 +206,11 @@ struct CreditsController {
             let admin = try context.requireAdmin()
             let body = try await request.decode(as: RevokeRequest.self, context: context)
             guard let userID = body.userId else { throw APIError.validation("user_id", "is required") }
-            guard try await User.find(userID, on: coordinator.store.db) != nil else {
+            guard try await User.find(userID, on: store.db) != nil else {
                 throw APIError.validation("user_id", "is not a user")
             }
             guard body.amount != nil || body.grantId != nil else { throw APIError.validation("amount", "or grant_id is required") }
-            return try await coordinator.idempotency.run(request, user: admin.userID, route: "credits/revoke") { key in
+            return try await idempotency.run(request, user: admin.userID, route: "credits/revoke") { key in
                 TransactionResponse(
                     try await ledger.revoke(
                         userID, amount: body.amount, grantID: body.grantId,
@@ -221,7 +223,7 @@ struct CreditsController {
             let body = try await request.decode(as: RefundRequest.self, context: context)
             guard let userID = body.userId else { throw APIError.validation("user_id", "is required") }
             guard let spendID = body.transactionId else { throw APIError.validation("transaction_id", "is required") }
-            return try await coordinator.idempotency.run(request, user: admin.userID, route: "credits/refund") { key in
+            return try await idempotency.run(request, user: admin.userID, route: "credits/refund") { key in
                 TransactionResponse(
                     try await ledger.refund(
                         userID, spend: spendID, amount: body.amount, reason: try Self.text(body.reason, "reason") ?? "Refund",
@@ -235,7 +237,7 @@ struct CreditsController {
         group.get("admin/user/:id") { _, context -> UserDetail in
             _ = try context.requireAdmin()
             let userID = try context.parameters.uuid("id", what: "User")
-            guard let user = try await User.find(userID, on: coordinator.store.db) else { throw APIError.notFound("User") }
+            guard let user = try await User.find(userID, on: store.db) else { throw APIError.notFound("User") }
             return try await detail(of: user)
         }
     }
@@ -263,7 +265,7 @@ struct CreditsController {
     func transactions(of userID: UUID, request: Request) async throws -> ([CreditTransaction], Int) {
         try await ledger.settle(userID)
         let page = try Page(request)
-        let query = CreditTransaction.query(on: coordinator.store.db).filter(\.$userID == userID)
+        let query = CreditTransaction.query(on: store.db).filter(\.$userID == userID)
         if let type = request.uri.queryParameters["tx_type"] {
             guard let kind = CreditTransaction.Kind(rawValue: String(type)) else {
                 throw APIError.validation("tx_type", "must be grant, spend, expire, revoke or refund")
@@ -278,7 +280,7 @@ struct CreditsController {
     /// formula get a leading apostrophe.
     func csv(of userID: UUID) async throws -> Response {
         try await ledger.settle(userID)
-        let rows = try await CreditTransaction.query(on: coordinator.store.db).filter(\.$userID == userID).sort(\.$sequence, .descending)
+        let rows = try await CreditTransaction.query(on: store.db).filter(\.$userID == userID).sort(\.$sequence, .descending)
             .all()
         var text = "id,created_at,tx_type,amount,balance_after,category,description\r\n"
         let formatter = ISO8601DateFormatter()
@@ -312,7 +314,7 @@ struct CreditsController {
         let campaign = try PromoService.campaign(body.campaign)
         var seen = Set<UUID>()
         let unique = userIDs.filter { seen.insert($0).inserted }
-        let found = try await User.query(on: coordinator.store.db).filter(\.$id ~~ unique).all().compactMap(\.id)
+        let found = try await User.query(on: store.db).filter(\.$id ~~ unique).all().compactMap(\.id)
         let missing = Set(unique).subtracting(found)
         guard missing.isEmpty else {
             throw APIError.validation(
@@ -337,7 +339,7 @@ struct CreditsController {
     }
 
     func overview(now: Date = Date()) async throws -> Overview {
-        let db = coordinator.store.db
+        let db = store.db
         func accounts(_ column: String) async throws -> Credits { Credits(micro: try await db.sql.sum(column, in: CreditAccount.schema)) }
         func mints(_ column: String, source: TokenMint.Source? = nil) async throws -> Credits {
             Credits(
@@ -370,7 +372,7 @@ struct CreditsController {
     func detail(of user: User) async throws -> UserDetail {
         let userID = user.id!
         let balance = try await balance(of: userID)
-        let transactions = try await CreditTransaction.query(on: coordinator.store.db).filter(\.$userID == userID)
+        let transactions = try await CreditTransaction.query(on: store.db).filter(\.$userID == userID)
             .sort(\.$sequence, .descending).limit(100).all()
         return UserDetail(
             user: UserResponse(user), balance: balance, grants: try await ledger.activeGrants(of: userID).map(GrantResponse.init),

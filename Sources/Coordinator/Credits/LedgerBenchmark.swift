@@ -4,13 +4,15 @@ import Foundation
 /// Spends from a set of funded accounts with many concurrent clients, as fast as the database
 /// allows (`dcdn admin bench-ledger`; scripts/bench/ledger.sh compares it with raw SQL).
 public struct LedgerBenchmark: Sendable {
-    let coordinator: Coordinator
+    let ledger: CreditLedger
+    let store: DatabaseStore
     let clients: Int
     let accounts: Int
     let seconds: Int
 
     public init(coordinator: Coordinator, clients: Int, accounts: Int, seconds: Int) {
-        self.coordinator = coordinator
+        ledger = coordinator.ledger
+        store = coordinator.store
         self.clients = clients
         self.accounts = accounts
         self.seconds = seconds
@@ -27,11 +29,11 @@ public struct LedgerBenchmark: Sendable {
         var users: [UUID] = []
         for index in 0..<accounts {
             let user = User(email: "bench-\(run)-\(index)@bench.invalid", passwordHash: nil, role: .user, planID: PlanCatalog.defaultPlanID)
-            try await user.create(on: coordinator.store.db)
+            try await user.create(on: store.db)
             users.append(user.id!)
             // Several grants each, so spends walk FIFO across grant boundaries.
             for grant in 0..<4 {
-                try await coordinator.ledger.grant(
+                try await ledger.grant(
                     .init(
                         userID: user.id!, amount: Credits(250_000), source: .admin, category: "bench", description: "benchmark funds",
                         idempotencyKey: "bench-\(grant)"))
@@ -39,7 +41,7 @@ public struct LedgerBenchmark: Sendable {
         }
         let deadline = ContinuousClock.now + .seconds(seconds)
         let start = ContinuousClock.now
-        let ledger = coordinator.ledger
+        let ledger = ledger
         let userList = users
         let counts = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             for client in 0..<clients {

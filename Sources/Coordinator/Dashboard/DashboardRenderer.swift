@@ -9,10 +9,16 @@ public struct DashboardRenderer: Sendable {
     let isDev: Bool
     let oidcLabel: String?
     let assets: [String: (contentType: String, body: ByteBuffer)]
+    /// The product areas' sidebar entries, in order.
+    let navigation: [NavigationItem]
+    /// The product areas' `?notice=` texts.
+    let notices: [String: String]
 
-    public init(isDev: Bool, oidcLabel: String?) throws {
+    init(isDev: Bool, oidcLabel: String?, navigation: [NavigationItem], notices: [String: String]) throws {
         self.isDev = isDev
         self.oidcLabel = oidcLabel
+        self.navigation = navigation.sorted { $0.order < $1.order }
+        self.notices = notices
         var library = MustacheLibrary()
         let fileManager = FileManager.default
         guard let templates = Bundle.module.url(forResource: "Templates", withExtension: nil),
@@ -62,35 +68,73 @@ public struct DashboardRenderer: Sendable {
             ["status": status.code, "message": message])
     }
 
-    /// The sidebar: the product areas that exist in this installation, then admin and dev tools.
+    /// The sidebar: the product areas' entries this user may see, under their section headings.
     func navigation(for identity: Identity?, active: String) -> [[String: Any]] {
         guard let identity else { return [] }
-        var items: [(key: String, label: String, href: String, section: String)] = [
-            ("overview", "Overview", "/dashboard", "Product"),
-            ("domains", "Domains", "/dashboard/domains", "Product"),
-            ("images", "Image CDN", "/dashboard/images", "Product"),
-            ("ddos", "DDoS Protection", "/dashboard/ddos", "Product"),
-            ("account", "Account & API tokens", "/dashboard/account", "Product"),
-            ("credits", "Credits", "/dashboard/credits", "Billing"),
-            ("billing", "Billing & plan", "/dashboard/billing", "Billing"),
-            ("affiliate", "Affiliate Program", "/dashboard/affiliate", "Billing"),
-        ]
-        if identity.user.role == .reseller { items.append(("reseller", "Reseller", "/dashboard/reseller", "Billing")) }
-        if identity.user.role == .admin {
-            items += [
-                ("admin-users", "Users", "/dashboard/admin/users", "Admin"), ("admin-plans", "Plans", "/dashboard/admin/plans", "Admin"),
-                ("admin-nodes", "Nodes", "/dashboard/admin/nodes", "Admin"),
-                ("admin-credits", "Credits & promo codes", "/dashboard/admin/credits", "Admin"),
-                ("admin-resellers", "Resellers & tiers", "/dashboard/admin/resellers", "Admin"),
-            ]
+        let items = navigation.filter { item in
+            switch item.audience {
+            case .everyone: true
+            case .resellers: identity.user.role == .reseller
+            case .admins: identity.user.role == .admin
+            case .development: isDev
+            }
         }
-        if isDev { items.append(("outbox", "Dev outbox", "/dashboard/outbox", "Development")) }
         var lastSection = ""
         return items.map { item in
             defer { lastSection = item.section }
             var entry: [String: Any] = ["label": item.label, "href": item.href, "active": item.key == active]
             if item.section != lastSection { entry["section"] = item.section }
             return entry
+        }
+    }
+
+    /// The fixed message `?notice=` selects, as the `notice` value pages show.
+    func notice(_ request: Request) -> [String: Any] {
+        guard let key = request.uri.queryParameters["notice"].map(String.init), let text = notices[key] else { return [:] }
+        return ["notice": text]
+    }
+
+    /// A page with a form: the notice `?notice=` selects, the form's error if any, then the page's values.
+    func formPage(
+        _ template: String, title: String, _ identity: Identity, active: String? = nil, request: Request, error: String?,
+        status: HTTPResponse.Status, _ values: [String: Any]
+    ) -> Response {
+        var context = notice(request)
+        context.merge(values) { $1 }
+        if let error { context["error"] = error }
+        return page(template, title: title, identity: identity, active: active ?? template, status: status, context)
+    }
+
+    /// Runs a form's action; an API error re-renders the page (`fallback`) with the message and its status.
+    func attempt(
+        _ request: Request, fallback: (String, HTTPResponse.Status) async throws -> Response, _ action: () async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await action()
+        } catch let error as APIError {
+            return try await fallback(error.detail, error.status)
+        }
+    }
+
+    /// Times as the dashboard shows them: `2026-12-01 06:00:00 UTC`.
+    static func format(_ date: Date?) -> String {
+        guard let date else { return "" }
+        return date.formatted(
+            .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon)) + " UTC"
+    }
+
+    /// Plan usage as the overview and account pages list it.
+    static func usageRows(_ usage: [PlanLimits.Usage]) -> [[String: Any]] {
+        usage.map { row in
+            let percent: Int = {
+                guard let used = row.used, let maximum = row.maximum, maximum > 0 else { return 0 }
+                return Int(min(100, used * 100 / maximum))
+            }()
+            return [
+                "title": row.title, "used": row.used.map(String.init) ?? "—",
+                "maximum": row.maximum.map(String.init) ?? "Unlimited", "percent": percent,
+                "metered": row.used != nil && row.maximum != nil,
+            ]
         }
     }
 

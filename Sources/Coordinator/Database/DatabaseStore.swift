@@ -32,12 +32,8 @@ public final class DatabaseStore: Sendable {
             engine = .sqlite
         }
         migrations = Migrations()
-        migrations.add(FoundationMigrations.all)
-        migrations.add(DomainMigrations.all)
-        migrations.add(CDNMigrations.all)
-        migrations.add(TLSMigrations.all)
-        migrations.add(SecurityMigrations.all)
-        migrations.add(MoneyMigrations.all)
+        // Each product area's tables, in the order of the area list.
+        for area in ProductAreas.all { migrations.add(area.migrations) }
     }
 
     public var db: any Database {

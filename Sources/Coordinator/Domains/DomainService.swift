@@ -308,3 +308,11 @@ public struct DomainService: Sendable {
         }
     }
 }
+
+extension DomainService {
+    /// The domain a route's `:id` names, if the signed-in user owns it; else 404 (another
+    /// tenant's ID is not found).
+    func domain(in context: AppRequestContext) async throws -> Domain {
+        try await domain(try context.parameters.uuid("id", what: "Domain"), of: try context.requireIdentity().user)
+    }
+}

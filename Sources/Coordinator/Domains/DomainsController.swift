@@ -4,8 +4,8 @@ import Hummingbird
 
 /// `/cdn/domains`, their DNS records and zone files, and high availability (§3, §11, §15).
 struct DomainsController {
-    let coordinator: Coordinator
-    var domains: DomainService { coordinator.domains }
+    let domains: DomainService
+    let settings: DCDNSettings
 
     struct DomainResponse: ResponseEncodable {
         var id: UUID
@@ -87,7 +87,7 @@ struct DomainsController {
         var replace: Bool?
     }
 
-    func response(_ domain: Domain) -> DomainResponse { DomainResponse(domain, nameservers: coordinator.settings.nameservers) }
+    func response(_ domain: Domain) -> DomainResponse { DomainResponse(domain, nameservers: settings.nameservers) }
 
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         let group = api.group("cdn/domains")
@@ -142,7 +142,7 @@ struct DomainsController {
         }
         group.get(":id/zone") { _, context -> Response in
             let domain = try await domain(context)
-            let text = ZoneFile.export(domain: domain, records: try await domains.records(of: domain), settings: coordinator.settings)
+            let text = ZoneFile.export(domain: domain, records: try await domains.records(of: domain), settings: settings)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/dns; charset=utf-8", .contentDisposition: "attachment; filename=\"\(domain.name).zone\""],
@@ -161,18 +161,17 @@ struct DomainsController {
             }
             return try await ZoneFile.importZone(text, into: domain, replace: replace, service: domains)
         }
-        HighAvailabilityController(coordinator: coordinator).addRoutes(to: api)
     }
 
-    func domain(_ context: AppRequestContext) async throws -> Domain {
-        try await domains.domain(try context.parameters.uuid("id", what: "Domain"), of: try context.requireIdentity().user)
-    }
+    func domain(_ context: AppRequestContext) async throws -> Domain { try await domains.domain(in: context) }
 }
 
 /// §11 "high availability", served under the guide's `/content_moderation/*` names and under
 /// `/high-availability/*`.
 struct HighAvailabilityController {
-    let coordinator: Coordinator
+    let domains: DomainService
+    let settings: DCDNSettings
+    let store: DatabaseStore
 
     struct Feature: Encodable {
         var key: String
@@ -230,29 +229,29 @@ struct HighAvailabilityController {
                 let body = try await request.decode(as: EnableRequest.self, context: context)
                 let domain: Domain
                 if let id = body.domainId {
-                    domain = try await coordinator.domains.domain(id, of: user)
+                    domain = try await domains.domain(id, of: user)
                 } else if let name = body.domainName {
-                    domain = try await coordinator.domains.domain(named: name, of: user)
+                    domain = try await domains.domain(named: name, of: user)
                 } else {
                     throw APIError.validation("domain_name", "is required (or domain_id)")
                 }
                 var settings = DomainService.Settings()
                 settings.multiNodeRedundancy = body.multiNodeRedundancy ?? true
                 settings.dnsFallback = body.dnsFallback ?? true
-                return try await status(try await coordinator.domains.update(domain, with: settings))
+                return try await status(try await domains.update(domain, with: settings))
             }
             group.get("status/:domain") { _, context -> Status in
                 let user = try context.requireIdentity().user
-                return try await status(try await coordinator.domains.domain(named: context.parameters.get("domain") ?? "", of: user))
+                return try await status(try await domains.domain(named: context.parameters.get("domain") ?? "", of: user))
             }
         }
     }
 
     func status(_ domain: Domain) async throws -> Status {
-        let nodes = try await Node.query(on: coordinator.store.db).all().filter { $0.roles.contains("edge") && $0.healthy }
+        let nodes = try await Node.query(on: store.db).all().filter { $0.roles.contains("edge") && $0.healthy }
         return Status(
             domain: domain.name, enabled: domain.multiNodeRedundancy || domain.dnsFallback, multiNodeRedundancy: domain.multiNodeRedundancy,
             dnsFallback: domain.dnsFallback, healthyEdgeNodes: nodes.count, regions: Array(Set(nodes.map(\.region))).sorted(),
-            nameservers: coordinator.settings.nameservers)
+            nameservers: settings.nameservers)
     }
 }

@@ -4,16 +4,17 @@ import Hummingbird
 
 /// Dashboard → Domains: the add-domain flow, settings, the DNS records editor and zone files.
 struct DomainsDashboard {
-    let coordinator: Coordinator
-    var domains: DomainService { coordinator.domains }
-    var renderer: DashboardRenderer { coordinator.dashboard }
+    let certificates: CertificateService
+    let renderer: DashboardRenderer
+    let domains: DomainService
+    let settings: DCDNSettings
 
     func addRoutes(to dashboard: RouterGroup<AppRequestContext>) {
         dashboard.get("domains") { request, context in
-            try await listPage(try signedIn(context), request: request)
+            try await listPage(try context.requirePage(), request: request)
         }
         dashboard.post("domains") { request, context in
-            let identity = try signedIn(context)
+            let identity = try context.requirePage()
             let form = try await FormData(request, context: context)
             do {
                 let domain = try await domains.create(
@@ -28,19 +29,19 @@ struct DomainsDashboard {
             }
         }
         dashboard.get("domains/:id") { request, context in
-            let identity = try signedIn(context)
+            let identity = try context.requirePage()
             return try await domainPage(identity, try await domain(context, identity), request: request)
         }
         dashboard.post("domains/:id/certificate") { request, context in
-            let identity = try signedIn(context)
+            let identity = try context.requirePage()
             let domain = try await domain(context, identity)
             let form = try await FormData(request, context: context)
-            _ = try await coordinator.certificates.request(for: domain, wildcard: form["wildcard"] == "on")
+            _ = try await certificates.request(for: domain, wildcard: form["wildcard"] == "on")
             return Response.redirect(
                 to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())?notice=certificate_requested#certificate")
         }
         dashboard.post("domains/:id/settings") { request, context in
-            let identity = try signedIn(context)
+            let identity = try context.requirePage()
             let domain = try await domain(context, identity)
             let form = try await FormData(request, context: context)
             var settings = DomainService.Settings()
@@ -60,12 +61,12 @@ struct DomainsDashboard {
             }
         }
         dashboard.post("domains/:id/delete") { _, context in
-            let identity = try signedIn(context)
+            let identity = try context.requirePage()
             try await domains.delete(try await domain(context, identity))
             return Response.redirect(to: "/dashboard/domains?notice=domain_deleted")
         }
         dashboard.post("domains/:id/records") { request, context in
-            let identity = try signedIn(context)
+            let identity = try context.requirePage()
             let domain = try await domain(context, identity)
             let form = try await FormData(request, context: context)
             do {
@@ -85,7 +86,7 @@ struct DomainsDashboard {
             }
         }
         dashboard.post("domains/:id/records/:record_id/proxied") { request, context in
-            let identity = try signedIn(context)
+            let identity = try context.requirePage()
             let domain = try await domain(context, identity)
             let record = try await domains.record(try context.parameters.uuid("record_id", what: "Record"), of: domain)
             let form = try await FormData(request, context: context)
@@ -101,14 +102,14 @@ struct DomainsDashboard {
             }
         }
         dashboard.post("domains/:id/records/:record_id/delete") { _, context in
-            let identity = try signedIn(context)
+            let identity = try context.requirePage()
             let domain = try await domain(context, identity)
             try await domains.deleteRecord(
                 try await domains.record(try context.parameters.uuid("record_id", what: "Record"), of: domain), domain: domain)
             return Response.redirect(to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())?notice=record_deleted#records")
         }
         dashboard.post("domains/:id/zone") { request, context in
-            let identity = try signedIn(context)
+            let identity = try context.requirePage()
             let domain = try await domain(context, identity)
             let form = try await FormData(request, context: context)
             let result = try await ZoneFile.importZone(
@@ -123,23 +124,15 @@ struct DomainsDashboard {
         }
     }
 
-    func signedIn(_ context: AppRequestContext) throws -> Identity {
-        try DashboardController(coordinator: coordinator).signedIn(context)
-    }
-
     func domain(_ context: AppRequestContext, _ identity: Identity) async throws -> Domain {
         try await domains.domain(try context.parameters.uuid("id", what: "Domain"), of: identity.user)
-    }
-
-    func notice(_ request: Request) -> [String: Any] {
-        DashboardController(coordinator: coordinator).notice(request)
     }
 
     func listPage(
         _ identity: Identity, request: Request, status: HTTPResponse.Status = .ok, error: String? = nil, values extra: [String: Any] = [:]
     ) async throws -> Response {
         let (list, total) = try await domains.list(for: identity.user, page: Page(limit: 500, offset: 0))
-        var values = notice(request)
+        var values = renderer.notice(request)
         values["domains"] = list.map { domain -> [String: Any] in
             [
                 "id": domain.id!.uuidString.lowercased(), "name": domain.name, "origin": domain.origin, "active": domain.status == .active,
@@ -147,7 +140,7 @@ struct DomainsDashboard {
             ]
         }
         values["hasDomains"] = total > 0
-        values["nameservers"] = coordinator.settings.nameservers
+        values["nameservers"] = settings.nameservers
         if let error { values["error"] = error }
         return renderer.page(
             "domains", title: "Domains", identity: identity, active: "domains", status: status, values.merging(extra) { $1 })
@@ -166,11 +159,11 @@ struct DomainsDashboard {
                 "proxied": record.proxied, "proxiable": DNSRecordContent.proxiableTypes.contains(record.type), "domainID": id,
             ]
         }
-        var values = notice(request)
+        var values = renderer.notice(request)
         values["domainID"] = id
         values["name"] = domain.name
         values["pending"] = domain.status == .pending
-        values["nameservers"] = coordinator.settings.nameservers
+        values["nameservers"] = settings.nameservers
         values["origin"] = domain.origin
         values["sslModes"] = Domain.SSLMode.allCases.map { ["value": $0.rawValue, "selected": $0 == domain.sslMode] }
         values["cacheLevels"] = Domain.CacheLevel.allCases.map { ["value": $0.rawValue, "selected": $0 == domain.cacheLevel] }
@@ -178,22 +171,22 @@ struct DomainsDashboard {
         values["edgeTTL"] = domain.edgeTTL
         let devMode = (domain.devModeUntil ?? .distantPast) > Date()
         values["devMode"] = devMode
-        values["devModeUntil"] = devMode ? DashboardController.format(domain.devModeUntil) : ""
+        values["devModeUntil"] = devMode ? DashboardRenderer.format(domain.devModeUntil) : ""
         values["multiNodeRedundancy"] = domain.multiNodeRedundancy
         values["dnsFallback"] = domain.dnsFallback
         values["records"] = records
         values["recordTypes"] = DNSRecordContent.types
         values["serial"] = domain.serial
-        let certificate = try await coordinator.certificates.certificate(of: domain)
+        let certificate = try await certificates.certificate(of: domain)
         let wildcard = certificate?.wildcard ?? false
-        values["acmeEnabled"] = coordinator.certificates.enabled
+        values["acmeEnabled"] = certificates.enabled
         values["certificate"] =
             [
                 "status": certificate?.status.rawValue ?? "pending", "wildcard": wildcard,
                 "names": (certificate?.names ?? (wildcard ? [domain.name, "*." + domain.name] : [domain.name, "www." + domain.name]))
                     .joined(separator: ", "),
-                "expiresAt": certificate?.notAfter.map { DashboardController.format($0) } ?? "",
-                "nextAttemptAt": certificate.map { DashboardController.format($0.dueAt) } ?? "", "lastError": certificate?.lastError ?? "",
+                "expiresAt": certificate?.notAfter.map { DashboardRenderer.format($0) } ?? "",
+                "nextAttemptAt": certificate.map { DashboardRenderer.format($0.dueAt) } ?? "", "lastError": certificate?.lastError ?? "",
             ] as [String: Any]
         if let error { values["error"] = error }
         if let recordError { values["recordError"] = recordError }

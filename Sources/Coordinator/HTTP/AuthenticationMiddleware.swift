@@ -3,7 +3,8 @@ import Hummingbird
 /// Resolves who is calling: `Authorization: Bearer` (JWT or API token; a bad one is 401 at
 /// once) or the dashboard's session cookie. Signed-in API callers then spend from their burst.
 struct AuthenticationMiddleware: RouterMiddleware {
-    let coordinator: Coordinator
+    let accounts: AccountService
+    let rateLimits: Coordinator.RateLimits
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws
         -> Response
@@ -13,13 +14,13 @@ struct AuthenticationMiddleware: RouterMiddleware {
         if request.uri.path.hasPrefix("/api/v1/node-api/") { return try await next(request, context) }
         if let header = request.headers[.authorization] {
             guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw APIError.unauthorized }
-            context.identity = try await coordinator.accounts.authenticate(
+            context.identity = try await accounts.authenticate(
                 bearer: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         } else if let token = request.cookies[SessionCookie.name]?.value {
-            context.identity = try await coordinator.accounts.authenticate(sessionToken: token)
+            context.identity = try await accounts.authenticate(sessionToken: token)
         }
         if let identity = context.identity, request.uri.path.hasPrefix("/api/") {
-            try coordinator.limit(coordinator.rateLimits.api, key: identity.userID.uuidString, what: "API requests")
+            try rateLimits.api.enforce(key: identity.userID.uuidString, what: "API requests")
         }
         return try await next(request, context)
     }

@@ -4,7 +4,7 @@ import Hummingbird
 /// Turns every error into the API's error shape (or an HTML page outside the API), so that no
 /// client ever sees a stack trace or an empty 500, and outer middleware sees the real status.
 struct ErrorMiddleware: RouterMiddleware {
-    let dashboard: DashboardRenderer
+    let renderer: DashboardRenderer
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws
         -> Response
@@ -16,7 +16,7 @@ struct ErrorMiddleware: RouterMiddleware {
             if request.uri.path.hasPrefix("/api/") || request.uri.path.hasPrefix("/metrics") {
                 return try apiError.response(from: request, context: context)
             }
-            var response = dashboard.errorPage(status: apiError.status, message: apiError.detail, signedIn: context.identity != nil)
+            var response = renderer.errorPage(status: apiError.status, message: apiError.detail, signedIn: context.identity != nil)
             for field in apiError.headers { response.headers.append(field) }
             return response
         }

@@ -27,6 +27,12 @@ public final class RateLimiter: Sendable {
         self.pruneThreshold = 50_000
     }
 
+    /// Takes one token for `key`, or throws 429 `rate_limited` with `Retry-After` naming `what`
+    /// ("sign-in attempts from your address").
+    func enforce(key: String, what: String) throws {
+        if let retryAfter = take(key) { throw APIError.rateLimited(retryAfter: retryAfter, what: what) }
+    }
+
     /// Takes one token for `key`. Returns nil when allowed, or the whole seconds until a token is back.
     public func take(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
         buckets.withLock { buckets in

@@ -111,7 +111,15 @@ enum UnknownFields {
         init(decoder: TrackingDecoder, object: [String: Any]) {
             self.decoder = decoder
             self.object = object
-            byCamelCase = Dictionary(object.keys.map { (UnknownFields.camelCase($0), $0) }, uniquingKeysWith: { first, _ in first })
+            // Two spellings of one field (`domain_name` and `domainName`): the API's snake_case one
+            // is the field, the other is reported.
+            var byCamelCase: [String: String] = [:]
+            for key in object.keys.sorted() {
+                let swiftName = UnknownFields.camelCase(key)
+                if let taken = byCamelCase[swiftName], taken != swiftName { continue }
+                byCamelCase[swiftName] = key
+            }
+            self.byCamelCase = byCamelCase
             decoder.tracker.read[Tracker.key(decoder.path), default: []].formUnion([])
         }
 

@@ -8,7 +8,8 @@ import NIOCore
 /// form `/cdn-cgi/image/<options>/<source>` (product guide §4). Edge nodes serve the same
 /// endpoint on proxied domains, with the results in their cache.
 struct ImagesController {
-    let coordinator: Coordinator
+    let images: ImagePipeline
+    let publicURL: String
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("cdn-cgi/image") { request, _ in try await answer(request) }
@@ -18,8 +19,8 @@ struct ImagesController {
     }
 
     private func answer(_ request: Request, head: Bool = false) async throws -> Response {
-        let answer = await coordinator.images.answer(
-            target: request.uri.description, origin: coordinator.publicURL, accept: request.headers[.accept])
+        let answer = await images.answer(
+            target: request.uri.description, origin: publicURL, accept: request.headers[.accept])
         return Self.response(answer, head: head, ifNoneMatch: request.headers[.ifNoneMatch])
     }
 

@@ -1,14 +1,17 @@
+import DCDNCore
 import Foundation
 import Hummingbird
 import ImageKit
 
 /// Dashboard → Image CDN: a URL builder with a live preview of the coordinator's own endpoint.
 struct ImagesDashboard {
-    let coordinator: Coordinator
+    let renderer: DashboardRenderer
+    let publicURL: String
+    let settings: DCDNSettings
 
     func addRoutes(to dashboard: RouterGroup<AppRequestContext>) {
         dashboard.get("images") { request, context in
-            let identity = try DashboardController(coordinator: coordinator).signedIn(context)
+            let identity = try context.requirePage()
             return page(identity, request: request)
         }
     }
@@ -18,12 +21,12 @@ struct ImagesDashboard {
         let value = { (name: String) in query[name[...]].map(String.init) ?? "" }
         let submitted = !value("url").isEmpty
         // A fresh install shows its demo photo; elsewhere the field starts empty.
-        let url = submitted ? value("url") : (coordinator.settings.isDev ? "http://demo.dcdn.test/sample.jpg" : "")
+        let url = submitted ? value("url") : (settings.isDev ? "http://demo.dcdn.test/sample.jpg" : "")
         let format = value("f").isEmpty ? "auto" : value("f")
         let fit = value("fit").isEmpty ? "cover" : value("fit")
         var values: [String: Any] = [
             "url": url, "w": submitted ? value("w") : "400", "h": value("h"), "q": value("q").isEmpty ? "80" : value("q"),
-            "endpoint": coordinator.publicURL + ImagePipeline.pathPrefix + "/",
+            "endpoint": publicURL + ImagePipeline.pathPrefix + "/",
             "formats": ImageOptions.Format.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == format] },
             "fits": ImageOptions.Fit.allCases.map { ["value": $0.rawValue, "label": $0.rawValue, "selected": $0.rawValue == fit] },
         ]
@@ -35,14 +38,14 @@ struct ImagesDashboard {
                 : [("url", url), ("w", "400")]
             do {
                 let options = try ImageOptions.parse(query: items)
-                values["link"] = Self.link(coordinator.publicURL, items)
-                values["pathLink"] = Self.pathLink(coordinator.publicURL, options)
+                values["link"] = Self.link(publicURL, items)
+                values["pathLink"] = Self.pathLink(publicURL, options)
             } catch {
                 values["formError"] = error.detail
                 status = .badRequest
             }
         }
-        return coordinator.dashboard.page("images", title: "Image CDN", identity: identity, active: "images", status: status, values)
+        return renderer.page("images", title: "Image CDN", identity: identity, active: "images", status: status, values)
     }
 
     /// The query form of the endpoint, with only the parameters given.

@@ -5,7 +5,7 @@ import Hummingbird
 /// `dcdn dev` only: the mail the platform would have sent, like Mailpit. Open on loopback so a
 /// newcomer can click the verification link before having an account.
 struct DevOutboxController {
-    let coordinator: Coordinator
+    let store: DatabaseStore
 
     struct MessageResponse: ResponseEncodable {
         var id: UUID
@@ -33,7 +33,7 @@ struct DevOutboxController {
         api.get("dev/outbox") { request, _ -> MessageList in
             let page = try Page(request)
             // The dev outbox is small; filtering the recipients array here keeps the query portable.
-            var messages = try await OutboxMessage.query(on: coordinator.store.db).sort(\.$createdAt, .descending).all()
+            var messages = try await OutboxMessage.query(on: store.db).sort(\.$createdAt, .descending).all()
             if let to = request.uri.queryParameters["to"].map({ String($0).lowercased() }) {
                 messages = messages.filter { $0.recipients.contains(to) }
             }
@@ -46,31 +46,32 @@ struct DevOutboxController {
 
 /// The dev outbox in the dashboard.
 struct DevDashboard {
-    let coordinator: Coordinator
+    let renderer: DashboardRenderer
+    let store: DatabaseStore
 
     func addRoutes(to dashboard: RouterGroup<AppRequestContext>) {
         dashboard.get("outbox") { _, context in
-            let messages = try await OutboxMessage.query(on: coordinator.store.db).sort(\.$createdAt, .descending).limit(200).all()
+            let messages = try await OutboxMessage.query(on: store.db).sort(\.$createdAt, .descending).limit(200).all()
             let rows = messages.map { message -> [String: Any] in
                 [
                     "id": message.id!.uuidString, "to": message.recipients.joined(separator: ", "), "subject": message.subject,
-                    "created": DashboardController.format(message.createdAt),
+                    "created": DashboardRenderer.format(message.createdAt),
                 ]
             }
-            return coordinator.dashboard.page(
+            return renderer.page(
                 "outbox", title: "Dev outbox", identity: context.identity, active: "outbox",
                 ["messages": rows, "hasMessages": !rows.isEmpty])
         }
         dashboard.get("outbox/:id") { _, context in
-            guard let message = try await OutboxMessage.find(try context.parameters.uuid("id", what: "Message"), on: coordinator.store.db)
+            guard let message = try await OutboxMessage.find(try context.parameters.uuid("id", what: "Message"), on: store.db)
             else {
                 throw APIError.notFound("Message")
             }
-            return coordinator.dashboard.page(
+            return renderer.page(
                 "outbox_message", title: message.subject, identity: context.identity, active: "outbox",
                 [
                     "subject": message.subject, "from": message.sender, "to": message.recipients.joined(separator: ", "),
-                    "created": DashboardController.format(message.createdAt), "lines": Self.linkify(message.body),
+                    "created": DashboardRenderer.format(message.createdAt), "lines": Self.linkify(message.body),
                 ])
         }
     }

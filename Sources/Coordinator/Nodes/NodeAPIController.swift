@@ -6,7 +6,9 @@ import NodeProtocol
 /// The node API (DESIGN.md): how edge nodes, nameservers and mail relays sync with the
 /// coordinator. Authenticated by the node's token and, if set, its IP allowlist.
 struct NodeAPIController {
-    let coordinator: Coordinator
+    let feed: ConfigFeed
+    let nodes: NodeService
+    let security: SecurityService
     static let maxWait = 60
 
     struct Registered: ResponseEncodable {
@@ -20,7 +22,7 @@ struct NodeAPIController {
         group.post("register") { request, context -> Registered in
             let node = try await node(request, context)
             let registration = try await decode(NodeRegistration.self, request, context)
-            try await coordinator.nodes.register(node, registration)
+            try await nodes.register(node, registration)
             return Registered(id: node.id!, name: node.name, roles: node.roles)
         }
         group.get("config") { request, context -> Response in
@@ -48,10 +50,10 @@ struct NodeAPIController {
                 wait = value
             }
             if let since {
-                let changed = try await coordinator.feed.waitForChange(since: since, timeout: .seconds(wait))
+                let changed = try await feed.waitForChange(since: since, timeout: .seconds(wait))
                 if !changed { return Response(status: .notModified) }
             }
-            let snapshot = try await coordinator.feed.snapshot(since: since, roles: roles)
+            let snapshot = try await feed.snapshot(since: since, roles: roles)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder.nodeAPI.encode(snapshot))))
@@ -59,8 +61,8 @@ struct NodeAPIController {
         group.post("report") { request, context -> HTTPResponse.Status in
             let node = try await node(request, context)
             let report = try await decode(NodeReport.self, request, context)
-            try await coordinator.nodes.report(node, report)
-            try await coordinator.security.ingest(report, from: node)
+            try await nodes.report(node, report)
+            try await security.ingest(report, from: node)
             return .noContent
         }
     }
@@ -76,7 +78,7 @@ struct NodeAPIController {
     func node(_ request: Request, _ context: AppRequestContext) async throws -> Node {
         let header = request.headers[.authorization]
         let token = header.flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil }
-        return try await coordinator.nodes.authenticate(token: token, from: context.clientIP)
+        return try await nodes.authenticate(token: token, from: context.clientIP)
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: AppRequestContext) async throws -> T {
@@ -91,7 +93,7 @@ struct NodeAPIController {
 
 /// Admin API for node operators' machines.
 struct NodesAdminController {
-    let coordinator: Coordinator
+    let nodes: NodeService
 
     struct NodeResponse: ResponseEncodable {
         var id: UUID
@@ -140,27 +142,27 @@ struct NodesAdminController {
         let group = api.group("admin/nodes")
         group.post { request, context -> EditedResponse<NodeResponse> in
             _ = try context.requireAdmin()
-            let (node, token) = try await coordinator.nodes.create(try await request.decode(as: NodeService.Draft.self, context: context))
+            let (node, token) = try await nodes.create(try await request.decode(as: NodeService.Draft.self, context: context))
             return EditedResponse(status: .created, response: NodeResponse(node, token: token))
         }
         group.get { _, context -> NodeList in
             _ = try context.requireAdmin()
-            let nodes = try await coordinator.nodes.list()
+            let nodes = try await nodes.list()
             return NodeList(nodes: nodes.map { NodeResponse($0) }, total: nodes.count)
         }
         group.patch(":id") { request, context -> NodeResponse in
             _ = try context.requireAdmin()
             let draft = try await request.decode(as: NodeService.Draft.self, context: context)
-            return NodeResponse(try await coordinator.nodes.update(try context.parameters.uuid("id", what: "Node"), draft))
+            return NodeResponse(try await nodes.update(try context.parameters.uuid("id", what: "Node"), draft))
         }
         group.delete(":id") { _, context -> HTTPResponse.Status in
             _ = try context.requireAdmin()
-            try await coordinator.nodes.delete(try context.parameters.uuid("id", what: "Node"))
+            try await nodes.delete(try context.parameters.uuid("id", what: "Node"))
             return .noContent
         }
         group.post(":id/token") { _, context -> NodeResponse in
             _ = try context.requireAdmin()
-            let (node, token) = try await coordinator.nodes.rotateToken(try context.parameters.uuid("id", what: "Node"))
+            let (node, token) = try await nodes.rotateToken(try context.parameters.uuid("id", what: "Node"))
             return NodeResponse(node, token: token)
         }
     }

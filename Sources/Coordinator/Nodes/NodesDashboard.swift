@@ -3,7 +3,9 @@ import Hummingbird
 
 /// Admin → Nodes: the network's machines, their health, and new node tokens.
 struct NodesDashboard {
-    let coordinator: Coordinator
+    let renderer: DashboardRenderer
+    let nodes: NodeService
+    let publicURL: String
 
     func addRoutes(to dashboard: RouterGroup<AppRequestContext>) {
         dashboard.get("admin/nodes") { request, context in
@@ -22,7 +24,7 @@ struct NodesDashboard {
             draft.latitude = form["latitude"].flatMap(Double.init)
             draft.longitude = form["longitude"].flatMap(Double.init)
             do {
-                let (node, token) = try await coordinator.nodes.create(draft)
+                let (node, token) = try await nodes.create(draft)
                 return try await page(identity, request: request, values: ["newToken": token, "newNode": node.name])
             } catch let error as APIError {
                 return try await page(identity, request: request, status: error.status, values: ["error": error.detail])
@@ -30,7 +32,7 @@ struct NodesDashboard {
         }
         dashboard.post("admin/nodes/:id/delete") { _, context in
             _ = try context.requireAdminPage()
-            try await coordinator.nodes.delete(try context.parameters.uuid("id", what: "Node"))
+            try await nodes.delete(try context.parameters.uuid("id", what: "Node"))
             return Response.redirect(to: "/dashboard/admin/nodes")
         }
     }
@@ -38,13 +40,13 @@ struct NodesDashboard {
     func page(_ identity: Identity, request: Request, status: HTTPResponse.Status = .ok, values extra: [String: Any] = [:]) async throws
         -> Response
     {
-        let nodes = try await coordinator.nodes.list().map { node -> [String: Any] in
+        let nodes = try await nodes.list().map { node -> [String: Any] in
             [
                 "id": node.id!.uuidString.lowercased(), "name": node.name, "roles": node.roles.joined(separator: ", "),
                 "region": node.region,
                 "country": node.country, "addresses": [node.ipv4, node.ipv6].compactMap { $0 }.joined(separator: " "),
                 "healthy": node.healthy,
-                "lastSeen": node.lastHeartbeatAt.map { DashboardController.format($0) } ?? "never",
+                "lastSeen": node.lastHeartbeatAt.map { DashboardRenderer.format($0) } ?? "never",
                 "version": node.configVersionSeen.map(String.init) ?? "—",
             ]
         }
@@ -52,8 +54,8 @@ struct NodesDashboard {
             "nodes": nodes, "hasNodes": !nodes.isEmpty, "healthyCount": nodes.filter { $0["healthy"] as? Bool == true }.count,
             "total": nodes.count,
         ]
-        values["coordinatorURL"] = coordinator.publicURL
-        return coordinator.dashboard.page(
+        values["coordinatorURL"] = publicURL
+        return renderer.page(
             "admin_nodes", title: "Nodes", identity: identity, active: "admin-nodes", status: status, values.merging(extra) { $1 })
     }
 }

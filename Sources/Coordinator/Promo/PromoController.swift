@@ -4,7 +4,9 @@ import Hummingbird
 
 /// `/promo/*`: admins create, list and toggle codes; users redeem them.
 struct PromoController {
-    let coordinator: Coordinator
+    let idempotency: IdempotentCalls
+    let rateLimits: Coordinator.RateLimits
+    let promos: PromoService
 
     struct PromoList: ResponseEncodable {
         var promoCodes: [PromoService.Response]
@@ -21,29 +23,29 @@ struct PromoController {
             let admin = try context.requireAdmin()
             let draft = try await request.decode(as: PromoService.Draft.self, context: context)
             return EditedResponse(
-                status: .created, response: PromoService.Response(try await coordinator.promos.create(draft, by: admin.userID)))
+                status: .created, response: PromoService.Response(try await promos.create(draft, by: admin.userID)))
         }
         group.get("list") { request, context -> PromoList in
             _ = try context.requireAdmin()
-            let (codes, total) = try await coordinator.promos.list(try Page(request))
+            let (codes, total) = try await promos.list(try Page(request))
             return PromoList(promoCodes: codes.map(PromoService.Response.init), total: total)
         }
         group.post(":id/toggle") { _, context -> PromoService.Response in
             _ = try context.requireAdmin()
-            return PromoService.Response(try await coordinator.promos.toggle(try context.parameters.uuid("id", what: "Promo code")))
+            return PromoService.Response(try await promos.toggle(try context.parameters.uuid("id", what: "Promo code")))
         }
         group.post("redeem") { request, context -> PromoService.Redemption in
             let identity = try context.requireIdentity()
             try redeemAttempt(identity.userID)
             let body = try await request.decode(as: RedeemRequest.self, context: context)
-            return try await coordinator.idempotency.run(request, user: identity.userID, route: "promo/redeem") { _ in
-                try await coordinator.promos.redeem(body.code ?? "", userID: identity.userID)
+            return try await idempotency.run(request, user: identity.userID, route: "promo/redeem") { _ in
+                try await promos.redeem(body.code ?? "", userID: identity.userID)
             }
         }
     }
 
     /// Five attempts per user per minute (the guide's rule), counted before anything is looked up.
     func redeemAttempt(_ userID: UUID) throws {
-        try coordinator.limit(coordinator.rateLimits.promoRedeem, key: userID.uuidString, what: "promo code attempts")
+        try rateLimits.promoRedeem.enforce(key: userID.uuidString, what: "promo code attempts")
     }
 }

@@ -215,3 +215,15 @@ public struct PromoService: Sendable {
         }
     }
 }
+
+extension PromoService.Draft {
+    /// A promo code as the admin and reseller pages' forms give it.
+    init(_ form: FormData) {
+        func int(_ key: String) -> Int? { form[key].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+        self.init(
+            code: form.string("code"), creditAmount: Decimal(string: form.string("credit_amount")).flatMap { Credits(decimal: $0) },
+            campaign: form["campaign"], maxUses: int("max_uses"), perUserLimit: int("per_user_limit"),
+            expiresInDays: int("expires_in_days"),
+            creditExpiresInDays: int("credit_expires_in_days"))
+    }
+}

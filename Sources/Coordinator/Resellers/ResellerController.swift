@@ -5,8 +5,8 @@ import Hummingbird
 
 /// `/reseller/*`: admins manage resellers and tiers; a reseller sees their dashboard and makes codes.
 struct ResellerController {
-    let coordinator: Coordinator
-    var resellers: ResellerService { coordinator.resellers }
+    let resellers: ResellerService
+    let store: DatabaseStore
 
     struct CreateRequest: Decodable {
         var userId: UUID?
@@ -80,7 +80,7 @@ struct ResellerController {
         let tiers = try await resellers.tiers()
         guard let tier = tiers.first(where: { $0.id == reseller.tier }) else { throw APIError.notFound("Tier") }
         let next = tiers.first { $0.position > tier.position }
-        let db = coordinator.store.db
+        let db = store.db
         let codes = try await PromoCode.query(on: db).filter(\.$resellerID == reseller.id!).sort(\.$createdAt, .descending).all()
         let log = try await ResellerPromoLog.query(on: db).filter(\.$resellerID == reseller.id!).all()
         return Me(

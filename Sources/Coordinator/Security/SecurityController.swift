@@ -5,8 +5,9 @@ import NodeProtocol
 
 /// `/cdn/domains/{id}/security` (a domain's firewall) and the guide's `/ddos/*` (§9, §15).
 struct SecurityController {
-    let coordinator: Coordinator
-    var security: SecurityService { coordinator.security }
+    let domains: DomainService
+    let security: SecurityService
+    let settings: DCDNSettings
 
     struct SettingsResponse: ResponseEncodable {
         var domain: String
@@ -47,7 +48,7 @@ struct SecurityController {
             domain: domain.name, underAttack: domain.underAttack, ipAllow: row.ipAllow, ipBlock: row.ipBlock,
             countryAllow: row.countryAllow,
             countryBlock: row.countryBlock, wafSensitivity: row.wafSensitivity, clearanceMinutes: row.clearanceMinutes,
-            rateLimits: row.rateLimits, firewallRules: row.firewallRules, sanctionedCountries: coordinator.settings.sanctionedCountries,
+            rateLimits: row.rateLimits, firewallRules: row.firewallRules, sanctionedCountries: settings.sanctionedCountries,
             updatedAt: row.updatedAt)
     }
 
@@ -101,9 +102,9 @@ struct SecurityController {
             let user = try context.requireIdentity().user
             let domain: Domain
             if let id = body.domainId {
-                domain = try await coordinator.domains.domain(id, of: user)
+                domain = try await domains.domain(id, of: user)
             } else if let name = body.domainName, !name.isEmpty {
-                domain = try await coordinator.domains.domain(named: name, of: user)
+                domain = try await domains.domain(named: name, of: user)
             } else {
                 throw APIError.validation("domain_name", "domain_name or domain_id is required")
             }
@@ -122,11 +123,11 @@ struct SecurityController {
         let user = try context.requireIdentity().user
         guard let text = request.uri.queryParameters["domain_id"] else { return try await security.scope(user, domain: nil) }
         guard let id = UUID(uuidString: String(text)) else { throw APIError.validation("domain_id", "must be a UUID") }
-        return [try await coordinator.domains.domain(id, of: user)]
+        return [try await domains.domain(id, of: user)]
     }
 
     func domain(_ context: AppRequestContext) async throws -> Domain {
-        try await DomainsController(coordinator: coordinator).domain(context)
+        try await domains.domain(in: context)
     }
 }
 

@@ -6,24 +6,25 @@ import NodeProtocol
 /// Dashboard → DDoS Protection (live figures, the 24-hour chart, attacks, Under Attack Mode)
 /// and a domain's Security page (lists, WAF sensitivity, rate limits, custom rules).
 struct SecurityDashboard {
-    let coordinator: Coordinator
-    var security: SecurityService { coordinator.security }
-    var domains: DomainsDashboard { DomainsDashboard(coordinator: coordinator) }
+    let renderer: DashboardRenderer
+    let domains: DomainService
+    let security: SecurityService
+    let settings: DCDNSettings
 
     func addRoutes(to dashboard: RouterGroup<AppRequestContext>) {
         dashboard.get("ddos") { request, context in
-            let identity = try domains.signedIn(context)
+            let identity = try context.requirePage()
             return try await ddosPage(identity, request: request)
         }
         dashboard.get("ddos/live.json") { request, context -> SecurityService.Live in
-            let identity = try domains.signedIn(context)
+            let identity = try context.requirePage()
             return try await security.live(of: try await scope(identity, request))
         }
         dashboard.post("ddos/under-attack") { request, context in
-            let identity = try domains.signedIn(context)
+            let identity = try context.requirePage()
             let form = try await FormData(request, context: context)
             guard let id = UUID(uuidString: form.string("domain_id")) else { throw APIError.validation("domain_id", "must be a UUID") }
-            let domain = try await coordinator.domains.domain(id, of: identity.user)
+            let domain = try await domains.domain(id, of: identity.user)
             let enabled = form.string("enabled") == "on"
             try await security.setUnderAttack(domain, enabled: enabled)
             let notice = "notice=under_attack_\(enabled ? "on" : "off")"
@@ -34,12 +35,12 @@ struct SecurityDashboard {
             return Response.redirect(to: "/dashboard/ddos?\(scope)\(notice)")
         }
         dashboard.get("domains/:id/security") { request, context in
-            let identity = try domains.signedIn(context)
-            return try await securityPage(identity, try await domains.domain(context, identity), request: request)
+            let identity = try context.requirePage()
+            return try await securityPage(identity, try await domains.domain(in: context), request: request)
         }
         dashboard.post("domains/:id/security") { request, context in
-            let identity = try domains.signedIn(context)
-            let domain = try await domains.domain(context, identity)
+            let identity = try context.requirePage()
+            let domain = try await domains.domain(in: context)
             let form = try await FormData(request, context: context)
             var draft = SecurityService.SettingsDraft()
             draft.ipAllow = Self.items(form.string("ip_allow"))
@@ -53,8 +54,8 @@ struct SecurityDashboard {
             }
         }
         dashboard.post("domains/:id/security/rate-limits") { request, context in
-            let identity = try domains.signedIn(context)
-            let domain = try await domains.domain(context, identity)
+            let identity = try context.requirePage()
+            let domain = try await domains.domain(in: context)
             let form = try await FormData(request, context: context)
             let draft = SecurityService.RateLimitDraft(
                 path: form.string("path"), requests: Int(form.string("requests")), period: Int(form.string("period")),
@@ -64,15 +65,15 @@ struct SecurityDashboard {
             }
         }
         dashboard.post("domains/:id/security/rate-limits/:rule_id/delete") { _, context in
-            let identity = try domains.signedIn(context)
-            let domain = try await domains.domain(context, identity)
+            let identity = try context.requirePage()
+            let domain = try await domains.domain(in: context)
             try await security.deleteRateLimit(try context.parameters.uuid("rule_id", what: "Rate limit"), of: domain)
             return Response.redirect(
                 to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())/security?notice=rate_limit_deleted#rate-limits")
         }
         dashboard.post("domains/:id/security/firewall-rules") { request, context in
-            let identity = try domains.signedIn(context)
-            let domain = try await domains.domain(context, identity)
+            let identity = try context.requirePage()
+            let domain = try await domains.domain(in: context)
             let form = try await FormData(request, context: context)
             let draft = SecurityService.FirewallRuleDraft(
                 field: form.string("field") == "header:" || form.string("field") == "cookie:"
@@ -85,8 +86,8 @@ struct SecurityDashboard {
             }
         }
         dashboard.post("domains/:id/security/firewall-rules/:rule_id/delete") { _, context in
-            let identity = try domains.signedIn(context)
-            let domain = try await domains.domain(context, identity)
+            let identity = try context.requirePage()
+            let domain = try await domains.domain(in: context)
             try await security.deleteFirewallRule(try context.parameters.uuid("rule_id", what: "Firewall rule"), of: domain)
             return Response.redirect(
                 to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())/security?notice=firewall_rule_deleted#firewall-rules")
@@ -115,7 +116,7 @@ struct SecurityDashboard {
             return try await security.scope(identity.user, domain: nil)
         }
         guard let id = UUID(uuidString: String(text)) else { throw APIError.validation("domain_id", "must be a UUID") }
-        return [try await coordinator.domains.domain(id, of: identity.user)]
+        return [try await domains.domain(id, of: identity.user)]
     }
 
     private func ddosPage(_ identity: Identity, request: Request) async throws -> Response {
@@ -164,13 +165,13 @@ struct SecurityDashboard {
                     "type": labels[attack.type] ?? attack.type, "domain": attack.domain ?? "—", "severity": attack.severity,
                     "peakRps": attack.peakRps, "sources": attack.sourceIps.prefix(5).joined(separator: ", "),
                     "countries": attack.sourceCountries.joined(separator: ", "), "status": attack.status,
-                    "mitigation": labels[attack.mitigation] ?? attack.mitigation, "started": DashboardController.format(attack.startedAt),
+                    "mitigation": labels[attack.mitigation] ?? attack.mitigation, "started": DashboardRenderer.format(attack.startedAt),
                 ]
             },
             "hasAttacks": !overview.recentAttacks.isEmpty,
         ]
-        values.merge(domains.notice(request)) { $1 }
-        return coordinator.dashboard.page("ddos", title: "DDoS Protection", identity: identity, active: "ddos", values)
+        values.merge(renderer.notice(request)) { $1 }
+        return renderer.page("ddos", title: "DDoS Protection", identity: identity, active: "ddos", values)
     }
 
     private func securityPage(
@@ -198,11 +199,11 @@ struct SecurityDashboard {
                 ]
             },
             "hasFirewallRules": !row.firewallRules.isEmpty,
-            "sanctioned": coordinator.settings.sanctionedCountries.joined(separator: ", "),
+            "sanctioned": settings.sanctionedCountries.joined(separator: ", "),
         ]
         for (section, message) in errors { values[section.replacingOccurrences(of: "-", with: "") + "Error"] = message }
-        values.merge(domains.notice(request)) { $1 }
-        return coordinator.dashboard.page(
+        values.merge(renderer.notice(request)) { $1 }
+        return renderer.page(
             "security", title: "Security · \(domain.name)", identity: identity, active: "domains", status: status, values)
     }
 }

@@ -4,8 +4,8 @@ import Hummingbird
 /// `/cdn/domains/{id}/certificate`: where a domain's certificate stands, and issuing it now
 /// (optionally as a wildcard through DNS-01).
 struct CertificatesController {
-    let coordinator: Coordinator
-    var certificates: CertificateService { coordinator.certificates }
+    let certificates: CertificateService
+    let domains: DomainService
 
     struct Status: ResponseEncodable {
         var status: String
@@ -55,6 +55,6 @@ struct CertificatesController {
     }
 
     func domain(_ context: AppRequestContext) async throws -> Domain {
-        try await DomainsController(coordinator: coordinator).domain(context)
+        try await domains.domain(in: context)
     }
 }

@@ -1,0 +1,38 @@
+import Foundation
+
+/// The image endpoint (product guide §4); every edge node serves it on proxied domains too.
+extension OpenAPIDocument {
+    static var imagesOperations: [Operation] {
+        var operations: [Operation] = []
+        let imageQuery: [(name: String, schema: [String: Any], description: String)] = [
+            ("url", ["type": "string", "format": "uri"], "Source image URL, http or https (required in the query form)"),
+            ("w", ["type": "integer", "minimum": 1, "maximum": 4096], "Width in pixels (default: the source's)"),
+            ("h", ["type": "integer", "minimum": 1, "maximum": 4096], "Height in pixels (default: the source's)"),
+            (
+                "f", ["type": "string", "enum": ["auto", "webp", "avif", "jpeg", "png"], "default": "auto"],
+                "Output format; auto follows Accept"
+            ),
+            ("q", ["type": "integer", "minimum": 1, "maximum": 100, "default": 80], "Quality"),
+            ("fit", ["type": "string", "enum": ["cover", "contain", "fill", "inside"], "default": "cover"], "How the image meets w×h"),
+        ]
+        let imageResponses: [(Int, String?)] = [
+            (200, nil), (304, nil), (400, "Error"), (413, "Error"), (415, "Error"), (422, "Error"), (502, "Error"), (504, "Error"),
+        ]
+        for method in ["get", "head"] {
+            operations += [
+                Operation(
+                    method: method, path: "/cdn-cgi/image", summary: "Resize, convert and optimise an image (public; cached 7 days)",
+                    tag: "Images", access: .publicRoute, responses: imageResponses, query: imageQuery),
+                Operation(
+                    method: method, path: "/cdn-cgi/image/{path}",
+                    summary: "Cloudflare's path form: /cdn-cgi/image/w=800,f=auto/<source URL or path> (public)", tag: "Images",
+                    access: .publicRoute, responses: imageResponses),
+            ]
+        }
+        return operations
+    }
+}
+
+extension ImagesArea {
+    static func operations(isDev: Bool) -> [OpenAPIDocument.Operation] { OpenAPIDocument.imagesOperations }
+}
