@@ -155,7 +155,7 @@ struct MigrationTests {
             #expect(try await store.pendingMigrations().isEmpty)
             #expect(try await Plan.query(on: store.db).count() == 5)
             try await store.revertAll()
-            #expect(try await store.pendingMigrations().count == 22)
+            #expect(try await store.pendingMigrations().count == ProductAreas.all.flatMap { $0.migrations }.count)
             try await store.migrate()
             #expect(try await store.pendingMigrations().isEmpty)
             #expect(try await Plan.query(on: store.db).count() == 5)
@@ -228,5 +228,67 @@ struct MasterSecretTests {
             try Coordinator.masterSecret(settings: try settings(directory), logger: .init(label: "test"))
         }
         #expect(FileManager.default.contents(atPath: directory + "/secret.key") == Data("short".utf8))
+    }
+}
+
+@Suite("Per-domain caps are plan data")
+struct PerDomainLimitTests {
+    @Test("page rules, rate limits and firewall rules per domain: admin-editable, shown as usage, refused as plan_limit_reached")
+    func perDomain() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (jwt, _) = try await client.signUp(app, email: "caps@example.com")
+            let limits =
+                try #require(
+                    try await client.json(.get, "/api/v1/plans", token: jwt)["plans"] as? [[String: Any]]
+                ).first { $0["id"] as? String == "free" }?["limits"] as? [String: Any]
+            #expect(limits?["page_rules_per_domain"] as? Int == 50 && limits?["rate_limits_per_domain"] as? Int == 25)
+            #expect(limits?["firewall_rules_per_domain"] as? Int == 50)
+            let edited = try await client.json(
+                .patch, "/api/v1/admin/plans/free",
+                ["limits": ["page_rules_per_domain": 1, "rate_limits_per_domain": 1, "firewall_rules_per_domain": 1]], token: admin)
+            #expect(edited.status == .ok, "\(edited.text)")
+            let created = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "caps.example", "origin_ip": "203.0.113.5"], token: jwt)
+            let id = try #require(created["id"] as? String)
+            let base = "/api/v1/cdn/domains/\(id)"
+            for (path, body, limit) in [
+                ("/page-rules", ["pattern": "caps.example/a/*", "cache_level": "bypass"], "page_rules_per_domain"),
+                ("/security/rate-limits", ["path": "/api/*", "requests": 10, "period": 60], "rate_limits_per_domain"),
+                (
+                    "/security/firewall-rules", ["field": "path", "operator": "equals", "value": "/x", "action": "block"],
+                    "firewall_rules_per_domain"
+                ),
+            ] as [(String, [String: Any], String)] {
+                let first = try await client.json(.post, base + path, body, token: jwt)
+                #expect(first.status == .created, "\(path): \(first.text)")
+                let second = try await client.json(.post, base + path, body, token: jwt)
+                #expect(
+                    second.status == .forbidden && second.code == "plan_limit_reached" && second["field"] as? String == limit,
+                    "\(second.text)")
+            }
+            let usage = try #require(try await client.json(.get, "/api/v1/account/limits", token: jwt)["usage"] as? [[String: Any]])
+            for limit in ["page_rules_per_domain", "rate_limits_per_domain", "firewall_rules_per_domain"] {
+                let row = usage.first { $0["limit"] as? String == limit }
+                #expect(row?["used"] as? Int == 1 && row?["maximum"] as? Int == 1, "\(limit): \(String(describing: row))")
+            }
+        }
+    }
+
+    @Test("an installation from before gets the caps it enforced, and an admin's own figures are kept")
+    func seeded() async throws {
+        try await TestApp.run { app, _ in
+            let db = app.coordinator.store.db
+            let pro = try #require(try await Plan.find("pro", on: db))
+            for key in ["page_rules_per_domain", "rate_limits_per_domain", "firewall_rules_per_domain"] {
+                pro.limits.removeValue(forKey: key)
+            }
+            pro.limits["page_rules_per_domain"] = 7
+            try await pro.save(on: db)
+            try await PlanMigrations.SeedPerDomainLimits().prepare(on: db)
+            let seeded = try #require(try await Plan.find("pro", on: db))
+            #expect(seeded.limits["page_rules_per_domain"] == 7)
+            #expect(seeded.limits["rate_limits_per_domain"] == 25 && seeded.limits["firewall_rules_per_domain"] == 50)
+        }
     }
 }

@@ -7,6 +7,16 @@ import NodeProtocol
 /// and the purges edges run.
 struct CDNArea: ProductArea {
     static var migrations: [any AsyncMigration] { CDNMigrations.all }
+    static var limitCounters: [PlanLimit: PlanLimits.UsageCounter] {
+        [
+            .pageRulesPerDomain: { userID, db in
+                let owned = try await Domain.query(on: db).filter(\.$owner.$id == userID).all().compactMap(\.id)
+                guard !owned.isEmpty else { return 0 }
+                let rules = try await PageRule.query(on: db).filter(\.$domain.$id ~~ owned).all()
+                return Int64(Dictionary(grouping: rules, by: { $0.$domain.id }).values.map(\.count).max() ?? 0)
+            }
+        ]
+    }
     static let notices: [String: String] = [
         "rule_added": "Page rule added. Nodes apply it within seconds.",
         "rule_deleted": "Page rule deleted.",

@@ -9,9 +9,10 @@ public struct CDNService: Sendable {
     let store: DatabaseStore
     let feed: ConfigFeed
     let domains: DomainService
+    /// Page rules per domain are plan data.
+    let planLimits: PlanLimits
     var db: any Database { store.db }
 
-    static let maxRulesPerDomain = 50
     static let maxPurgeItems = 100
     /// A page rule's edge TTL may go lower than the domain's (1 hour), down to a second.
     static let ruleEdgeTTLRange = 1...2_592_000
@@ -44,10 +45,7 @@ public struct CDNService: Sendable {
 
     public func addRule(_ draft: RuleDraft, to domain: Domain) async throws -> PageRule {
         let existing = try await rules(of: domain)
-        guard existing.count < Self.maxRulesPerDomain else {
-            throw APIError(
-                .forbidden, code: "limit_reached", detail: "A domain has at most \(Self.maxRulesPerDomain) page rules", field: "pattern")
-        }
+        try await planLimits.check(.pageRulesPerDomain, within: domain, used: Int64(existing.count))
         let rule = PageRule()
         rule.$domain.id = domain.id!
         rule.alwaysHTTPS = false

@@ -18,9 +18,14 @@ public struct PlanLimits: Sendable {
 
     /// Throws 403 `plan_limit_reached`, naming the limit, when `adding` more would exceed it.
     public func check(_ limit: PlanLimit, for user: User, adding: Int64 = 1) async throws {
+        try await check(limit, for: user, used: try await counters[limit]?(user.id!, store.db) ?? 0, adding: adding)
+    }
+
+    /// The same, for a limit counted within one resource (page rules of one domain): the caller
+    /// counts `used`.
+    public func check(_ limit: PlanLimit, for user: User, used: Int64, adding: Int64 = 1) async throws {
         let plan = try await self.plan(of: user)
         guard let maximum = plan.limit(limit) else { return }
-        let used = try await counters[limit]?(user.id!, store.db) ?? 0
         guard used + adding <= maximum else {
             throw APIError(
                 .forbidden, code: "plan_limit_reached",
@@ -28,6 +33,12 @@ public struct PlanLimits: Sendable {
                     "Your \(plan.name) plan allows \(maximum) \(limit.title.lowercased()) (limit: \(limit.rawValue)); you have \(used). Upgrade your plan for more.",
                 field: limit.rawValue)
         }
+    }
+
+    /// The same for a limit counted within one domain, under its owner's plan.
+    public func check(_ limit: PlanLimit, within domain: Domain, used: Int64, adding: Int64 = 1) async throws {
+        guard let owner = try await User.find(domain.$owner.id, on: store.db) else { throw APIError.notFound("Domain") }
+        try await check(limit, for: owner, used: used, adding: adding)
     }
 
     public func plan(of user: User) async throws -> Plan {

@@ -1,8 +1,10 @@
 import DCDNCore
+import FluentKit
 import Foundation
 
 /// Plans and their limits: what customers choose from, what admins edit.
 struct PlansArea: ProductArea {
+    static var migrations: [any AsyncMigration] { [PlanMigrations.SeedPerDomainLimits()] }
     static var navigation: [NavigationItem] {
         [
             NavigationItem(

@@ -8,6 +8,18 @@ import NodeProtocol
 /// challenge key — for edges only.
 struct SecurityArea: ProductArea {
     static var migrations: [any AsyncMigration] { SecurityMigrations.all }
+    static var limitCounters: [PlanLimit: PlanLimits.UsageCounter] {
+        // The busiest domain's count of `rules`.
+        @Sendable func busiest(_ userID: UUID, _ db: any Database, _ rules: (DomainSecurity) -> Int) async throws -> Int64 {
+            let owned = try await Domain.query(on: db).filter(\.$owner.$id == userID).all().compactMap(\.id)
+            guard !owned.isEmpty else { return 0 }
+            return Int64(try await DomainSecurity.query(on: db).filter(\.$domain.$id ~~ owned).all().map(rules).max() ?? 0)
+        }
+        return [
+            .rateLimitsPerDomain: { userID, db in try await busiest(userID, db) { $0.rateLimits.count } },
+            .firewallRulesPerDomain: { userID, db in try await busiest(userID, db) { $0.firewallRules.count } },
+        ]
+    }
     static var navigation: [NavigationItem] {
         [NavigationItem(key: "ddos", label: "DDoS Protection", href: "/dashboard/ddos", section: "Product", order: 40)]
     }

@@ -10,11 +10,11 @@ public struct SecurityService: Sendable {
     let store: DatabaseStore
     let feed: ConfigFeed
     let domains: DomainService
+    /// Rate limits and firewall rules per domain are plan data.
+    let planLimits: PlanLimits
     var db: any Database { store.db }
 
     static let maxListEntries = 1000
-    static let maxRateLimits = 25
-    static let maxFirewallRules = 50
     static let clearanceRange = 5...10_080
 
     // MARK: Settings and rules
@@ -73,10 +73,7 @@ public struct SecurityService: Sendable {
 
     public func addRateLimit(_ draft: RateLimitDraft, to domain: Domain) async throws -> RateLimitRuleConfig {
         let security = try await settings(of: domain)
-        guard security.rateLimits.count < Self.maxRateLimits else {
-            throw APIError(
-                .forbidden, code: "limit_reached", detail: "A domain has at most \(Self.maxRateLimits) rate limits", field: "requests")
-        }
+        try await planLimits.check(.rateLimitsPerDomain, within: domain, used: Int64(security.rateLimits.count))
         var path = draft.path?.trimmingCharacters(in: .whitespaces)
         if path?.isEmpty == true { path = nil }
         if let path {
@@ -120,10 +117,7 @@ public struct SecurityService: Sendable {
 
     public func addFirewallRule(_ draft: FirewallRuleDraft, to domain: Domain) async throws -> FirewallRuleConfig {
         let security = try await settings(of: domain)
-        guard security.firewallRules.count < Self.maxFirewallRules else {
-            throw APIError(
-                .forbidden, code: "limit_reached", detail: "A domain has at most \(Self.maxFirewallRules) firewall rules", field: "field")
-        }
+        try await planLimits.check(.firewallRulesPerDomain, within: domain, used: Int64(security.firewallRules.count))
         guard let field = draft.field, FirewallRuleConfig.isValidField(field) else {
             throw APIError.validation(
                 "field", "must be ip, country, method, host, path, query, uri, user_agent, referer, header:<name> or cookie:<name>")

@@ -10,6 +10,10 @@ public enum PlanLimit: String, CaseIterable, Codable, Sendable {
     case agents
     case agentRunsPerDay = "agent_runs_per_day"
     case includedTokens = "included_tokens"
+    /// Counted within each domain; the usage shown is the busiest domain's.
+    case pageRulesPerDomain = "page_rules_per_domain"
+    case rateLimitsPerDomain = "rate_limits_per_domain"
+    case firewallRulesPerDomain = "firewall_rules_per_domain"
 
     /// How the dashboard names the limit.
     public var title: String {
@@ -23,6 +27,9 @@ public enum PlanLimit: String, CaseIterable, Codable, Sendable {
         case .agents: "AI agents"
         case .agentRunsPerDay: "Agent runs per day"
         case .includedTokens: "Included AI tokens / month"
+        case .pageRulesPerDomain: "Page rules per domain"
+        case .rateLimitsPerDomain: "Rate limits per domain"
+        case .firewallRulesPerDomain: "Firewall rules per domain"
         }
     }
 }
@@ -43,7 +50,7 @@ public struct PlanDefinition: Sendable, Equatable {
         self.name = name
         self.monthlyPrice = monthlyPrice
         self.byokRequired = byokRequired
-        self.limits = limits
+        self.limits = limits.merging(PlanCatalog.perDomainLimits) { own, _ in own }
     }
 }
 
@@ -51,6 +58,11 @@ public struct PlanDefinition: Sendable, Equatable {
 /// platform's plan limits. Operators edit them afterwards (dashboard or `PATCH /admin/plans/{id}`).
 public enum PlanCatalog {
     public static let defaultPlanID = "free"
+
+    /// Every plan's per-domain caps (the figures DCDN enforced before they were plan data).
+    public static let perDomainLimits: [PlanLimit: Int64] = [
+        .pageRulesPerDomain: 50, .rateLimitsPerDomain: 25, .firewallRulesPerDomain: 50,
+    ]
 
     public static let defaults: [PlanDefinition] = [
         PlanDefinition(
