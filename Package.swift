@@ -105,11 +105,34 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // RFC 9111 HTTP cache: policy, the memory and disk store, request collapsing. Knows
+        // nothing of the proxy.
+        .target(
+            name: "HTTPCache",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // The firewall's rule engine: managed WAF rules, custom rules and rate-limit matching,
+        // client addresses and ranges.
+        .target(
+            name: "WAFKit",
+            dependencies: [
+                "DCDNCore", "NodeProtocol", "GeoIP",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // The edge: caching reverse proxy to customers' origins.
         .target(
             name: "EdgeNode",
             dependencies: [
-                "DCDNCore", "NodeProtocol", "NodeAgent", "ImageKit", "GeoIP", "CZlib", "CBrotli",
+                "DCDNCore", "NodeProtocol", "NodeAgent", "HTTPCache", "WAFKit", "ImageKit", "GeoIP", "CZlib", "CBrotli",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -167,6 +190,7 @@ let package = Package(
             dependencies: [
                 "DCDNCore",
                 "NodeProtocol",
+                "HTTPCache",
                 "Coordinator",
                 "NameServer",
                 "EdgeNode",
@@ -180,7 +204,8 @@ let package = Package(
             name: "DCDNCoreTests", dependencies: ["DCDNCore", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"]),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
-        .testTarget(name: "EdgeNodeTests", dependencies: ["EdgeNode", "NodeProtocol", "GeoIP"], exclude: ["Payloads"]),
+        .testTarget(
+            name: "EdgeNodeTests", dependencies: ["EdgeNode", "NodeProtocol", "HTTPCache", "WAFKit", "GeoIP"], exclude: ["Payloads"]),
         .testTarget(name: "ImageKitTests", dependencies: ["ImageKit"]),
         .testTarget(
             name: "ACMEKitTests",

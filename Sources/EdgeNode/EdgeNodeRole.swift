@@ -1,6 +1,7 @@
 import DCDNCore
 import Foundation
 import GeoIP
+import HTTPCache
 import Hummingbird
 import HummingbirdCore
 import ImageKit

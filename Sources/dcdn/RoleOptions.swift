@@ -2,6 +2,7 @@ import ArgumentParser
 import DCDNCore
 import EdgeNode
 import Foundation
+import HTTPCache
 import NodeAgent
 import NodeProtocol
 

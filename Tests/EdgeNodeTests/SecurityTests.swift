@@ -4,6 +4,7 @@ import GeoIP
 import HTTPTypes
 import NodeProtocol
 import Testing
+import WAFKit
 
 @testable import EdgeNode
 

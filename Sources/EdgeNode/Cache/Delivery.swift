@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPCache
 import HTTPTypes
 import Hummingbird
 import NIOCore

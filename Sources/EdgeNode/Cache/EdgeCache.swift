@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import DCDNCore
 import Foundation
+import HTTPCache
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -255,6 +256,7 @@ struct EdgeCache: Sendable {
     /// A stored response as a delivery, and the ID its compressed copies are kept under.
     private func hit(_ entry: CacheStore.Entry, settings: CacheSettings, now: Double) -> (Delivery, String) {
         var fields = entry.response.fields
+        Self.decorate(&fields)
         fields[.age] = String(Int(entry.response.age(now: now)))
         Self.applyBrowserTTL(&fields, settings: settings, control: entry.response.control)
         let source: Delivery.Source
@@ -273,8 +275,8 @@ struct EdgeCache: Sendable {
     /// Visitors' browsers get the browser TTL when the origin said nothing about their cache
     /// (no max-age, no Expires), or always under a page rule's browser TTL; never when the origin
     /// forbids storing or reuse without revalidation.
-    static func applyBrowserTTL(_ fields: inout HTTPFields, settings: CacheSettings, control parsed: CacheControl? = nil) {
-        let control = parsed ?? CacheControl(fields[values: .cacheControl])
+    static func applyBrowserTTL(_ fields: inout HTTPFields, settings: CacheSettings, control parsed: HTTPCache.CacheControl? = nil) {
+        let control = parsed ?? HTTPCache.CacheControl(fields[values: .cacheControl])
         guard !control.noStore, !control.noCache, !control.isPrivate else { return }
         guard settings.browserTTLOverrides || (control.maxAge == nil && fields[.expires] == nil) else { return }
         var directives = fields[values: .cacheControl].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }

@@ -1,5 +1,6 @@
 import CBrotli
 import CZlib
+import HTTPCache
 import NIOCore
 
 /// Streaming gzip (zlib) or Brotli compression of a response body, chunk by chunk, so the edge
@@ -108,20 +109,7 @@ enum Compression {
 
     /// The client's preferred encoding we offer: Brotli, then gzip; nil for identity. Honours q=0.
     static func negotiate(acceptEncoding: String?) -> Compressor.Encoding? {
-        guard let acceptEncoding else { return nil }
-        var accepted: [String: Double] = [:]
-        for item in acceptEncoding.split(separator: ",") {
-            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            guard let name = parts.first, !name.isEmpty else { continue }
-            var quality = 1.0
-            for parameter in parts.dropFirst() where parameter.hasPrefix("q=") { quality = Double(parameter.dropFirst(2)) ?? 0 }
-            accepted[name] = quality
-        }
-        let wildcard = accepted["*"]
-        func quality(_ name: String) -> Double { accepted[name] ?? wildcard ?? 0 }
-        if quality("br") > 0 { return .br }
-        if quality("gzip") > 0 { return .gzip }
-        return nil
+        ContentCoding.negotiate(acceptEncoding: acceptEncoding).flatMap { Compressor.Encoding(rawValue: $0.rawValue) }
     }
 
     /// Smaller bodies gain nothing from compression.

@@ -8,6 +8,7 @@ import NIOHTTP2
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOSSL
+import WAFKit
 
 /// The edge's listeners: HTTP/1.1 and HTTP/2 on one port, plain or TLS. A connection that opens
 /// with the HTTP/2 preface speaks HTTP/2, any other HTTP/1.1: without TLS that is HTTP/2 with

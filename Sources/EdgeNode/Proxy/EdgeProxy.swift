@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import DCDNCore
 import Foundation
+import HTTPCache
 import HTTPTypes
 import Hummingbird
 import ImageKit
@@ -9,6 +10,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import NodeProtocol
+import WAFKit
 
 /// The request context of the edge: it needs the visitor's address for X-Forwarded-For and
 /// the firewall.
@@ -391,13 +393,7 @@ struct OriginFetcher: Sendable {
         }
     }
 
-    static func fields(_ pairs: [[String]]) -> HTTPFields {
-        var fields = HTTPFields()
-        for pair in pairs {
-            if let name = HTTPField.Name(pair[0]) { fields.append(HTTPField(name: name, value: pair[1])) }
-        }
-        return fields
-    }
+    static func fields(_ pairs: [[String]]) -> HTTPFields { CachedResponse.fields(pairs) }
 
     static func originURL(_ route: EdgeRoutes.Route, path: String) -> String {
         let host = route.originHost.contains(":") ? "[\(route.originHost)]" : route.originHost

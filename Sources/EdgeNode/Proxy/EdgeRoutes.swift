@@ -1,5 +1,6 @@
 import DCDNCore
 import Foundation
+import HTTPCache
 import NodeProtocol
 
 /// Where the edge sends a request for a host: built from the synced configuration, swapped whole.

@@ -2,6 +2,7 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
+import WAFKit
 
 /// Answers fresh cache hits held in memory straight from the connection's event loop, before
 /// Hummingbird starts a task for the request; everything else passes on untouched. Only while no

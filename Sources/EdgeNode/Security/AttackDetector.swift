@@ -4,6 +4,7 @@ import GeoIP
 import NIOPosix
 import NodeProtocol
 import Synchronization
+import WAFKit
 
 /// Recognises attacks and keeps their records: an HTTP flood when a domain's rate is far above
 /// its usual one or visitors flood it one by one, a Slowloris when slow connections keep being

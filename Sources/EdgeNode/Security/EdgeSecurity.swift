@@ -5,6 +5,7 @@ import HTTPTypes
 import Logging
 import NodeProtocol
 import Synchronization
+import WAFKit
 
 /// A domain's firewall compiled when configuration arrives (a class: requests share it, not copy it).
 final class SecurityPolicy: Sendable {

@@ -2,6 +2,7 @@ import DCDNCore
 import Foundation
 import NIOCore
 import NIOHTTP1
+import WAFKit
 
 /// Connection-level defences of an edge listener: the per-address connection cap (in
 /// `EdgeChannel.setup`) and, on HTTP/1.1, the Slowloris guard: a request head must arrive whole

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WAFKit
 
 /// Per-visitor request counting: customers' rate limits and the automatic flood defence. Counts
 /// live in sharded maps (one short lock per request) swept every second; a visitor over a limit

@@ -1,9 +1,11 @@
 import Crypto
 import DCDNCore
 import Foundation
+import HTTPCache
 import HTTPTypes
 import Hummingbird
 import NodeProtocol
+import WAFKit
 
 /// The JavaScript proof-of-work challenge of Under Attack Mode and of `challenge` actions.
 ///
@@ -97,15 +99,7 @@ struct UnderAttackChallenge: Sendable {
         return constantTimeEqual(sign("clearance|\(expiry)|" + visitor.binding), String(parts[1]))
     }
 
-    static func cookie(_ name: String, in headers: HTTPFields) -> String? {
-        for header in headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let trimmed = pair.drop { $0 == " " }
-                if trimmed.hasPrefix(name + "=") { return String(trimmed.dropFirst(name.count + 1)) }
-            }
-        }
-        return nil
-    }
+    static func cookie(_ name: String, in headers: HTTPFields) -> String? { headers.cookie(name) }
 
     private func sign(_ message: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)

@@ -3,16 +3,16 @@ import NIOCore
 
 /// A visitor's address as one integer: no allocation on the request path, cheap to hash and to
 /// compare with ranges. IPv4 (also when it arrives IPv4-mapped) keeps `isIPv4`.
-struct ClientIP: Hashable, Sendable, CustomStringConvertible {
-    let value: UInt128
-    let isIPv4: Bool
+package struct ClientIP: Hashable, Sendable, CustomStringConvertible {
+    package let value: UInt128
+    package let isIPv4: Bool
 
-    init(value: UInt128, isIPv4: Bool) {
+    package init(value: UInt128, isIPv4: Bool) {
         self.value = value
         self.isIPv4 = isIPv4
     }
 
-    init?(_ address: SocketAddress?) {
+    package init?(_ address: SocketAddress?) {
         switch address {
         case .v4(let v4):
             self.init(value: UInt128(UInt32(bigEndian: v4.address.sin_addr.s_addr)), isIPv4: true)
@@ -29,31 +29,31 @@ struct ClientIP: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    init(_ address: IPAddress) {
+    package init(_ address: IPAddress) {
         let plain = address.unmapped
         self.init(value: plain.bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) }, isIPv4: plain.isIPv4)
     }
 
-    var address: IPAddress {
+    package var address: IPAddress {
         let count = isIPv4 ? 4 : 16
         return IPAddress(bytes: (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * (count - 1 - $0))) })!
     }
 
-    var description: String { address.description }
+    package var description: String { address.description }
 
     /// The network a clearance is bound to: a /24 for IPv4, a /64 for IPv6 (one customer line).
-    var clearancePrefix: String {
+    package var clearancePrefix: String {
         isIPv4 ? "4:\(value >> 8)" : "6:\(value >> 64)"
     }
 }
 
 /// Address ranges to test visitors against (allow and block lists): CIDRs as integer bounds,
 /// sorted and merged, searched by bisection (a 1000-entry block list costs ten comparisons).
-struct IPRangeSet: Sendable {
+package struct IPRangeSet: Sendable {
     private let v4: [ClosedRange<UInt128>]
     private let v6: [ClosedRange<UInt128>]
 
-    init(_ entries: [String]) {
+    package init(_ entries: [String]) {
         var v4: [ClosedRange<UInt128>] = []
         var v6: [ClosedRange<UInt128>] = []
         for entry in entries {
@@ -83,9 +83,9 @@ struct IPRangeSet: Sendable {
         return result
     }
 
-    var isEmpty: Bool { v4.isEmpty && v6.isEmpty }
+    package var isEmpty: Bool { v4.isEmpty && v6.isEmpty }
 
-    func contains(_ client: ClientIP) -> Bool {
+    package func contains(_ client: ClientIP) -> Bool {
         let ranges = client.isIPv4 ? v4 : v6
         // The last range starting at or before the address.
         var low = 0

@@ -1,27 +1,27 @@
 import Foundation
 
 /// The directives of a Cache-Control (or CDN-Cache-Control, RFC 9213) field, RFC 9111 §5.2.
-struct CacheControl: Equatable, Sendable {
-    var maxAge: Int?
-    var sharedMaxAge: Int?
-    var staleWhileRevalidate: Int?
-    var staleIfError: Int?
-    var noStore = false
+package struct CacheControl: Equatable, Sendable {
+    package var maxAge: Int?
+    package var sharedMaxAge: Int?
+    package var staleWhileRevalidate: Int?
+    package var staleIfError: Int?
+    package var noStore = false
     /// `no-cache` without field names: store, but revalidate before every use.
-    var noCache = false
-    var isPrivate = false
-    var isPublic = false
-    var mustRevalidate = false
-    var proxyRevalidate = false
-    var noTransform = false
+    package var noCache = false
+    package var isPrivate = false
+    package var isPublic = false
+    package var mustRevalidate = false
+    package var proxyRevalidate = false
+    package var noTransform = false
     /// A request's `max-stale` (nil: absent; Int.max: any staleness).
-    var maxStale: Int?
+    package var maxStale: Int?
 
-    init() {}
+    package init() {}
 
     /// Parses the comma-separated values of every line of the field; unknown directives are
     /// ignored. Works on bytes: it runs for every response the edge serves.
-    init(_ values: [String]) {
+    package init(_ values: [String]) {
         for value in values {
             var value = value
             value.withUTF8 { bytes in
@@ -93,5 +93,5 @@ struct CacheControl: Equatable, Sendable {
     }
 
     /// Explicit freshness for a shared cache: s-maxage wins over max-age.
-    var sharedFreshness: Int? { sharedMaxAge ?? maxAge }
+    package var sharedFreshness: Int? { sharedMaxAge ?? maxAge }
 }

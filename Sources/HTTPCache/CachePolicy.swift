@@ -2,51 +2,60 @@ import Foundation
 import HTTPTypes
 
 /// What a domain (and the page rule a request matched) asks of the cache for one request.
-struct CacheSettings: Sendable, Equatable {
-    enum Level: String, Sendable { case standard, aggressive, bypass }
+package struct CacheSettings: Sendable, Equatable {
+    package enum Level: String, Sendable { case standard, aggressive, bypass }
 
-    var level: Level
+    package var level: Level
     /// Freshness for responses the origin gave none (standard: static files only; aggressive: all).
-    var edgeTTL: Int
+    package var edgeTTL: Int
     /// A page rule's edge TTL replaces the origin's freshness too.
-    var edgeTTLOverrides: Bool
+    package var edgeTTLOverrides: Bool
     /// The max-age visitors' browsers get for responses the edge stores when the origin set none.
-    var browserTTL: Int
+    package var browserTTL: Int
     /// A page rule's browser TTL replaces the origin's max-age too.
-    var browserTTLOverrides = false
+    package var browserTTLOverrides = false
     /// Why the cache is skipped ("dev-mode", "cache-level"), nil when it is used.
-    var bypass: String?
+    package var bypass: String?
+
+    package init(level: Level, edgeTTL: Int, edgeTTLOverrides: Bool, browserTTL: Int, browserTTLOverrides: Bool = false, bypass: String?) {
+        self.level = level
+        self.edgeTTL = edgeTTL
+        self.edgeTTLOverrides = edgeTTLOverrides
+        self.browserTTL = browserTTL
+        self.browserTTLOverrides = browserTTLOverrides
+        self.bypass = bypass
+    }
 }
 
 /// RFC 9111 decisions: whether a response may be stored, for how long, and under which variant.
-enum CachePolicy {
+package enum CachePolicy {
     /// Statuses cacheable by default (RFC 9110 §15.1) that the edge may also store heuristically.
-    static let heuristicallyCacheable: Set<Int> = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]
+    package static let heuristicallyCacheable: Set<Int> = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]
     /// Other statuses need explicit freshness.
-    static let storableWithExplicitFreshness: Set<Int> = [302, 307]
+    package static let storableWithExplicitFreshness: Set<Int> = [302, 307]
     /// Static file types cached at standard level even without caching headers.
-    static let staticExtensions: Set<String> = [
+    package static let staticExtensions: Set<String> = [
         "css", "js", "mjs", "map", "jpg", "jpeg", "png", "gif", "webp", "avif", "svg", "ico", "bmp", "tif", "tiff", "woff", "woff2", "ttf",
         "otf", "eot", "mp4", "webm", "mp3", "ogg", "wav", "flac", "m4a", "pdf", "zip", "gz", "tgz", "bz2", "7z", "rar", "txt", "csv",
         "json", "xml", "wasm", "apk", "dmg", "iso", "exe", "msi", "bin", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "swf", "jar",
     ]
     /// Heuristic freshness: 10% of the time since Last-Modified (RFC 9111 §4.2.2), at most a day.
-    static let heuristicCap = 86_400.0
+    package static let heuristicCap = 86_400.0
 
     /// The variant of a request for a response that varies on `names`: each field's value, with
     /// Accept-Encoding reduced to what the edge distinguishes so variants do not multiply.
-    static func variant(_ names: [String], request: HTTPFields) -> String {
+    package static func variant(_ names: [String], request: HTTPFields) -> String {
         guard !names.isEmpty else { return "" }
         return names.map { name -> String in
             guard let field = HTTPField.Name(name) else { return name + "=" }
             let value = request[values: field].joined(separator: ",")
-            if name == "accept-encoding" { return name + "=" + (Compression.negotiate(acceptEncoding: value)?.rawValue ?? "identity") }
+            if name == "accept-encoding" { return name + "=" + (ContentCoding.negotiate(acceptEncoding: value)?.rawValue ?? "identity") }
             return name + "=" + value.trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n")
     }
 
     /// The cache's view of an origin response, or nil when it must not be stored.
-    static func storable(
+    package static func storable(
         status: Int, headers: HTTPFields, requestHasAuthorization: Bool, path: String, settings: CacheSettings, now: Double,
         requestTime: Double
     ) -> CachedResponse? {
@@ -99,7 +108,7 @@ enum CachePolicy {
             vary: vary, tags: tags, bodyLength: 0, bodyFile: nil)
     }
 
-    static func isStaticFile(_ path: String) -> Bool {
+    package static func isStaticFile(_ path: String) -> Bool {
         let bare = path.split(separator: "?", maxSplits: 1).first ?? ""
         guard let dot = bare.lastIndex(of: "."), !bare[dot...].contains("/") else { return false }
         return staticExtensions.contains(bare[bare.index(after: dot)...].lowercased())
@@ -107,7 +116,7 @@ enum CachePolicy {
 }
 
 /// IMF-fixdate (and the two obsolete forms RFC 9110 §5.6.7 requires recipients to accept).
-enum HTTPDate {
+package enum HTTPDate {
     private static let formats = ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"]
     private static let formatters: [DateFormatter] = formats.map { format in
         let formatter = DateFormatter()
@@ -118,7 +127,7 @@ enum HTTPDate {
     }
     private static let lock = NSLock()
 
-    static func parse(_ text: String) -> Double? {
+    package static func parse(_ text: String) -> Double? {
         lock.withLock {
             for formatter in formatters {
                 if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
@@ -127,13 +136,13 @@ enum HTTPDate {
         }
     }
 
-    static func format(_ seconds: Double) -> String {
+    package static func format(_ seconds: Double) -> String {
         lock.withLock { formatters[0].string(from: Date(timeIntervalSince1970: seconds)).replacingOccurrences(of: "UTC", with: "GMT") }
     }
 }
 
 extension HTTPField.Name {
-    static let cdnCacheControl = Self("CDN-Cache-Control")!
-    static let cacheStatus = Self("Cache-Status")!
-    static let cacheTag = Self("Cache-Tag")!
+    package static let cdnCacheControl = Self("CDN-Cache-Control")!
+    package static let cacheStatus = Self("Cache-Status")!
+    package static let cacheTag = Self("Cache-Tag")!
 }

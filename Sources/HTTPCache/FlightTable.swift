@@ -3,26 +3,28 @@ import Synchronization
 
 /// Collapsed forwarding: the first request that misses a key fetches it from the origin; others
 /// for the same key wait for that fetch to be stored, then read the cache.
-final class FlightTable: Sendable {
+package final class FlightTable: Sendable {
     private struct Waiter {
-        let id: UUID
-        let continuation: CheckedContinuation<Void, Never>
+        package let id: UUID
+        package let continuation: CheckedContinuation<Void, Never>
     }
     private let flights = Mutex<[String: [Waiter]]>([:])
 
+    package init() {}
+
     /// A leader's ticket: returned to the first requester of a key, nil to the others.
-    final class Ticket: Sendable {
-        let table: FlightTable
-        let key: String
+    package final class Ticket: Sendable {
+        package let table: FlightTable
+        package let key: String
         private let done = Atomic<Bool>(false)
 
-        init(table: FlightTable, key: String) {
+        package init(table: FlightTable, key: String) {
             self.table = table
             self.key = key
         }
 
         /// Wakes the followers; also runs when the ticket is dropped (a response never written).
-        func finish() {
+        package func finish() {
             guard !done.exchange(true, ordering: .relaxed) else { return }
             table.land(key)
         }
@@ -31,7 +33,7 @@ final class FlightTable: Sendable {
     }
 
     /// The ticket when this request leads the fetch of `key`.
-    func lead(_ key: String) -> Ticket? {
+    package func lead(_ key: String) -> Ticket? {
         let leads = flights.withLock { flights in
             if flights[key] != nil { return false }
             flights[key] = []
@@ -41,7 +43,7 @@ final class FlightTable: Sendable {
     }
 
     /// Waits until the leader finishes or `timeout` passes; false on timeout.
-    func follow(_ key: String, timeout: Duration) async -> Bool {
+    package func follow(_ key: String, timeout: Duration) async -> Bool {
         let id = UUID()
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {

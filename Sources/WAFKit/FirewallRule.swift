@@ -5,19 +5,27 @@ import HTTPTypes
 import NodeProtocol
 
 /// What the firewall knows of a request before answering it.
-struct RequestFacts {
-    let head: HTTPRequest
-    let client: ClientIP?
+package struct RequestFacts {
+    package let head: HTTPRequest
+    package let client: ClientIP?
     /// The country packed as by `GeoIPDatabase`, nil when unknown.
-    let packedCountry: UInt16?
+    package let packedCountry: UInt16?
     /// Two upper-case letters (made only for the rules that ask).
-    var country: String? { packedCountry.map(GeoIPDatabase.code) }
-    let host: String
+    package var country: String? { packedCountry.map(GeoIPDatabase.code) }
+    package let host: String
     /// Path and query.
-    let target: String
+    package let target: String
 
-    var path: Substring { target.firstIndex(of: "?").map { target[..<$0] } ?? target[...] }
-    var query: Substring {
+    package init(head: HTTPRequest, client: ClientIP?, packedCountry: UInt16?, host: String, target: String) {
+        self.head = head
+        self.client = client
+        self.packedCountry = packedCountry
+        self.host = host
+        self.target = target
+    }
+
+    package var path: Substring { target.firstIndex(of: "?").map { target[..<$0] } ?? target[...] }
+    package var query: Substring {
         guard let mark = target.firstIndex(of: "?") else { return "" }
         return target[target.index(after: mark)...]
     }
@@ -25,15 +33,15 @@ struct RequestFacts {
 
 /// A customer's rule compiled once when configuration arrives: field, test and action. A class, so
 /// that trying the rules on each request copies nothing.
-final class FirewallRule: Sendable {
-    enum Field: Sendable {
+package final class FirewallRule: Sendable {
+    package enum Field: Sendable {
         case ip, country, method, host, path, query, uri, userAgent, referer
         case header(HTTPField.Name)
         case cookie(String)
     }
 
     /// Patterns are lower case (as bytes); requests are compared ignoring ASCII case.
-    enum Test: @unchecked Sendable {  // Regex is immutable once compiled
+    package enum Test: @unchecked Sendable {  // Regex is immutable once compiled
         case equals([UInt8])
         case contains([UInt8])
         case startsWith([UInt8])
@@ -43,21 +51,21 @@ final class FirewallRule: Sendable {
         case inRanges(IPRangeSet)
     }
 
-    enum Action: String, Sendable {
+    package enum Action: String, Sendable {
         case block, challenge, log, allow
     }
 
-    let id: UUID
-    let field: Field
-    let test: Test
-    let negated: Bool
-    let action: Action
+    package let id: UUID
+    package let field: Field
+    package let test: Test
+    package let negated: Bool
+    package let action: Action
     /// The test's address ranges when it has them (read without unpacking the test each time).
-    let ranges: IPRangeSet?
+    package let ranges: IPRangeSet?
 
     /// nil for a rule this node cannot evaluate (the coordinator validates, so only a newer
     /// coordinator's rule): it is skipped.
-    init?(_ config: FirewallRuleConfig) {
+    package init?(_ config: FirewallRuleConfig) {
         guard let action = Action(rawValue: config.action) else { return nil }
         let field: Field
         switch config.field {
@@ -113,7 +121,7 @@ final class FirewallRule: Sendable {
         self.action = action
     }
 
-    func matches(_ facts: RequestFacts) -> Bool {
+    package func matches(_ facts: RequestFacts) -> Bool {
         if let ranges {
             guard let client = facts.client else { return negated }
             return ranges.contains(client) != negated
@@ -130,7 +138,7 @@ final class FirewallRule: Sendable {
             case .userAgent: facts.head.headerFields[.userAgent]?[...]
             case .referer: facts.head.headerFields[.referer]?[...]
             case .header(let name): facts.head.headerFields[name]?[...]
-            case .cookie(let name): UnderAttackChallenge.cookie(name, in: facts.head.headerFields)?[...]
+            case .cookie(let name): facts.head.headerFields.cookie(name)?[...]
             }
         return holds(value) != negated
     }
@@ -153,16 +161,16 @@ final class FirewallRule: Sendable {
 }
 
 /// A rate limit compiled: its path pattern (`*` wildcards) as a prefix or a regex.
-final class RateLimit: @unchecked Sendable {  // Regex is immutable once compiled
-    let id: UUID
-    let pathPrefix: String?
-    let pattern: Regex<AnyRegexOutput>?
-    let requests: Int
-    let period: Int
-    let action: FirewallRule.Action
-    let duration: Int
+package final class RateLimit: @unchecked Sendable {  // Regex is immutable once compiled
+    package let id: UUID
+    package let pathPrefix: String?
+    package let pattern: Regex<AnyRegexOutput>?
+    package let requests: Int
+    package let period: Int
+    package let action: FirewallRule.Action
+    package let duration: Int
 
-    init?(_ config: RateLimitRuleConfig) {
+    package init?(_ config: RateLimitRuleConfig) {
         guard config.requests > 0, config.period > 0 else { return nil }
         id = config.id
         requests = config.requests
@@ -190,7 +198,7 @@ final class RateLimit: @unchecked Sendable {  // Regex is immutable once compile
         }
     }
 
-    func applies(to path: Substring) -> Bool {
+    package func applies(to path: Substring) -> Bool {
         if let pathPrefix { return path.hasPrefix(pathPrefix) }
         if let pattern { return (try? pattern.wholeMatch(in: path)) != nil }
         return true

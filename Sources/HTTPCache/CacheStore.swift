@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import NIOCore
+import NIOFoundationCompat
 import Synchronization
 
 #if canImport(Glibc)
@@ -34,29 +35,34 @@ public final class CacheStore: Sendable {
     }
 
     /// A stored response and where its body is.
-    struct Entry: Sendable {
-        var response: CachedResponse
-        var body: Body
+    package struct Entry: Sendable {
+        package var response: CachedResponse
+        package var body: Body
+
+        package init(response: CachedResponse, body: Body) {
+            self.response = response
+            self.body = body
+        }
     }
 
-    enum Body: Sendable {
+    package enum Body: Sendable {
         case memory(ByteBuffer)
         case file(String)
     }
 
     private struct Index {
-        var entries: [String: CachedResponse] = [:]
+        package var entries: [String: CachedResponse] = [:]
         /// Variants of each primary key.
-        var variants: [String: Set<String>] = [:]
-        var memory = LRU()
-        var diskBytes = 0
-        var lastUse: [String: UInt64] = [:]
-        var clock: UInt64 = 0
+        package var variants: [String: Set<String>] = [:]
+        package var memory = LRU()
+        package var diskBytes = 0
+        package var lastUse: [String: UInt64] = [:]
+        package var clock: UInt64 = 0
     }
 
-    let directory: String?
-    let limits: Limits
-    let logger: Logger
+    package let directory: String?
+    package let limits: Limits
+    package let logger: Logger
     private let index = Mutex(Index())
     private let diskWriter: DiskWriter?
 
@@ -72,7 +78,7 @@ public final class CacheStore: Sendable {
 
     // MARK: Lookup
 
-    enum Lookup {
+    package enum Lookup {
         /// Nothing stored for the URL.
         case uriMiss
         /// The URL is stored, but not for this request's values of the Vary fields.
@@ -82,7 +88,7 @@ public final class CacheStore: Sendable {
 
     /// The stored response for a URL and a request's headers (its variant), in one pass over the
     /// index; `memoryOnly` never touches the disk (callers on an event loop).
-    func lookup(key: String, request: HTTPFields, memoryOnly: Bool = false) -> Lookup {
+    package func lookup(key: String, request: HTTPFields, memoryOnly: Bool = false) -> Lookup {
         let found: (id: String, response: CachedResponse, body: ByteBuffer?)?? = index.withLock { index in
             guard let first = index.variants[key]?.first, let some = index.entries[key + "\u{0}" + first] else { return nil }
             let variant = CachePolicy.variant(some.vary, request: request)
@@ -99,7 +105,7 @@ public final class CacheStore: Sendable {
     }
 
     /// The stored response of one variant.
-    func entry(key: String, variant: String, memoryOnly: Bool = false) -> Entry? {
+    package func entry(key: String, variant: String, memoryOnly: Bool = false) -> Entry? {
         let id = key + "\u{0}" + variant
         let found: (CachedResponse, ByteBuffer?)? = index.withLock { index in
             guard let response = index.entries[id] else { return nil }
@@ -139,7 +145,7 @@ public final class CacheStore: Sendable {
 
     /// Stores a complete response whose body the writer collected. Small bodies are served from
     /// memory at once and reach the disk in the background; a spooled body is renamed into place.
-    func store(_ response: CachedResponse, from writer: CacheWriter) {
+    package func store(_ response: CachedResponse, from writer: CacheWriter) {
         guard !writer.failed else { return }
         var response = response
         response.bodyLength = writer.length
@@ -233,7 +239,7 @@ public final class CacheStore: Sendable {
     }
 
     /// Writes a whole file (not synced: `persist` syncs a batch at once).
-    static func write(_ data: Data, to path: String) throws {
+    package static func write(_ data: Data, to path: String) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
         defer { close(descriptor) }
@@ -251,12 +257,12 @@ public final class CacheStore: Sendable {
 
     /// Collects a body for `store`: in memory while small, then spooled to a temporary file in
     /// the cache folder so a large download is never held in memory.
-    func writer() -> CacheWriter {
+    package func writer() -> CacheWriter {
         CacheWriter(directory: directory, memoryLimit: limits.memoryObjectBytes, maxBytes: limits.maxObjectBytes)
     }
 
     /// Replaces the metadata of a stored response (after a 304), keeping its body.
-    func update(_ response: CachedResponse) {
+    package func update(_ response: CachedResponse) {
         let id = response.entryID
         let current = index.withLock { $0.entries[id] }
         guard let current else { return }
@@ -273,14 +279,14 @@ public final class CacheStore: Sendable {
     // MARK: Removal
 
     /// Every variant of these primary keys.
-    func remove(keys: [String]) {
+    package func remove(keys: [String]) {
         let ids = index.withLock { index in keys.flatMap { key in (index.variants[key] ?? []).map { key + "\u{0}" + $0 } } }
         remove(ids: ids)
     }
 
     /// Removes the stored responses of `domain` that `matches` selects; returns how many.
     @discardableResult
-    func remove(domain: String, where matches: (CachedResponse) -> Bool) -> Int {
+    package func remove(domain: String, where matches: (CachedResponse) -> Bool) -> Int {
         let ids = index.withLock { index in
             index.entries.values.filter { $0.domain == domain && matches($0) }.map(\.entryID)
         }
@@ -372,12 +378,12 @@ public final class CacheStore: Sendable {
         if !loaded.isEmpty { logger.info("cache loaded from disk", metadata: ["objects": "\(loaded.count)"]) }
     }
 
-    static func hash(_ id: String) -> String {
+    package static func hash(_ id: String) -> String {
         SHA256.hash(data: Data(id.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Temporary file, fsync, rename: readers see the old file or the whole new one.
-    static func writeDurably(_ data: Data, to path: String) throws {
+    package static func writeDurably(_ data: Data, to path: String) throws {
         let temporary = path + ".tmp"
         try write(data, to: temporary)
         let descriptor = open(temporary, O_RDONLY)
@@ -391,13 +397,15 @@ public final class CacheStore: Sendable {
 }
 
 /// Least-recently-used bodies bounded by their total size.
-struct LRU {
+package struct LRU {
+    package init() {}
+
     private final class Node {
-        let id: String
-        var body: ByteBuffer
-        var previous: Node?
-        var next: Node?
-        init(id: String, body: ByteBuffer) {
+        package let id: String
+        package var body: ByteBuffer
+        package var previous: Node?
+        package var next: Node?
+        package init(id: String, body: ByteBuffer) {
             self.id = id
             self.body = body
         }
@@ -406,16 +414,16 @@ struct LRU {
     private var nodes: [String: Node] = [:]
     private var head: Node?
     private var tail: Node?
-    private(set) var bytes = 0
+    package private(set) var bytes = 0
 
-    mutating func get(_ id: String) -> ByteBuffer? {
+    package mutating func get(_ id: String) -> ByteBuffer? {
         guard let node = nodes[id] else { return nil }
         unlink(node)
         pushFront(node)
         return node.body
     }
 
-    mutating func put(_ id: String, _ body: ByteBuffer, limit: Int) {
+    package mutating func put(_ id: String, _ body: ByteBuffer, limit: Int) {
         remove(id)
         guard body.readableBytes <= limit else { return }
         let node = Node(id: id, body: body)
@@ -425,7 +433,7 @@ struct LRU {
         while bytes > limit, let last = tail { remove(last.id) }
     }
 
-    mutating func remove(_ id: String) {
+    package mutating func remove(_ id: String) {
         guard let node = nodes.removeValue(forKey: id) else { return }
         unlink(node)
         bytes -= node.body.readableBytes
@@ -449,24 +457,24 @@ struct LRU {
 }
 
 /// A body on its way into the cache; used by one response stream at a time.
-final class CacheWriter: @unchecked Sendable {
-    let directory: String?
-    let memoryLimit: Int
-    let maxBytes: Int
-    private(set) var buffer = ByteBuffer()
-    private(set) var length = 0
-    private(set) var spooledName: String?
+package final class CacheWriter: @unchecked Sendable {
+    package let directory: String?
+    package let memoryLimit: Int
+    package let maxBytes: Int
+    package private(set) var buffer = ByteBuffer()
+    package private(set) var length = 0
+    package private(set) var spooledName: String?
     private var descriptor: Int32 = -1
     /// Too large, or the spool file failed: the response is served but not stored.
-    private(set) var failed = false
+    package private(set) var failed = false
 
-    init(directory: String?, memoryLimit: Int, maxBytes: Int) {
+    package init(directory: String?, memoryLimit: Int, maxBytes: Int) {
         self.directory = directory
         self.memoryLimit = memoryLimit
         self.maxBytes = maxBytes
     }
 
-    func append(_ chunk: ByteBuffer) {
+    package func append(_ chunk: ByteBuffer) {
         guard !failed else { return }
         length += chunk.readableBytes
         if length > maxBytes { return abandon() }
@@ -488,14 +496,14 @@ final class CacheWriter: @unchecked Sendable {
     }
 
     /// Closes the spool file (the disk writer syncs it); its name, or nil when the body is in `buffer`.
-    func finishSpool() -> String? {
+    package func finishSpool() -> String? {
         guard descriptor >= 0 else { return nil }
         close(descriptor)
         descriptor = -1
         return spooledName
     }
 
-    func abandon() {
+    package func abandon() {
         failed = true
         buffer = ByteBuffer()
         if descriptor >= 0 {
@@ -526,20 +534,20 @@ final class CacheWriter: @unchecked Sendable {
 /// The disk tier's writer: one thread taking batches of stored responses, so disk latency never
 /// reaches the request path or Swift's cooperative threads. Bounded: when it falls behind,
 /// `enqueue` refuses and the object stays in the memory tier only.
-final class DiskWriter: @unchecked Sendable {
-    struct Job {
-        let response: CachedResponse
+package final class DiskWriter: @unchecked Sendable {
+    package struct Job {
+        package let response: CachedResponse
         /// nil when the body is already a file (spooled).
-        let body: ByteBuffer?
+        package let body: ByteBuffer?
     }
 
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var queuedBytes = 0
-    static let maxJobs = 4096
-    static let maxBytes = 128 << 20
+    package static let maxJobs = 4096
+    package static let maxBytes = 128 << 20
 
-    func start(_ persist: @escaping @Sendable ([Job]) -> Void) {
+    package func start(_ persist: @escaping @Sendable ([Job]) -> Void) {
         let thread = Thread { [self] in
             while true {
                 condition.lock()
@@ -555,7 +563,7 @@ final class DiskWriter: @unchecked Sendable {
         thread.start()
     }
 
-    func enqueue(_ job: Job) -> Bool {
+    package func enqueue(_ job: Job) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         let bytes = job.body?.readableBytes ?? 0

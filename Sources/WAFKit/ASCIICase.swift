@@ -1,24 +1,24 @@
 /// Comparisons of request text with lower-case patterns, ignoring ASCII case, without allocating
 /// (firewall rules run on every request; lower-casing a User-Agent each time shows in profiles).
-enum ASCIICase {
+package enum ASCIICase {
     @inline(__always)
-    static func same(_ byte: UInt8, _ lower: UInt8) -> Bool {
+    package static func same(_ byte: UInt8, _ lower: UInt8) -> Bool {
         byte == lower || ((65...90).contains(byte) && byte + 32 == lower)
     }
 
-    static func equals<C: Collection<UInt8>>(_ bytes: C, _ lower: [UInt8]) -> Bool {
+    package static func equals<C: Collection<UInt8>>(_ bytes: C, _ lower: [UInt8]) -> Bool {
         bytes.count == lower.count && zip(bytes, lower).allSatisfy { same($0, $1) }
     }
 
-    static func hasPrefix<C: Collection<UInt8>>(_ bytes: C, _ lower: [UInt8]) -> Bool {
+    package static func hasPrefix<C: Collection<UInt8>>(_ bytes: C, _ lower: [UInt8]) -> Bool {
         bytes.count >= lower.count && zip(bytes, lower).allSatisfy { same($0, $1) }
     }
 
-    static func hasSuffix<C: BidirectionalCollection<UInt8>>(_ bytes: C, _ lower: [UInt8]) -> Bool {
+    package static func hasSuffix<C: BidirectionalCollection<UInt8>>(_ bytes: C, _ lower: [UInt8]) -> Bool {
         bytes.count >= lower.count && zip(bytes.reversed(), lower.reversed()).allSatisfy { same($0, $1) }
     }
 
-    static func contains<C: Collection<UInt8>>(_ bytes: C, _ lower: [UInt8]) -> Bool {
+    package static func contains<C: Collection<UInt8>>(_ bytes: C, _ lower: [UInt8]) -> Bool {
         guard let first = lower.first else { return true }
         guard bytes.count >= lower.count else { return false }
         var start = bytes.startIndex

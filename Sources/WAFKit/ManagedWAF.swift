@@ -11,8 +11,8 @@ import NodeProtocol
 /// As in the OWASP Core Rule Set, each match adds its severity to an anomaly score and a request
 /// scoring `threshold` or more is blocked; each rule belongs to a paranoia level and a domain's
 /// sensitivity decides which levels run.
-struct ManagedWAF: Sendable {
-    enum Category: String, Sendable {
+package struct ManagedWAF: Sendable {
+    package enum Category: String, Sendable {
         case sqlInjection = "sql_injection"
         case xss
         case pathTraversal = "path_traversal"
@@ -23,7 +23,7 @@ struct ManagedWAF: Sendable {
     }
 
     /// What a rule looks at.
-    enum Scope: Sendable {
+    package enum Scope: Sendable {
         /// Decoded path, query, body, cookie values and Referer.
         case content
         /// The content and every header value (Log4Shell, Shellshock).
@@ -32,19 +32,19 @@ struct ManagedWAF: Sendable {
         case userAgent
     }
 
-    struct Rule: @unchecked Sendable {  // Regex is immutable once compiled
-        let id: Int
-        let category: Category
-        let level: Int
-        let score: Int
-        let scope: Scope
+    package struct Rule: @unchecked Sendable {  // Regex is immutable once compiled
+        package let id: Int
+        package let category: Category
+        package let level: Int
+        package let score: Int
+        package let scope: Scope
         /// Any of these substrings (of normalised, lower-case text) matches.
-        let needles: [String]
+        package let needles: [String]
         /// Or this pattern, tried only when `hint` occurs (keeps the regex engine off clean text).
-        let pattern: Regex<AnyRegexOutput>?
-        let hint: String?
+        package let pattern: Regex<AnyRegexOutput>?
+        package let hint: String?
 
-        init(
+        package init(
             _ id: Int, _ category: Category, level: Int, score: Int, scope: Scope = .content, any needles: [String] = [],
             pattern: String? = nil, hint: String? = nil
         ) {
@@ -58,7 +58,7 @@ struct ManagedWAF: Sendable {
             self.hint = hint
         }
 
-        func matches(_ text: String) -> Bool {
+        package func matches(_ text: String) -> Bool {
             var text = text
             let (found, hinted) = text.withUTF8 { bytes in
                 (needles.contains { ManagedWAF.find($0, in: bytes) }, hint.map { ManagedWAF.find($0, in: bytes) } ?? true)
@@ -69,28 +69,28 @@ struct ManagedWAF: Sendable {
         }
     }
 
-    struct Finding: Sendable, Equatable {
-        let rule: Int
-        let category: Category
-        let score: Int
+    package struct Finding: Sendable, Equatable {
+        package let rule: Int
+        package let category: Category
+        package let score: Int
     }
 
-    struct Verdict: Sendable {
-        var score = 0
-        var findings: [Finding] = []
-        var blocked: Bool { score >= ManagedWAF.threshold }
+    package struct Verdict: Sendable {
+        package var score = 0
+        package var findings: [Finding] = []
+        package var blocked: Bool { score >= ManagedWAF.threshold }
     }
 
     /// The inbound anomaly threshold (CRS's default).
-    static let threshold = 5
+    package static let threshold = 5
     /// Body bytes inspected; the rest of a larger body passes uninspected.
-    static let bodyLimit = 128 * 1024
-    static let critical = 5
-    static let error = 4
-    static let warning = 3
-    static let notice = 2
+    package static let bodyLimit = 128 * 1024
+    package static let critical = 5
+    package static let error = 4
+    package static let warning = 3
+    package static let notice = 2
 
-    static let rules: [Rule] = [
+    package static let rules: [Rule] = [
         // SQL injection
         Rule(942_100, .sqlInjection, level: 1, score: critical, any: ["union select", "union all select", "union distinct select"]),
         Rule(
@@ -194,13 +194,13 @@ struct ManagedWAF: Sendable {
             ]),
     ]
 
-    let level: Int
+    package let level: Int
     /// The rules of this level and below, by scope.
     private let contentRules: [Rule]
     private let headerRules: [Rule]
     private let userAgentRules: [Rule]
 
-    init(sensitivity: String) {
+    package init(sensitivity: String) {
         let level = WAFSensitivity(rawValue: sensitivity)?.paranoiaLevel ?? WAFSensitivity.medium.paranoiaLevel
         self.level = level
         contentRules = Self.rules.filter { $0.level <= level && $0.scope != .userAgent }
@@ -208,11 +208,11 @@ struct ManagedWAF: Sendable {
         userAgentRules = Self.rules.filter { $0.level <= level && $0.scope == .userAgent }
     }
 
-    var isOn: Bool { level > 0 }
+    package var isOn: Bool { level > 0 }
 
     /// The request's score and findings. `target` is the raw path and query; `headers` all
     /// header fields as (lower-case name, value); `body` the first `bodyLimit` bytes, if any.
-    func inspect(method: String, target: String, headers: some Collection<(String, String)>, body: [UInt8]? = nil) -> Verdict {
+    package func inspect(method: String, target: String, headers: some Collection<(String, String)>, body: [UInt8]? = nil) -> Verdict {
         var verdict = Verdict()
         guard isOn else { return verdict }
         var userAgent: String?
@@ -289,7 +289,7 @@ struct ManagedWAF: Sendable {
 
     /// Bodies the WAF reads: forms, JSON, XML and text, as the Core Rule Set's body processors.
     /// Uploads (images, archives, octet streams) pass uninspected: their bytes are not text.
-    static func inspectsBody(contentType: String?) -> Bool {
+    package static func inspectsBody(contentType: String?) -> Bool {
         guard let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() else {
             return false
         }
@@ -298,12 +298,12 @@ struct ManagedWAF: Sendable {
             || type == "application/graphql"
     }
 
-    static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"]
-    static let debugMethods: Set<String> = ["TRACE", "TRACK", "DEBUG"]
+    package static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"]
+    package static let debugMethods: Set<String> = ["TRACE", "TRACK", "DEBUG"]
 
     /// Whether `needle` occurs in `bytes`: a plain byte search (Foundation's string search is
     /// many times slower and this runs on the request path).
-    static func find(_ needle: String, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    package static func find(_ needle: String, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var needle = needle
         return needle.withUTF8 { pattern in
             guard let first = pattern.first else { return true }
@@ -357,7 +357,7 @@ struct ManagedWAF: Sendable {
     nonisolated(unsafe) static let headerInjection = try! Regex(
         #"[\r\n]\s*(?:set-cookie|location|content-type|content-length|refresh|x-[a-z-]+)\s*:"#)
 
-    static func split(_ target: String) -> (Substring, Substring?) {
+    package static func split(_ target: String) -> (Substring, Substring?) {
         guard let mark = target.firstIndex(of: "?") else { return (target[...], nil) }
         return (target[..<mark], target[target.index(after: mark)...])
     }
@@ -372,7 +372,7 @@ struct ManagedWAF: Sendable {
         return table
     }()
 
-    static func isSuspicious<S: Sequence>(_ bytes: S) -> Bool where S.Element == UInt8 {
+    package static func isSuspicious<S: Sequence>(_ bytes: S) -> Bool where S.Element == UInt8 {
         var previousDot = false
         for byte in bytes {
             if suspicious[Int(byte)] { return true }
@@ -384,17 +384,17 @@ struct ManagedWAF: Sendable {
     }
 
     /// Paths that name files attackers look for, without any unusual character.
-    static func hasRestrictedName(_ path: Substring) -> Bool {
+    package static func hasRestrictedName(_ path: Substring) -> Bool {
         // Every restricted name holds one of these (compared without regard to ASCII case).
         restrictedMarks.contains { mark in ASCIICase.contains(path.utf8, mark) }
     }
 
-    static let restrictedMarks = ["/.", "etc/", "proc/", ".ini", "config", "system32", "id_rsa", "windows"].map { Array($0.utf8) }
+    package static let restrictedMarks = ["/.", "etc/", "proc/", ".ini", "config", "system32", "id_rsa", "windows"].map { Array($0.utf8) }
 
     /// URL-decodes (and `+` as space for forms) and HTML-decodes until nothing changes (at most
     /// three rounds, against double encoding), lower-cases, drops NULs and SQL comments, turns
     /// backslashes into slashes and collapses whitespace.
-    static func normalize(_ text: String, form: Bool) -> String {
+    package static func normalize(_ text: String, form: Bool) -> String {
         var current = Array(text.utf8)
         for _ in 0..<3 {
             let decoded = htmlDecode(percentDecode(current, form: form))
@@ -442,7 +442,7 @@ struct ManagedWAF: Sendable {
         return String(decoding: output, as: UTF8.self)
     }
 
-    static func percentDecode(_ bytes: [UInt8], form: Bool) -> [UInt8] {
+    package static func percentDecode(_ bytes: [UInt8], form: Bool) -> [UInt8] {
         guard bytes.contains(0x25) || (form && bytes.contains(0x2B)) else { return bytes }
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
@@ -470,12 +470,12 @@ struct ManagedWAF: Sendable {
         return output
     }
 
-    static let entities: [String: UInt8] = [
+    package static let entities: [String: UInt8] = [
         "lt": 0x3C, "gt": 0x3E, "quot": 0x22, "apos": 0x27, "amp": 0x26, "sol": 0x2F, "bsol": 0x5C, "lpar": 0x28, "rpar": 0x29,
         "colon": 0x3A, "semi": 0x3B, "tab": 0x09, "newline": 0x0A, "equals": 0x3D, "grave": 0x60, "nbsp": 0x20,
     ]
 
-    static func htmlDecode(_ bytes: [UInt8]) -> [UInt8] {
+    package static func htmlDecode(_ bytes: [UInt8]) -> [UInt8] {
         guard bytes.contains(0x26) else { return bytes }
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
@@ -527,27 +527,27 @@ struct ManagedWAF: Sendable {
 
 /// The managed WAF's recent verdicts on header values and paths, kept per event-loop thread so that no lock
 /// is taken; bounded, and started over when full.
-final class HeaderVerdicts: @unchecked Sendable {  // only ever touched by the thread that owns it
-    struct Key: Hashable {
-        let level: Int
-        let name: String
-        let value: String
+package final class HeaderVerdicts: @unchecked Sendable {  // only ever touched by the thread that owns it
+    package struct Key: Hashable {
+        package let level: Int
+        package let name: String
+        package let value: String
     }
 
-    static let capacity = 4096
+    package static let capacity = 4096
     private var entries: [Key: [ManagedWAF.Finding]] = [:]
     private static let perThread = ThreadSpecificVariable<HeaderVerdicts>()
 
-    static var current: HeaderVerdicts {
+    package static var current: HeaderVerdicts {
         if let memo = perThread.currentValue { return memo }
         let memo = HeaderVerdicts()
         perThread.currentValue = memo
         return memo
     }
 
-    func findings(_ key: Key) -> [ManagedWAF.Finding]? { entries[key] }
+    package func findings(_ key: Key) -> [ManagedWAF.Finding]? { entries[key] }
 
-    func remember(_ key: Key, _ findings: [ManagedWAF.Finding]) {
+    package func remember(_ key: Key, _ findings: [ManagedWAF.Finding]) {
         // Long values (pasted payloads) are judged every time rather than filling the memo.
         guard key.value.utf8.count <= 512 else { return }
         if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
