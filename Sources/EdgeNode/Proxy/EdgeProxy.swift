@@ -26,8 +26,10 @@ public struct EdgeRequestContext: RequestContext, RemoteAddressRequestContext {
     }
 }
 
-/// The edge's request flow (product guide §1, §3): route by Host, apply the first matching page
-/// rule, answer GET and HEAD through the RFC 9111 cache and forward everything else to the origin.
+/// The edge's request flow (product guide §1, §3) as ordered phases, in the manner of Pingora's:
+/// the head phases (route by Host → ACME answers → firewall → page rules), then on the full path
+/// the request phases (admission → WAF on the body), then GET and HEAD through the RFC 9111 cache
+/// and everything else to the origin. A phase ends the flow by answering.
 public struct EdgeProxy: HTTPResponder {
     public typealias Context = EdgeRequestContext
 
@@ -36,125 +38,51 @@ public struct EdgeProxy: HTTPResponder {
     let origins: OriginFetcher
     let security: EdgeSecurity
 
+    /// Decided on every request's head, in order (see `EdgeHeadPhase`).
+    let headPhases: [any EdgeHeadPhase]
+    /// Run on the full path after the head phases, in order (see `EdgeRequestPhase`).
+    let requestPhases: [any EdgeRequestPhase]
+    let answers: EdgeAnswers
+
     init(state: EdgeState, cache: EdgeCache, origins: OriginFetcher, security: EdgeSecurity) {
         self.state = state
         self.cache = cache
         self.origins = origins
         self.security = security
+        let answers = EdgeAnswers(state: state, security: security)
+        self.answers = answers
+        headPhases = [RoutePhase(), ACMEChallengePhase(state: state), FirewallPhase(answers: answers), PageRulePhase(answers: answers)]
+        requestPhases = [AdmissionPhase(answers: answers), WAFBodyPhase(answers: answers)]
     }
 
-    /// What a request's head decides before anything is fetched.
-    enum Plan {
-        case unknownHost
-        case loop(domain: String)
-        case redirect(location: String, status: Int, domain: String)
-        /// The CA checking a domain's HTTP-01 challenge: the key authorization, never cached.
-        case acmeChallenge(answer: String, domain: String)
-        /// The firewall refused the request.
-        case refused(Refusal, domain: String, visit: Visit)
-        /// The visitor must pass the JavaScript challenge first.
-        case challenge(Mitigation, route: EdgeRoutes.Route, target: String, visit: Visit)
-        /// A browser posting a solved challenge.
-        case challengeAnswer(route: EdgeRoutes.Route, visit: Visit)
-        case proceed(route: EdgeRoutes.Route, host: String, target: String, settings: CacheSettings, visit: Visit)
-    }
-
-    static let acmePrefix = "/.well-known/acme-challenge/"
-
-    /// Routing by Host, the loop check, ACME challenges, the firewall and the first matching
-    /// page rule.
-    func plan(_ head: HTTPRequest, client: ClientIP?) -> Plan {
-        let routes = state.routes
-        guard let authority = head.authority, let route = routes.route(forName: EdgeRoutes.hostName(authority)) else {
-            return .unknownHost
+    /// Runs the head phases: the flow ready for the cache or the origin, or the answer of the
+    /// phase that ended it.
+    func decide(_ head: HTTPRequest, client: ClientIP?) -> (EdgeFlow, EdgeAnswer?) {
+        var flow = EdgeFlow(head: head, client: client, routes: state.routes)
+        for phase in headPhases {
+            if let answer = phase.requestFilter(&flow) { return (flow, answer) }
         }
-        if head.headerFields[values: .cdnLoop].contains(where: { $0.lowercased().contains(OriginFetcher.loopToken) }) {
-            return .loop(domain: route.domain)
-        }
-        let host = EdgeRoutes.hostName(authority)
-        let path = head.path ?? "/"
-        let target = path.hasPrefix("/") ? path : "/" + path
-        if target.hasPrefix(Self.acmePrefix), let answer = route.site.acmeChallenges[String(target.dropFirst(Self.acmePrefix.count))] {
-            return .acmeChallenge(answer: answer, domain: route.domain)
-        }
-        var visit = security.visit(head, client: client)
-        if head.method == .post, target == UnderAttackChallenge.path { return .challengeAnswer(route: route, visit: visit) }
-        let facts = RequestFacts(head: head, client: client, packedCountry: visit.packedCountry, host: host, target: target)
-        switch security.screen(facts, visit: &visit, domain: route.domain, policy: route.site.security, network: routes.network) {
-        case .pass: break
-        case .refuse(let refusal): return .refused(refusal, domain: route.domain, visit: visit)
-        case .challenge(let mitigation): return .challenge(mitigation, route: route, target: target, visit: visit)
-        }
-        let scheme = head.scheme ?? "http"
-        if scheme == "https", route.site.httpsOff {
-            return .redirect(location: "http://\(authority)\(target)", status: 301, domain: route.domain)
-        }
-        let matched = route.site.rule(scheme: scheme, url: host + target)
-        if let (rule, captures) = matched {
-            if let forwarding = rule.forwardingUrl {
-                let location = PageRulePattern.substitute(forwarding, captures: captures)
-                return .redirect(location: location, status: rule.forwardingStatus ?? 302, domain: route.domain)
-            }
-            if rule.alwaysHttps == true, scheme == "http" {
-                return .redirect(location: "https://\(authority)\(target)", status: 301, domain: route.domain)
-            }
-        }
-        return .proceed(route: route, host: host, target: target, settings: route.site.settings(rule: matched?.0), visit: visit)
+        return (flow, nil)
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
-        switch plan(request.head, client: context.client) {
-        case .unknownHost:
-            return EdgePages.page(.notFound, title: "Unknown site", message: "This DCDN node does not serve that site.")
-        case .loop(let domain):
-            return EdgePages.page(
-                .init(code: 508), title: "Loop detected", message: "This request already passed through DCDN.", domain: domain)
-        case .redirect(let location, let status, let domain):
-            return redirect(to: location, status: status, domain: domain)
-        case .acmeChallenge(let answer, let domain):
-            state.count(domain, status: 200, bytes: answer.utf8.count, hit: false)
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(string: answer)))
-        case .refused(let refusal, let domain, let visit):
-            security.record(domain: domain, visit: visit)
-            return refuse(refusal, domain: domain)
-        case .challenge(let mitigation, let route, let target, let visit):
-            security.record(domain: route.domain, visit: visit)
-            return challenge(mitigation, head: request.head, route: route, target: target, visit: visit)
-        case .challengeAnswer(let route, let visit):
-            security.record(domain: route.domain, visit: visit)
-            return try await answerChallenge(request, route: route, visit: visit)
-        case .proceed(let route, let host, let target, let settings, let visit):
-            let facts = RequestFacts(
-                head: request.head, client: visit.client, packedCountry: visit.packedCountry, host: host, target: target)
-            let routes = state.routes
-            switch security.admit(facts, visit: visit, domain: route.domain, policy: route.site.security, network: routes.network) {
-            case .pass: break
-            case .refuse(let refusal): return refuse(refusal, domain: route.domain)
-            case .challenge(let mitigation): return challenge(mitigation, head: request.head, route: route, target: target, visit: visit)
-            }
-            guard security.enter() else { return refuse(EdgeSecurity.busy, domain: route.domain) }
-            defer { security.leave() }
-            var body = request.body
-            if !visit.trusted, security.settings.enabled, [.post, .put, .patch].contains(request.method), route.site.security.waf.isOn,
-                ManagedWAF.inspectsBody(contentType: request.headers[.contentType])
-            {
-                let (prefix, rest) = try await Self.splitBody(request.body, limit: ManagedWAF.bodyLimit)
-                if let refusal = security.inspectBody(prefix, facts: facts, policy: route.site.security) {
-                    return refuse(refusal, domain: route.domain)
-                }
-                body = rest
-            }
-            let exchange = Exchange(
-                head: request.head, body: body, route: route, host: host, target: target, client: context.remoteAddress?.ipAddress)
-            switch request.method {
-            case .get, .head: return try await cache.respond(exchange, settings: settings)
-            case _ where exchange.isImageRequest:
-                state.count(route.domain, status: 405, bytes: 0, hit: false)
-                return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
-            default: return try await forward(exchange)
-            }
+        let (decided, answer) = decide(request.head, client: context.client)
+        if let answer { return try await answer(request, decided) }
+        var flow = decided
+        var request = request
+        defer { if flow.entered { security.leave() } }
+        for phase in requestPhases {
+            if let response = try await phase.requestFilter(&request, &flow) { return response }
+        }
+        let exchange = Exchange(
+            head: request.head, body: request.body, route: flow.route, host: flow.host, target: flow.target,
+            client: context.remoteAddress?.ipAddress)
+        switch request.method {
+        case .get, .head: return try await cache.respond(exchange, settings: flow.settings)
+        case _ where exchange.isImageRequest:
+            state.count(flow.route.domain, status: 405, bytes: 0, hit: false)
+            return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
+        default: return try await forward(exchange)
         }
     }
 
@@ -162,19 +90,51 @@ public struct EdgeProxy: HTTPResponder {
     /// task (`HitFastPath`); nil sends the request down the full path.
     func fastAnswer(_ head: HTTPRequest, client: ClientIP?) -> HitMemo.Answer? {
         guard head.method == .get || head.method == .head,
-            !head.headerFields[values: .connection].contains(where: { $0.lowercased().contains("close") }),
-            case .proceed(let route, let host, let target, let settings, let visit) = plan(head, client: client),
+            !head.headerFields[values: .connection].contains(where: { $0.lowercased().contains("close") })
+        else { return nil }
+        let (flow, answer) = decide(head, client: client)
+        guard answer == nil,
             let answer = cache.fastHit(
-                Exchange(head: head, body: nil, route: route, host: host, target: target, client: nil), settings: settings)
+                Exchange(head: head, body: nil, route: flow.route, host: flow.host, target: flow.target, client: nil),
+                settings: flow.settings)
         else { return nil }
         // Counted only now that the hit is answered here; otherwise the full path counts it.
-        let facts = RequestFacts(head: head, client: client, packedCountry: visit.packedCountry, host: host, target: target)
         guard
             case .pass = security.admit(
-                facts, visit: visit, domain: route.domain, policy: route.site.security, network: state.routes.network)
+                flow.facts, visit: flow.visit, domain: flow.route.domain, policy: flow.route.site.security, network: flow.routes.network)
         else { return nil }
         return answer
     }
+
+    /// Unsafe and other methods go to the origin; a success invalidates what the cache holds for
+    /// the URL and for a same-host Location or Content-Location (RFC 9111 §4.4).
+    func forward(_ exchange: Exchange) async throws -> Response {
+        let outcome = await origins.fetch(exchange, method: exchange.method, streamingBody: true)
+        guard case .response(let origin, _) = outcome else {
+            return origins.failurePage(outcome, exchange: exchange, state: state)
+        }
+        let status = Int(origin.status.code)
+        if exchange.method != .options, exchange.method != .trace, (200..<400).contains(status) {
+            var keys = [exchange.host + exchange.target]
+            for name in ["Location", "Content-Location"] {
+                if let value = origin.headers.first(name: name), let key = EdgeCache.sameHostKey(value, host: exchange.host) {
+                    keys.append(key)
+                }
+            }
+            cache.store.remove(keys: keys)
+        }
+        let fields = OriginFetcher.fields(OriginFetcher.storedHeaders(origin.headers))
+        return cache.deliver(
+            Delivery(status: status, fields: fields, source: .stream(origin.body)), exchange: exchange,
+            cacheStatus: "fwd=method", hit: false)
+    }
+}
+
+/// The edge's own answers — firewall pages, challenges, redirects — counted in the node's
+/// report. Shared by the phases and the proxy.
+struct EdgeAnswers: Sendable {
+    let state: EdgeState
+    let security: EdgeSecurity
 
     /// The firewall's answer: its page, counted as blocked.
     func refuse(_ refusal: Refusal, domain: String) -> Response {
@@ -237,29 +197,6 @@ public struct EdgeProxy: HTTPResponder {
         for chunk in head where prefix.count < limit { prefix += chunk.readableBytesView.prefix(limit - prefix.count) }
         let remaining = RequestBodyRemainder(buffered: head, iterator: iterator)
         return (prefix, RequestBody(asyncSequence: remaining))
-    }
-
-    /// Unsafe and other methods go to the origin; a success invalidates what the cache holds for
-    /// the URL and for a same-host Location or Content-Location (RFC 9111 §4.4).
-    func forward(_ exchange: Exchange) async throws -> Response {
-        let outcome = await origins.fetch(exchange, method: exchange.method, streamingBody: true)
-        guard case .response(let origin, _) = outcome else {
-            return origins.failurePage(outcome, exchange: exchange, state: state)
-        }
-        let status = Int(origin.status.code)
-        if exchange.method != .options, exchange.method != .trace, (200..<400).contains(status) {
-            var keys = [exchange.host + exchange.target]
-            for name in ["Location", "Content-Location"] {
-                if let value = origin.headers.first(name: name), let key = EdgeCache.sameHostKey(value, host: exchange.host) {
-                    keys.append(key)
-                }
-            }
-            cache.store.remove(keys: keys)
-        }
-        let fields = OriginFetcher.fields(OriginFetcher.storedHeaders(origin.headers))
-        return cache.deliver(
-            Delivery(status: status, fields: fields, source: .stream(origin.body)), exchange: exchange,
-            cacheStatus: "fwd=method", hit: false)
     }
 
     func redirect(to location: String, status: Int, domain: String) -> Response {
