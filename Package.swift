@@ -1,6 +1,13 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The strict settings Hummingbird builds with: `any` spelled out for existentials, and a file
+/// sees only the members of modules it imports itself.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 let package = Package(
     name: "dcdn",
     platforms: [.macOS(.v15)],
@@ -38,12 +45,12 @@ let package = Package(
             dependencies: [
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         // The node API's wire types: one configuration section per role, reports, registration.
-        .target(name: "NodeProtocol", dependencies: ["DCDNCore"]),
+        .target(name: "NodeProtocol", dependencies: ["DCDNCore"], swiftSettings: swiftSettings),
         // Country of an IP address and where that country is (GeoDNS, WAF country rules).
-        .target(name: "GeoIP", dependencies: ["DCDNCore"]),
+        .target(name: "GeoIP", dependencies: ["DCDNCore"], swiftSettings: swiftSettings),
         // DNS wire format and TSIG: a leaf library for the nameserver and the coordinator's checks.
         .target(
             name: "DNSKit",
@@ -52,7 +59,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         // A role's client of the node API: register, long-poll configuration, heartbeat.
         .target(
@@ -63,7 +70,7 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         // Authoritative GeoDNS: wire format, zones, UDP/TCP listeners, AXFR/NOTIFY with TSIG.
         .target(
@@ -76,7 +83,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         // System zlib and Brotli encoders (Debian's zlib1g-dev and libbrotli-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -91,7 +98,7 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         // The image pipeline (libvips) and the SSRF-safe source fetch, for the edge and the coordinator.
         .target(
@@ -103,7 +110,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         // RFC 9111 HTTP cache: policy, the memory and disk store, request collapsing. Knows
         // nothing of the proxy.
@@ -115,7 +122,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         // The firewall's rule engine: managed WAF rules, custom rules and rate-limit matching,
         // client addresses and ranges.
@@ -126,7 +133,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         // The edge: caching reverse proxy to customers' origins.
         .target(
@@ -146,7 +153,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         // Outbound mail over SMTP: a leaf library so that any role may send mail.
         .target(
@@ -156,7 +163,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         // The control plane: API, dashboard, persistence, jobs.
         .target(
@@ -183,7 +190,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Dashboard/Templates"), .copy("Dashboard/Assets")]
+            resources: [.copy("Dashboard/Templates"), .copy("Dashboard/Assets")], swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "dcdn",
@@ -198,23 +205,26 @@ let package = Package(
                 "NodeAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "DCDNCoreTests", dependencies: ["DCDNCore", .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"]),
-        .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
+            name: "DCDNCoreTests", dependencies: ["DCDNCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "EdgeNodeTests", dependencies: ["EdgeNode", "NodeProtocol", "HTTPCache", "WAFKit", "GeoIP"], exclude: ["Payloads"]),
-        .testTarget(name: "ImageKitTests", dependencies: ["ImageKit"]),
+            name: "EdgeNodeTests", dependencies: ["EdgeNode", "NodeProtocol", "HTTPCache", "WAFKit", "GeoIP"], exclude: ["Payloads"],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "ImageKitTests", dependencies: ["ImageKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ACMEKitTests",
             dependencies: [
                 "ACMEKit", .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
-            ]),
+            ], swiftSettings: swiftSettings),
         .testTarget(
             name: "NameServerTests",
-            dependencies: ["NameServer", "NodeProtocol", "DNSKit", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["NameServer", "NodeProtocol", "DNSKit", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CoordinatorTests",
@@ -229,7 +239,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ], swiftSettings: swiftSettings
         ),
     ]
 )

@@ -6,6 +6,7 @@ import Logging
 import NodeAgent
 import NodeProtocol
 import ServiceLifecycle
+import Synchronization
 
 /// `dcdn dns`: the listeners plus the configuration sync that feeds them and notifies secondaries.
 public struct NameServerRole: Service {

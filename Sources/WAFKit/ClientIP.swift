@@ -1,5 +1,10 @@
 import DCDNCore
+import Foundation
 import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A visitor's address as one integer: no allocation on the request path, cheap to hash and to
 /// compare with ranges. IPv4 (also when it arrives IPv4-mapped) keeps `isIPv4`.

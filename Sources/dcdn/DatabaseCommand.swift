@@ -1,5 +1,6 @@
 import ArgumentParser
 import Coordinator
+import DCDNCore
 import Foundation
 import Logging
 

@@ -6,6 +6,7 @@ import EdgeNode
 import Foundation
 import Logging
 import NameServer
+import NodeAgent
 import NodeProtocol
 
 struct Dev: AsyncParsableCommand {

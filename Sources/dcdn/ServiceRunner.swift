@@ -4,6 +4,7 @@ import DCDNCore
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// Builds the coordinator, migrates, runs `body`, and always closes the database — also when
 /// start-up fails, so the error is reported instead of a crash in a pool's deinit.

@@ -4,6 +4,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import SMTPKit
+import Synchronization
 import Testing
 
 @testable import Coordinator

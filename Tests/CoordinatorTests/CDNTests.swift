@@ -2,6 +2,7 @@ import DCDNCore
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import NodeProtocol
 import Testing
 

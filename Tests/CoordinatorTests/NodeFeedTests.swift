@@ -1,7 +1,9 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import HummingbirdTesting
 import NodeProtocol
+import SwiftASN1
 import Testing
 import X509
 

@@ -1,3 +1,4 @@
+import DCDNCore
 import FluentKit
 import Foundation
 import HTTPTypes

@@ -4,6 +4,7 @@ import HTTPCache
 import HTTPTypes
 import Logging
 import NIOCore
+import NIOFoundationEssentialsCompat
 import NodeProtocol
 import Testing
 

@@ -1,5 +1,6 @@
 import DCDNCore
 import Foundation
+import HTTPCache
 import NodeProtocol
 import Testing
 

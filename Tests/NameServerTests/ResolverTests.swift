@@ -1,6 +1,7 @@
 import DCDNCore
 import DNSKit
 import Foundation
+import Logging
 import NIOCore
 import NodeProtocol
 import Testing

@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import HTTPTypes
 import HummingbirdBcrypt
 import Logging
 import NIOPosix

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 
 /// The browser legs of OpenID Connect sign-in. Both answer 404 `oidc_not_configured` when the
 /// operator has not configured a provider.

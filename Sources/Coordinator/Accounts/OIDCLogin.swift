@@ -4,6 +4,7 @@ import DCDNCore
 import Foundation
 import JWTKit
 import NIOCore
+import NIOFoundationEssentialsCompat
 import NIOHTTP1
 import Synchronization
 

@@ -1,3 +1,4 @@
+import DCDNCore
 import Foundation
 import Hummingbird
 

@@ -3,6 +3,7 @@ import FluentKit
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOFoundationEssentialsCompat
 
 /// `/billing/*`: the plan a user pays for and how, the payment webhooks, the token ledger.
 struct BillingController {

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import DCDNCore
 import Foundation
+import HTTPTypes
 import NIOCore
+import NIOFoundationEssentialsCompat
 import NIOHTTP1
 
 /// Where card payments happen. Stripe in production; tests put a recording double here, and

@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import HTTPTypes
 
 /// A domain's caching controls beyond its settings: page rules, purges and traffic analytics.
 /// Page-rule changes and purges bump the configuration version, so every edge has them within

@@ -2,6 +2,7 @@ import DCDNCore
 import FluentKit
 import FluentSQL
 import Foundation
+import HTTPTypes
 import SQLKit
 
 /// Every change to credit balances goes through here. A change locks the user's account row

@@ -1,4 +1,5 @@
 import DCDNCore
+import FluentKit
 import Foundation
 
 /// Spends from a set of funded accounts with many concurrent clients, as fast as the database

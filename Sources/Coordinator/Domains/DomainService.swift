@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import Hummingbird
 
 /// Customers' domains and their DNS records. Every change bumps the configuration version and
 /// stamps it on the domain (its SOA serial), so nodes pick it up within a long poll.

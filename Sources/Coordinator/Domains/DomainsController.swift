@@ -1,4 +1,5 @@
 import DCDNCore
+import FluentKit
 import Foundation
 import Hummingbird
 

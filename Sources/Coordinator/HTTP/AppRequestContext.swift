@@ -2,6 +2,7 @@ import DCDNCore
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOFoundationEssentialsCompat
 import NodeProtocol
 
 /// Who made a request and how they proved it.

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// Resolves who is calling: `Authorization: Bearer` (JWT or API token; a bad one is 401 at

@@ -1,4 +1,5 @@
 import DCDNCore
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 
 /// Turns every error into the API's error shape (or an HTML page outside the API), so that no
 /// client ever sees a stack trace or an empty 500, and outer middleware sees the real status.

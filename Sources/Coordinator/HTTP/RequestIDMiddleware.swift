@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 
 /// Every response carries `X-Request-ID` and every log line of the request its `request_id`.
 /// A caller's own ID is kept when it is a plausible token, so traces join across services.

@@ -2,6 +2,7 @@ import DCDNCore
 import FluentKit
 import Foundation
 import Logging
+import NIOSSL
 import SMTPKit
 
 /// The one way the coordinator sends mail. Production relays through SMTP; `dcdn dev` keeps

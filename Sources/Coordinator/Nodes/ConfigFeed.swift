@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import HTTPTypes
 import NodeProtocol
 import SQLKit
 import Synchronization

@@ -1,6 +1,7 @@
 import DCDNCore
 import Foundation
 import Hummingbird
+import NIOFoundationEssentialsCompat
 import NodeProtocol
 
 /// The node API (DESIGN.md): how edge nodes, nameservers and mail relays sync with the

@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import HTTPTypes
 import NodeProtocol
 
 /// Node operators' machines: created by admins, authenticated by their token, healthy while

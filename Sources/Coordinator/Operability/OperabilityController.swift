@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import Prometheus
 
 /// `/healthz` (the process answers), `/readyz` (the database answers) and `/metrics`.

@@ -1,6 +1,7 @@
 import DCDNCore
 import FluentKit
 import Foundation
+import HTTPTypes
 
 /// The one place plan limits are enforced. Every capability that creates a limited resource
 /// registers how to count a user's usage of it and calls `check` before creating one.

@@ -1,3 +1,4 @@
+import Crypto
 import DCDNCore
 import FluentKit
 import Foundation

@@ -8,6 +8,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOFoundationEssentialsCompat
+import NIOHTTP1
 import NIOPosix
 import SwiftASN1
 import Synchronization

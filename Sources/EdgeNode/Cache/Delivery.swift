@@ -4,6 +4,7 @@ import HTTPCache
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOFoundationEssentialsCompat
 import Synchronization
 
 /// A response on its way to the visitor, from the cache or the origin.

@@ -1,3 +1,4 @@
+import DCDNCore
 import HTTPTypes
 import HummingbirdCore
 import HummingbirdHTTP2

@@ -1,6 +1,7 @@
 import DCDNCore
 import DNSKit
 import Foundation
+import GeoIP
 import Logging
 import NIOCore
 import NIOPosix

@@ -1,5 +1,6 @@
 import DCDNCore
 import DNSKit
+import Foundation
 import GeoIP
 import NodeProtocol
 
