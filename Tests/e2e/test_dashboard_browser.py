@@ -11,6 +11,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+# Screenshots for people to look at after a run; the folder is ignored by git, so a test run
+# never changes a tracked file.
 ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
 
 
