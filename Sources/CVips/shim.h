@@ -66,6 +66,12 @@ static inline int dcdn_vips_save(VipsImage *in, int format, int quality, void **
     }
 }
 
+/// An image over packed 8-bit RGB pixels (row-major, `width` × `height` × 3 bytes), not copied:
+/// the pixels must outlive it. NULL on failure.
+static inline VipsImage *dcdn_vips_from_rgb(const void *pixels, int width, int height) {
+    return vips_image_new_from_memory(pixels, (size_t)width * (size_t)height * 3, width, height, 3, VIPS_FORMAT_UCHAR);
+}
+
 /// libvips' last error message, then forgotten.
 static inline void dcdn_vips_take_error(char *into, size_t capacity) {
     snprintf(into, capacity, "%s", vips_error_buffer());

@@ -119,10 +119,12 @@ public struct EdgeNodeRole: Service {
             }
             group.addTask {
                 // The attack detector's clock: every second, offenders and ended attacks.
-                while !Task.isCancelled {
-                    try await Task.sleep(for: .seconds(1))
-                    let now = Date().timeIntervalSince1970
-                    security.detector.tick(now: now, offenders: security.traffic.sweep(now: now))
+                await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        let now = Date().timeIntervalSince1970
+                        security.detector.tick(now: now, offenders: security.traffic.sweep(now: now))
+                    }
                 }
             }
             group.addTask {
@@ -139,8 +141,9 @@ public struct EdgeNodeRole: Service {
                         return NodeReport(configVersion: nil, windowSeconds: 5, domains: domains, attacks: attacks)
                     })
             }
-            try await group.next()
-            group.cancelAll()
+            // On graceful shutdown every task ends by itself: the listeners drain their
+            // connections, the agent and the clock stop. A task ending otherwise ends the role.
+            for try await _ in group where !Task.isShuttingDownGracefully { group.cancelAll() }
         }
         await clients.shutdown()
     }

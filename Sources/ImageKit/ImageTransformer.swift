@@ -115,14 +115,7 @@ public final class ImageTransformer: Sendable {
             }
             var data: UnsafeMutableRawPointer?
             var length = 0
-            let code: Int32 =
-                switch format {
-                case .jpeg, .auto: 0
-                case .webp: 1
-                case .avif: 2
-                case .png: 3
-                }
-            guard dcdn_vips_save(image, code, Int32(options.quality), &data, &length) == 0, let data else {
+            guard dcdn_vips_save(image, Self.code(format), Int32(options.quality), &data, &length) == 0, let data else {
                 return .failure(
                     ImageError(status: 422, code: "encode_failed", detail: "the image could not be encoded as \(format.rawValue)"))
             }
@@ -192,5 +185,33 @@ final class Gate: Sendable {
             return state.waiting.removeFirst()
         }
         next?.resume()
+    }
+}
+
+extension ImageTransformer {
+    /// The shim's number for a format (`dcdn_vips_save`).
+    static func code(_ format: ImageOptions.Format) -> Int32 {
+        switch format {
+        case .jpeg, .auto: 0
+        case .webp: 1
+        case .avif: 2
+        case .png: 3
+        }
+    }
+
+    /// Encodes packed 8-bit RGB pixels (row-major, `width` × `height` × 3 bytes) with libvips in
+    /// `format` at `quality` (1…100); nil when libvips fails. For images DCDN makes itself (the
+    /// demo site's photo), not for visitors' requests: it runs on the calling thread.
+    public static func encode(rgb: [UInt8], width: Int, height: Int, as format: ImageOptions.Format, quality: Int) -> [UInt8]? {
+        guard started, rgb.count == width * height * 3 else { return nil }
+        return rgb.withUnsafeBytes { pixels -> [UInt8]? in
+            guard let image = dcdn_vips_from_rgb(pixels.baseAddress, Int32(width), Int32(height)) else { return nil }
+            defer { g_object_unref(image) }
+            var data: UnsafeMutableRawPointer?
+            var length = 0
+            guard dcdn_vips_save(image, Self.code(format), Int32(quality), &data, &length) == 0, let data else { return nil }
+            defer { g_free(data) }
+            return [UInt8](UnsafeRawBufferPointer(start: data, count: length))
+        }
     }
 }

@@ -292,3 +292,23 @@ struct PerDomainLimitTests {
         }
     }
 }
+
+@Suite("References to nothing")
+struct DanglingReferenceTests {
+    @Test("money calls naming no user answer 404, never a database error")
+    func noSuchUser() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await client.signInAdmin(app)
+            let nobody = UUID().uuidString
+            for (path, body) in [
+                ("/api/v1/credits/refund", ["user_id": nobody, "transaction_id": UUID().uuidString]),
+                ("/api/v1/credits/revoke", ["user_id": nobody, "amount": 1]),
+                ("/api/v1/credits/grant", ["user_id": nobody, "amount": 1]),
+            ] as [(String, [String: Any])] {
+                let answer = try await client.json(.post, path, body, token: admin)
+                #expect(answer.status.code < 500 && [404, 422].contains(answer.status.code), "\(path): \(answer.text)")
+            }
+            #expect(try await client.json(.get, "/api/v1/credits/admin/user/\(nobody)", token: admin).status == .notFound)
+        }
+    }
+}

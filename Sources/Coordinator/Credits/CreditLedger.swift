@@ -287,16 +287,21 @@ public struct CreditLedger: Sendable {
         // before it reads anything; on PostgreSQL the row lock is enough.
         if store.engine == .postgres, let account = try await locked() { return account }
         let now = Date()
-        try await sql.insert(into: CreditAccount.schema)
-            .columns(
-                "user_id", "balance_micro", "total_granted_micro", "total_used_micro", "total_expired_micro", "total_revoked_micro",
-                "grant_count", "transaction_count", "created_at", "updated_at"
-            )
-            .values(
-                SQLBind(userID), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"),
-                SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLBind(now), SQLBind(now)
-            )
-            .ignoringConflicts(with: ["user_id"]).run()
+        // The account belongs to a user: an ID of no user fails the foreign key, and is a 404.
+        do {
+            try await sql.insert(into: CreditAccount.schema)
+                .columns(
+                    "user_id", "balance_micro", "total_granted_micro", "total_used_micro", "total_expired_micro", "total_revoked_micro",
+                    "grant_count", "transaction_count", "created_at", "updated_at"
+                )
+                .values(
+                    SQLBind(userID), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"),
+                    SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLLiteral.numeric("0"), SQLBind(now), SQLBind(now)
+                )
+                .ignoringConflicts(with: ["user_id"]).run()
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw APIError.notFound("User")
+        }
         guard let account = try await locked() else { throw APIError.notFound("Credit account") }
         return account
     }

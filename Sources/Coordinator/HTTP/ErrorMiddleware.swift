@@ -1,3 +1,4 @@
+import FluentKit
 import Foundation
 import Hummingbird
 import Logging
@@ -41,6 +42,13 @@ struct ErrorMiddleware: RouterMiddleware {
             var apiError = APIError(error.status, code: code, detail: detail)
             apiError.headers = error.headers
             return apiError
+        case let error as any DatabaseError where error.isConstraintFailure:
+            // A safety net: services check what requests refer to; a reference that slipped
+            // past them is the client's (an ID of nothing, a row still in use), never a 500.
+            context.logger.warning("constraint failure", metadata: ["error": "\(String(reflecting: error))"])
+            return APIError(
+                .conflict, code: "constraint_violation",
+                detail: "A record this request refers to does not exist, or one it removes is in use.")
         default:
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return APIError(
