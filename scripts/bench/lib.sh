@@ -4,6 +4,8 @@
 # bench_start NAME: builds, makes $work, sets $dcdn. bench_coordinator: starts one, sets $api,
 # $api_port and the curl arguments $auth; extra environment comes from the caller's exports.
 #
+# BENCH_DCDN=/path/to/dcdn runs a given binary instead of building this checkout.
+#
 # Smoke mode (BENCH_SMOKE=1; `make test` runs every script so through scripts/bench/smoke.sh):
 # the debug build, about a second per measurement and a tiny load. It proves the script still runs
 # and measures what it means to (every response the intended one); it never judges a speed.
@@ -26,7 +28,10 @@ bench_tick() {
 bench_start() {
   scripts/bootstrap.sh bench
   if ! command -v swift >/dev/null 2>&1; then export PATH=/opt/swift/usr/bin:$PATH; fi
-  if [ "$smoke" = 1 ]; then
+  if [ -n "${BENCH_DCDN:-}" ]; then
+    # A given binary (another commit's release build, to compare in one run): nothing is built.
+    dcdn=$BENCH_DCDN
+  elif [ "$smoke" = 1 ]; then
     [ -x .build/debug/dcdn ] || swift build --product dcdn
     dcdn=$PWD/.build/debug/dcdn
   else
