@@ -180,7 +180,7 @@ struct CreditsTests {
                             let taken = try #require(parts, "the ledger spent what the model says is not there")
                             for part in taken { model[part.index].remaining -= part.amount }
                         } catch let error as APIError {
-                            #expect(parts == nil && (error.code == "insufficient_credits"), "\(error)")
+                            #expect(parts == nil && (error.code == .insufficientCredits), "\(error)")
                         }
                     default:
                         now = now.addingTimeInterval(1800)
@@ -240,7 +240,7 @@ struct CreditsTests {
                                 }
                             } catch let error as APIError {
                                 #expect(
-                                    ["insufficient_credits", "promo_code_used_up"].contains(error.code),
+                                    [.insufficientCredits, .promoCodeUsedUp].contains(error.code),
                                     "unexpected refusal: \(error.detail)")
                             }
                         }

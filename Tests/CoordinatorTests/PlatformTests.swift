@@ -95,7 +95,7 @@ struct PlanTests {
             var limits = app.coordinator.planLimits
             limits.register(.domains) { userID, _ in userID == user.id ? 3 : 0 }
             let refusal = await #expect(throws: APIError.self) { try await limits.check(.domains, for: user) }
-            #expect(refusal?.code == "plan_limit_reached")
+            #expect(refusal?.code == .planLimitReached)
             #expect(refusal?.status == .forbidden)
             #expect(refusal?.field == "domains")
             #expect(refusal?.detail.contains("domains") == true)

@@ -150,6 +150,12 @@ struct OperabilityTests {
             let paths = try #require(served["paths"] as? [String: Any])
             #expect(paths.keys.contains("/api/v1/auth/register"))
             #expect(paths.keys.contains("/api/v1/dev/outbox") == isDev)
+            // Error codes are a closed set, and the document lists it.
+            let schemas = try #require((served["components"] as? [String: Any])?["schemas"] as? [String: Any])
+            let code = ((schemas["Error"] as? [String: Any])?["properties"] as? [String: Any])?["code"] as? [String: Any]
+            let listed = Set(try #require(code?["enum"] as? [String]))
+            #expect(listed == Set(APIError.Code.all.map(\.description)))
+            #expect(listed.isSuperset(of: ["plan_limit_reached", "unknown_field", "validation_error", "role_not_assigned"]))
         }
     }
 }

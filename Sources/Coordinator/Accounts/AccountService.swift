@@ -39,7 +39,7 @@ public struct AccountService: Sendable {
             else { throw APIError.validation("referral_code", "may contain only letters, digits, _ and - (at most 64)") }
         }
         guard try await User.query(on: db).filter(\.$email == email).first() == nil else {
-            throw APIError.conflict("An account with this email already exists.", code: "email_taken")
+            throw APIError.conflict("An account with this email already exists.", code: .emailTaken)
         }
         let user = User(email: email, passwordHash: try await hashPassword(password), role: .user, planID: PlanCatalog.defaultPlanID)
         // Affiliate codes are upper case; a link typed in lower case still counts.
@@ -47,7 +47,7 @@ public struct AccountService: Sendable {
         do {
             try await user.create(on: db)
         } catch let error as any DatabaseError where error.isConstraintFailure {
-            throw APIError.conflict("An account with this email already exists.", code: "email_taken")
+            throw APIError.conflict("An account with this email already exists.", code: .emailTaken)
         }
         let sent = await sendVerification(to: user)
         return Registration(user: user, verificationSent: sent)
@@ -88,7 +88,7 @@ public struct AccountService: Sendable {
             let verification = try await EmailVerification.query(on: db).filter(\.$tokenHash == Secrets.hash(token)).with(\.$user).first(),
             verification.usedAt == nil, verification.expiresAt > Date()
         else {
-            throw APIError.badRequest("This verification link is invalid, used or expired; request a new one.", code: "invalid_token")
+            throw APIError.badRequest("This verification link is invalid, used or expired; request a new one.", code: .invalidToken)
         }
         verification.usedAt = Date()
         try await verification.save(on: db)
@@ -117,10 +117,10 @@ public struct AccountService: Sendable {
         let hash = user?.passwordHash ?? timingHash()
         let matches = try await verifyPassword(password, hash: hash)
         guard let user, user.passwordHash != nil, matches else {
-            throw APIError(.unauthorized, code: "invalid_credentials", detail: "Email or password is wrong.")
+            throw APIError(.unauthorized, code: .invalidCredentials, detail: "Email or password is wrong.")
         }
         guard user.isEmailVerified else {
-            throw APIError(.forbidden, code: "email_not_verified", detail: "Verify your email address first; we sent you a link.")
+            throw APIError(.forbidden, code: .emailNotVerified, detail: "Verify your email address first; we sent you a link.")
         }
         return user
     }
@@ -128,7 +128,7 @@ public struct AccountService: Sendable {
     public func changePassword(user: User, current: String, new: String) async throws {
         if let hash = user.passwordHash {
             guard try await verifyPassword(current, hash: hash) else {
-                throw APIError(.forbidden, code: "invalid_credentials", detail: "current_password: is wrong.")
+                throw APIError(.forbidden, code: .invalidCredentials, detail: "current_password: is wrong.")
             }
         }
         try PasswordPolicy.check(new, email: user.email, field: "new_password")
@@ -212,7 +212,7 @@ public struct AccountService: Sendable {
         let name = rawName.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...64).contains(name.count) else { throw APIError.validation("name", "must be 1 to 64 characters") }
         let count = try await APIToken.query(on: db).filter(\.$user.$id == user.id!).count()
-        guard count < 50 else { throw APIError.conflict("You have 50 API tokens; revoke one first.", code: "too_many_tokens") }
+        guard count < 50 else { throw APIError.conflict("You have 50 API tokens; revoke one first.", code: .tooManyTokens) }
         let secret = Secrets.randomToken(prefix: Self.apiTokenPrefix)
         let token = APIToken(userID: user.id!, name: name, tokenHash: Secrets.hash(secret), prefix: String(secret.prefix(12)))
         try await token.create(on: db)
@@ -239,7 +239,7 @@ public struct AccountService: Sendable {
     /// The account with this address (admin tooling and `dcdn dev`).
     public func user(email: String) async throws -> User {
         guard let user = try await User.query(on: store.db).filter(\.$email == email.lowercased()).first() else {
-            throw APIError(.notFound, code: "not_found", detail: "No account \(email)")
+            throw APIError(.notFound, code: .notFound, detail: "No account \(email)")
         }
         return user
     }

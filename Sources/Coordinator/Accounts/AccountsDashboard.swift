@@ -24,7 +24,7 @@ struct AccountsDashboard {
             } catch let error as APIError {
                 var response = renderer.page(
                     "login", title: "Sign in", identity: nil, status: error.status,
-                    ["error": error.detail, "emailValue": form.string("email"), "unverified": error.code == "email_not_verified"])
+                    ["error": error.detail, "emailValue": form.string("email"), "unverified": error.code == .emailNotVerified])
                 for field in error.headers { response.headers.append(field) }
                 return response
             }

@@ -40,7 +40,7 @@ struct OIDCController {
 
     func configured() throws -> OIDCLogin {
         guard let oidc = oidc else {
-            throw APIError(.notFound, code: "oidc_not_configured", detail: "This installation has no OpenID Connect provider configured.")
+            throw APIError(.notFound, code: .oidcNotConfigured, detail: "This installation has no OpenID Connect provider configured.")
         }
         return oidc
     }

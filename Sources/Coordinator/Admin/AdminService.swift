@@ -23,7 +23,7 @@ struct AdminService {
         if let role {
             guard let newRole = User.Role(rawValue: role) else { throw APIError.validation("role", "must be user, reseller or admin") }
             if user.id == admin.userID, newRole != user.role {
-                throw APIError.conflict("You cannot change your own role; ask another admin.", code: "own_role")
+                throw APIError.conflict("You cannot change your own role; ask another admin.", code: .ownRole)
             }
             user.role = newRole
         }

@@ -114,14 +114,14 @@ public struct AffiliateService: Sendable {
             guard
                 try await sql.select().column("user_id").from(Affiliate.schema).where("user_id", .equal, SQLBind(userID)).for(.update)
                     .first() != nil
-            else { throw APIError(.forbidden, code: "not_affiliate", detail: "Join the affiliate program first.") }
+            else { throw APIError(.forbidden, code: .notAffiliate, detail: "Join the affiliate program first.") }
             let earned = try await sql.sum("amount_micro", in: AffiliateCommission.schema) { $0.where("affiliate_user_id", .equal, userID) }
             let paidOut = try await sql.sum("amount_micro", in: AffiliatePayout.schema) { $0.where("affiliate_user_id", .equal, userID) }
             let available = earned - paidOut
             guard available >= Self.minimumPayout.micro else {
                 throw APIError.conflict(
                     "Payouts start at \(Self.minimumPayout) USD; your available balance is \(Credits(micro: available)).",
-                    code: "payout_below_minimum")
+                    code: .payoutBelowMinimum)
             }
             let payout = AffiliatePayout()
             payout.affiliateUserID = userID

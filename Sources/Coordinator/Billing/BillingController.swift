@@ -127,7 +127,7 @@ struct BillingController {
             do {
                 confirmation = try JSONDecoder.api.decode(BillingService.TokenConfirmation.self, from: payload)
             } catch {
-                throw APIError.badRequest("The confirmation is not the expected JSON.", code: "malformed_event")
+                throw APIError.badRequest("The confirmation is not the expected JSON.", code: .malformedEvent)
             }
             return WebhookAnswer(received: true, result: try await billing.handleToken(confirmation))
         }
@@ -156,17 +156,17 @@ struct BillingController {
     /// The raw body, once its signature checks out, and its JSON.
     func verified(_ request: Request, header: String, secret: String?) async throws -> (Data, [String: Any]) {
         guard let secret, !secret.isEmpty else {
-            throw APIError(.serviceUnavailable, code: "webhook_not_configured", detail: "This webhook's signing secret is not configured.")
+            throw APIError(.serviceUnavailable, code: .webhookNotConfigured, detail: "This webhook's signing secret is not configured.")
         }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: 1 << 20)
         } catch {
-            throw APIError(.contentTooLarge, code: "body_too_large", detail: "The event is larger than 1 MiB.")
+            throw APIError(.contentTooLarge, code: .bodyTooLarge, detail: "The event is larger than 1 MiB.")
         }
         let payload = Data(buffer: buffer)
         guard let signature = request.headers[HTTPField.Name(header)!] else {
-            throw APIError.badRequest("The \(header) header is missing.", code: "invalid_signature")
+            throw APIError.badRequest("The \(header) header is missing.", code: .invalidSignature)
         }
         do {
             try WebhookSignature.verify(payload: payload, header: signature, secret: secret)
@@ -177,10 +177,10 @@ struct BillingController {
                 case .timestampOutsideTolerance: "its timestamp is more than 300 s away"
                 case .noMatchingSignature: "no signature matches"
                 }
-            throw APIError.badRequest("The \(header) header does not verify: \(reason).", code: "invalid_signature")
+            throw APIError.badRequest("The \(header) header does not verify: \(reason).", code: .invalidSignature)
         }
         guard let object = (try? JSONSerialization.jsonObject(with: payload)) as? [String: Any] else {
-            throw APIError.badRequest("The event is not a JSON object.", code: "malformed_event")
+            throw APIError.badRequest("The event is not a JSON object.", code: .malformedEvent)
         }
         return (payload, object)
     }

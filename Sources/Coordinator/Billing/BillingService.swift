@@ -46,7 +46,7 @@ public struct BillingService: Sendable {
     public func buyCredits(_ request: BuyRequest, user: User) async throws -> CheckoutResponse {
         guard settings.creditsPurchasable else {
             throw APIError(
-                .forbidden, code: "credits_not_purchasable",
+                .forbidden, code: .creditsNotPurchasable,
                 detail: "Credits cannot be bought on this platform; they come from promo codes, resellers and admins.")
         }
         let credits: Credits
@@ -169,7 +169,7 @@ public struct BillingService: Sendable {
     /// Stops renewal; the plan stays until the paid period ends.
     public func cancel(_ user: User) async throws -> Subscription {
         guard let subscription = try await Subscription.find(user.id!, on: store.db), subscription.status != .canceled else {
-            throw APIError.conflict("There is no paid plan to cancel.", code: "no_subscription")
+            throw APIError.conflict("There is no paid plan to cancel.", code: .noSubscription)
         }
         if let stripeID = subscription.stripeSubscriptionID { try await provider.cancelAtPeriodEnd(subscription: stripeID) }
         subscription.cancelAtPeriodEnd = true
@@ -267,7 +267,7 @@ public struct BillingService: Sendable {
     func handleStripe(event: [String: Any], now: Date = Date()) async throws -> String {
         guard let id = event["id"] as? String, let type = event["type"] as? String,
             let object = (event["data"] as? [String: Any])?["object"] as? [String: Any]
-        else { throw APIError.badRequest("Not a Stripe event.", code: "malformed_event") }
+        else { throw APIError.badRequest("Not a Stripe event.", code: .malformedEvent) }
         return try await once("stripe:\(id)", type: type) { try await handleStripe(type: type, object: object, now: now) }
     }
 
@@ -379,7 +379,7 @@ public struct BillingService: Sendable {
             let period = Int64(subscription.currentPeriodEnd.timeIntervalSince1970)
             do {
                 _ = try await payWithCredits(plan, for: userID, renewal: true, key: "renewal:\(plan.id!):\(period)", now: now)
-            } catch let error as APIError where error.code == "insufficient_credits" {
+            } catch let error as APIError where error.code == .insufficientCredits {
                 try await startGrace(subscription, now: now)
                 if let ends = subscription.graceEndsAt, ends <= now { try await end(subscription) }
             }

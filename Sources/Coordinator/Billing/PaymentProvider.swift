@@ -73,13 +73,13 @@ public struct StripeClient: PaymentProvider {
     }
 
     static func failure(_ detail: String) -> APIError {
-        APIError(.badGateway, code: "payment_provider_error", detail: "The payment provider refused or failed: \(detail).")
+        APIError(.badGateway, code: .paymentProviderError, detail: "The payment provider refused or failed: \(detail).")
     }
 
     private func post(_ path: String, form: [(String, String)], idempotencyKey: String?) async throws -> [String: Any] {
         guard let secretKey, !secretKey.isEmpty else {
             throw APIError(
-                .serviceUnavailable, code: "payments_not_configured",
+                .serviceUnavailable, code: .paymentsNotConfigured,
                 detail: "Card payments are not configured on this platform (the operator sets stripe_secret_key).")
         }
         var request = HTTPClientRequest(url: base + path)

@@ -39,7 +39,7 @@ public struct CDNService: Sendable {
 
     public func rule(_ id: UUID, of domain: Domain) async throws -> PageRule {
         guard let rule = try await PageRule.query(on: db).filter(\.$id == id).filter(\.$domain.$id == domain.id!).first() else {
-            throw APIError(.notFound, code: "not_found", detail: "Page rule not found")
+            throw APIError(.notFound, code: .notFound, detail: "Page rule not found")
         }
         return rule
     }

@@ -28,7 +28,7 @@ public struct CreditLedger: Sendable {
 
     static func insufficient(needed: Int64, balance: Int64) -> APIError {
         APIError(
-            .init(code: 402, reasonPhrase: "Payment Required"), code: "insufficient_credits",
+            .init(code: 402, reasonPhrase: "Payment Required"), code: .insufficientCredits,
             detail: "This needs \(Credits(micro: needed)) credits; the balance is \(Credits(micro: balance)).")
     }
 

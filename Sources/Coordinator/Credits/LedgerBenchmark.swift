@@ -57,7 +57,7 @@ public struct LedgerBenchmark: Sendable {
                             try await ledger.charge(
                                 user, Credits(micro: 1_250_000), category: "Bench: spend", idempotencyKey: "bench:\(client):\(n)")
                             spends += 1
-                        } catch let error as APIError where error.code == "insufficient_credits" {
+                        } catch let error as APIError where error.code == .insufficientCredits {
                             refused += 1
                         }
                     }

@@ -65,7 +65,7 @@ public struct DomainService: Sendable {
         let name = try Self.domainName(request.domain ?? request.name ?? "")
         try await planLimits.check(.domains, for: user)
         guard try await Domain.query(on: db).filter(\.$name == name).first() == nil else {
-            throw APIError.conflict("\(name) is already on DCDN.", code: "domain_taken")
+            throw APIError.conflict("\(name) is already on DCDN.", code: .domainTaken)
         }
         let domain = Domain()
         domain.$owner.id = user.id!
@@ -296,16 +296,16 @@ public struct DomainService: Sendable {
             $0.id != record.id
         }
         if others.contains(where: { $0.type == type && $0.content == record.content }) {
-            throw APIError.conflict("This record exists already.", code: "duplicate_record")
+            throw APIError.conflict("This record exists already.", code: .duplicateRecord)
         }
         if type == "CNAME", !others.isEmpty {
-            throw APIError.conflict("\(name) already has records; a CNAME must be the only record at its name.", code: "cname_conflict")
+            throw APIError.conflict("\(name) already has records; a CNAME must be the only record at its name.", code: .cnameConflict)
         }
         if others.contains(where: { $0.type == "CNAME" }) {
-            throw APIError.conflict("\(name) has a CNAME; it cannot have other records.", code: "cname_conflict")
+            throw APIError.conflict("\(name) has a CNAME; it cannot have other records.", code: .cnameConflict)
         }
         if creating, try await DomainRecord.query(on: db).filter(\.$domain.$id == domain.id!).count() >= Self.maxRecordsPerDomain {
-            throw APIError.conflict("A domain can have at most \(Self.maxRecordsPerDomain) records.", code: "too_many_records")
+            throw APIError.conflict("A domain can have at most \(Self.maxRecordsPerDomain) records.", code: .tooManyRecords)
         }
     }
 }

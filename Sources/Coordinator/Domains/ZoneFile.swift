@@ -53,7 +53,7 @@ enum ZoneFile {
     /// fails is reported with its number and the rest still import.
     static func importZone(_ text: String, into domain: Domain, replace: Bool, service: DomainService) async throws -> ImportResult {
         guard text.utf8.count <= 1 << 20 else {
-            throw APIError(.contentTooLarge, code: "body_too_large", detail: "A zone file may be at most 1 MiB.")
+            throw APIError(.contentTooLarge, code: .bodyTooLarge, detail: "A zone file may be at most 1 MiB.")
         }
         let (entries, problems) = parse(text, origin: domain.name)
         var result = ImportResult(imported: 0, skipped: 0, errors: problems)
@@ -72,7 +72,7 @@ enum ZoneFile {
                         proxied: entry.proxied),
                     to: domain)
                 result.imported += 1
-            } catch let error as APIError where error.code == "duplicate_record" {
+            } catch let error as APIError where error.code == .duplicateRecord {
                 result.skipped += 1
             } catch let error as APIError {
                 result.errors.append(.init(line: entry.line, detail: error.detail))

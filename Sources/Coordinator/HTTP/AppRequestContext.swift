@@ -65,13 +65,13 @@ public struct APIRequestDecoder: RequestDecoder {
     public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
         let contentType = request.headers[.contentType] ?? ""
         guard contentType.lowercased().hasPrefix("application/json") else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", detail: "Send JSON with Content-Type: application/json.")
+            throw APIError(.unsupportedMediaType, code: .unsupportedMediaType, detail: "Send JSON with Content-Type: application/json.")
         }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: context.maxUploadSize)
         } catch {
-            throw APIError(.contentTooLarge, code: "body_too_large", detail: "The body is larger than \(context.maxUploadSize) bytes.")
+            throw APIError(.contentTooLarge, code: .bodyTooLarge, detail: "The body is larger than \(context.maxUploadSize) bytes.")
         }
         let data = Data(buffer: buffer)
         let value: T
@@ -82,12 +82,12 @@ public struct APIRequestDecoder: RequestDecoder {
         } catch let error as APIError {
             throw error
         } catch {
-            throw APIError.badRequest("The body is not valid JSON.", code: "invalid_json")
+            throw APIError.badRequest("The body is not valid JSON.", code: .invalidJson)
         }
         if let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
             let field = UnknownFields.first(in: json, decoding: T.self)
         {
-            throw APIError(.badRequest, code: "unknown_field", detail: "\(field): is not a field of this request.", field: field)
+            throw APIError(.badRequest, code: .unknownField, detail: "\(field): is not a field of this request.", field: field)
         }
         return value
     }
@@ -105,11 +105,11 @@ public struct APIRequestDecoder: RequestDecoder {
             return .validation(path(context.codingPath), "must be \(describe(type)), not null")
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
-                return .badRequest("The body is not valid JSON.", code: "invalid_json")
+                return .badRequest("The body is not valid JSON.", code: .invalidJson)
             }
             return .validation(path(context.codingPath), context.debugDescription)
         @unknown default:
-            return .badRequest("The body could not be read.", code: "invalid_json")
+            return .badRequest("The body could not be read.", code: .invalidJson)
         }
     }
 

@@ -31,7 +31,7 @@ struct CSRFMiddleware: RouterMiddleware {
     }
 
     static let refusal = APIError(
-        .forbidden, code: "csrf_failed", detail: "Cross-site request refused: the request's Origin is not this site.")
+        .forbidden, code: .csrfFailed, detail: "Cross-site request refused: the request's Origin is not this site.")
 
     private func isSelf(_ origin: String, _ request: Request) -> Bool {
         if origin == publicOrigin { return true }

@@ -29,14 +29,14 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as APIError:
             return error
         case let error as HTTPError:
-            let code: String =
+            let code: APIError.Code =
                 switch error.status {
-                case .notFound: "not_found"
-                case .methodNotAllowed: "method_not_allowed"
-                case .contentTooLarge: "body_too_large"
-                case .unauthorized: "unauthorized"
-                case .forbidden: "forbidden"
-                default: error.status.code < 500 ? "bad_request" : "internal_error"
+                case .notFound: .notFound
+                case .methodNotAllowed: .methodNotAllowed
+                case .contentTooLarge: .bodyTooLarge
+                case .unauthorized: .unauthorized
+                case .forbidden: .forbidden
+                default: error.status.code < 500 ? .badRequest : .internalError
                 }
             let detail = error.body ?? (error.status == .notFound ? "No such page or endpoint." : error.status.reasonPhrase)
             var apiError = APIError(error.status, code: code, detail: detail)
@@ -47,12 +47,12 @@ struct ErrorMiddleware: RouterMiddleware {
             // past them is the client's (an ID of nothing, a row still in use), never a 500.
             context.logger.warning("constraint failure", metadata: ["error": "\(String(reflecting: error))"])
             return APIError(
-                .conflict, code: "constraint_violation",
+                .conflict, code: .constraintViolation,
                 detail: "A record this request refers to does not exist, or one it removes is in use.")
         default:
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return APIError(
-                .internalServerError, code: "internal_error",
+                .internalServerError, code: .internalError,
                 detail:
                     "Something went wrong on our side; quote request ID \(context.logger[metadataKey: "request_id"] ?? "\(context.id)") to the operator."
             )

@@ -37,7 +37,7 @@ struct IdempotentCalls: Sendable {
                 throw APIError.validation("Idempotency-Key", "was already used for another request (\(earlier.route))")
             }
             guard let response = earlier.response else {
-                throw APIError.conflict("A request with this Idempotency-Key is still being processed.", code: "idempotency_in_progress")
+                throw APIError.conflict("A request with this Idempotency-Key is still being processed.", code: .idempotencyInProgress)
             }
             return try JSONDecoder.api.decode(R.self, from: Data(response.utf8))
         }

@@ -30,7 +30,7 @@ public final class ConfigFeed: Sendable {
     public func bump(on database: (any Database)? = nil) async throws -> Int64 {
         let db = database ?? store.db
         guard let sql = db as? any SQLDatabase else {
-            throw APIError(.internalServerError, code: "sql_unavailable", detail: "database does not speak SQL")
+            throw APIError(.internalServerError, code: .sqlUnavailable, detail: "database does not speak SQL")
         }
         struct Row: Decodable { var version: Int64 }
         let row = try await sql.raw("UPDATE config_state SET version = version + 1 WHERE id = 1 RETURNING version").first(

@@ -72,7 +72,7 @@ struct NodeAPIController {
     /// a nameserver's token cannot fetch the edges' private keys.
     static func notAssigned(_ role: String, _ node: Node) -> APIError {
         APIError(
-            .forbidden, code: "role_not_assigned",
+            .forbidden, code: .roleNotAssigned,
             detail: "This node runs \(node.roles.joined(separator: ", ")); an admin adds the \(role) role to it.", field: "role")
     }
 

@@ -39,7 +39,7 @@ public struct NodeService: Sendable {
         node.capacity = 1000
         try apply(draft, to: node, creating: true)
         guard try await Node.query(on: db).filter(\.$name == node.name).first() == nil else {
-            throw APIError.conflict("A node named \(node.name) exists.", code: "name_taken")
+            throw APIError.conflict("A node named \(node.name) exists.", code: .nameTaken)
         }
         let token = Secrets.randomToken(prefix: Self.tokenPrefix)
         node.tokenHash = Secrets.hash(token)
@@ -78,12 +78,12 @@ public struct NodeService: Sendable {
     public func authenticate(token: String?, from address: IPAddress?) async throws -> Node {
         guard let token, token.hasPrefix(Self.tokenPrefix),
             let node = try await Node.query(on: db).filter(\.$tokenHash == Secrets.hash(token)).first()
-        else { throw APIError(.unauthorized, code: "unauthorized", detail: "Send the node's token as Authorization: Bearer.") }
+        else { throw APIError(.unauthorized, code: .unauthorized, detail: "Send the node's token as Authorization: Bearer.") }
         if !node.ipAllowlist.isEmpty {
             let allowed = node.ipAllowlist.compactMap(CIDR.init)
             guard let address, allowed.contains(where: { $0.contains(address) }) else {
                 throw APIError(
-                    .forbidden, code: "ip_not_allowed",
+                    .forbidden, code: .ipNotAllowed,
                     detail: "This node may not call the node API from \(address?.description ?? "this address").")
             }
         }

@@ -68,7 +68,15 @@ public enum OpenAPIDocument {
                 }),
         ]
         let core: [String: Any] = [
-            "Error": object(["detail": string, "code": string, "field": string], required: ["detail", "code"]),
+            "Error": object(
+                [
+                    "detail": string,
+                    "code": [
+                        "type": "string", "enum": APIError.Code.all.map(\.description),
+                        "description": "One of a closed set; 'field' names the request field when the error is about one",
+                    ],
+                    "field": string,
+                ], required: ["detail", "code"]),
             "Certificate": object(
                 [
                     "status": ["type": "string", "enum": ["pending", "issued", "failed"]], "names": ["type": "array", "items": string],

@@ -29,7 +29,7 @@ public struct PlanLimits: Sendable {
         guard let maximum = plan.limit(limit) else { return }
         guard used + adding <= maximum else {
             throw APIError(
-                .forbidden, code: "plan_limit_reached",
+                .forbidden, code: .planLimitReached,
                 detail:
                     "Your \(plan.name) plan allows \(maximum) \(limit.title.lowercased()) (limit: \(limit.rawValue)); you have \(used). Upgrade your plan for more.",
                 field: limit.rawValue)
@@ -45,7 +45,7 @@ public struct PlanLimits: Sendable {
     public func plan(of user: User) async throws -> Plan {
         if let plan = try await Plan.find(user.planID, on: store.db) { return plan }
         throw APIError(
-            .internalServerError, code: "plan_missing", detail: "Your plan \(user.planID) no longer exists; contact the operator.")
+            .internalServerError, code: .planMissing, detail: "Your plan \(user.planID) no longer exists; contact the operator.")
     }
 
     public struct Usage: Codable, Sendable {

@@ -96,7 +96,7 @@ public struct PromoService: Sendable {
         }
         let key = code.uppercased()
         if try await PromoCode.query(on: store.db).filter(\.$codeKey == key).first() != nil {
-            throw APIError.conflict("The promo code \(code) already exists.", code: "promo_code_exists")
+            throw APIError.conflict("The promo code \(code) already exists.", code: .promoCodeExists)
         }
         let promo = PromoCode()
         promo.code = code
@@ -115,7 +115,7 @@ public struct PromoService: Sendable {
             try await promo.create(on: store.db)
         } catch {
             // Two creators raced for the same code; the unique index chose one.
-            throw APIError.conflict("The promo code \(code) already exists.", code: "promo_code_exists")
+            throw APIError.conflict("The promo code \(code) already exists.", code: .promoCodeExists)
         }
         return promo
     }
@@ -166,18 +166,18 @@ public struct PromoService: Sendable {
                 let promo = try await sql.select().column("*").from(PromoCode.schema)
                     .where("code_key", .equal, SQLBind(code.uppercased())).for(.update).first()?.decode(fluentModel: PromoCode.self)
             else { throw APIError.notFound("Promo code") }
-            guard promo.active else { throw APIError.conflict("This promo code is disabled.", code: "promo_code_disabled") }
+            guard promo.active else { throw APIError.conflict("This promo code is disabled.", code: .promoCodeDisabled) }
             if let expires = promo.expiresAt, expires <= now {
-                throw APIError.conflict("This promo code expired.", code: "promo_code_expired")
+                throw APIError.conflict("This promo code expired.", code: .promoCodeExpired)
             }
             if let maxUses = promo.maxUses, promo.uses >= maxUses {
-                throw APIError.conflict("This promo code has been used up.", code: "promo_code_used_up")
+                throw APIError.conflict("This promo code has been used up.", code: .promoCodeUsedUp)
             }
             var reseller: Reseller?
             if let resellerID = promo.resellerID {
                 reseller = try await Reseller.find(resellerID, on: db)
                 if reseller?.userID == userID {
-                    throw APIError(.forbidden, code: "own_promo_code", detail: "Resellers cannot redeem their own promo codes.")
+                    throw APIError(.forbidden, code: .ownPromoCode, detail: "Resellers cannot redeem their own promo codes.")
                 }
             }
             let earlier = try await PromoRedemption.query(on: db).filter(\.$promoID == promo.id!).filter(\.$userID == userID).count()
@@ -185,7 +185,7 @@ public struct PromoService: Sendable {
                 throw APIError.conflict(
                     promo.perUserLimit == 1
                         ? "You have already redeemed this promo code." : "You have redeemed this promo code \(earlier) times, its limit.",
-                    code: "promo_code_already_redeemed")
+                    code: .promoCodeAlreadyRedeemed)
             }
             let expiresAt = promo.creditExpiresInDays.map { CreditBook.expiry(now.addingTimeInterval(Double($0) * 86_400)) }
             let transaction = try await ledger.grant(

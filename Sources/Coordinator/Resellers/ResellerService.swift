@@ -76,7 +76,7 @@ public struct ResellerService: Sendable {
         guard (1...200).contains(company.count) else { throw APIError.validation("company_name", "is required (at most 200 characters)") }
         let tier = try await tier(name ?? "base")
         if try await Reseller.query(on: store.db).filter(\.$userID == userID).first() != nil {
-            throw APIError.conflict("\(user.email) is already a reseller.", code: "already_reseller")
+            throw APIError.conflict("\(user.email) is already a reseller.", code: .alreadyReseller)
         }
         let reseller = Reseller()
         reseller.userID = userID
@@ -133,7 +133,7 @@ public struct ResellerService: Sendable {
 
     func reseller(of userID: UUID) async throws -> Reseller {
         guard let reseller = try await Reseller.query(on: store.db).filter(\.$userID == userID).first() else {
-            throw APIError(.forbidden, code: "not_reseller", detail: "This account is not a reseller.")
+            throw APIError(.forbidden, code: .notReseller, detail: "This account is not a reseller.")
         }
         return reseller
     }
@@ -149,7 +149,7 @@ public struct ResellerService: Sendable {
         let made = try await PromoCode.query(on: store.db).filter(\.$resellerID == reseller.id!).count()
         guard made < tier.maxPromosPerReseller else {
             throw APIError(
-                .forbidden, code: "reseller_promo_limit",
+                .forbidden, code: .resellerPromoLimit,
                 detail: "Your \(reseller.tier) tier allows \(tier.maxPromosPerReseller) promo codes; you have \(made).")
         }
         var draft = draft

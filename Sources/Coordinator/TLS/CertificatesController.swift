@@ -45,7 +45,7 @@ struct CertificatesController {
         group.post(":id/certificate") { request, context -> EditedResponse<Status> in
             let domain = try await domain(context)
             guard certificates.enabled else {
-                throw APIError(.conflict, code: "acme_disabled", detail: "certificate issuance is off: no ACME directory is configured")
+                throw APIError(.conflict, code: .acmeDisabled, detail: "certificate issuance is off: no ACME directory is configured")
             }
             let body = try? await request.decode(as: IssueRequest.self, context: context)
             let certificate = try await certificates.request(for: domain, wildcard: body?.wildcard)
