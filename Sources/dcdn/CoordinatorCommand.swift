@@ -23,7 +23,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let app = buildApplication(coordinator, host: host, port: port) { _ in
                 logger.info("coordinator listening on \(host):\(port), public URL \(publicURL)")
             }
-            try await runUntilSignalled([app] + coordinator.jobs(), logger: logger)
+            try await runUntilSignalled([coordinator.store, app] + coordinator.jobs(), logger: logger)
         }
     }
 }

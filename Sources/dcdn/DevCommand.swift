@@ -73,7 +73,7 @@ struct Dev: AsyncParsableCommand {
                     """
                 FileHandle.standardOutput.write(Data((banner + "\n").utf8))
             }
-            try await runUntilSignalled([app, nameserver, edge, demoOrigin] + coordinator.jobs(), logger: logger)
+            try await runUntilSignalled([coordinator.store, app, nameserver, edge, demoOrigin] + coordinator.jobs(), logger: logger)
         }
     }
 }

@@ -25,7 +25,8 @@ func withCoordinator(
     await coordinator.store.shutdown()
 }
 
-/// Runs the role's services until SIGTERM or SIGINT and lets them drain.
+/// Runs the role's services until SIGTERM or SIGINT and lets them drain, in reverse order: what
+/// is listed first (the database) is shut down last.
 func runUntilSignalled(_ services: [any Service], logger: Logger) async throws {
     let group = ServiceGroup(
         configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

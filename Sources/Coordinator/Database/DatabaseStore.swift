@@ -6,16 +6,20 @@ import Foundation
 import Logging
 import NIOPosix
 import SQLKit
+import ServiceLifecycle
+import Synchronization
 
 /// The coordinator's database: embedded SQLite by default, PostgreSQL with a URL; the same
-/// migrations for both.
-public final class DatabaseStore: Sendable {
+/// migrations for both. A service of the role's group: listed first, it is shut down last, once
+/// the server and the jobs have drained.
+public final class DatabaseStore: Service, Sendable {
     public enum Engine: String, Sendable { case sqlite, postgres }
 
     public let databases: Databases
     public let engine: Engine
     let logger: Logger
     let migrations: Migrations
+    private let closed = Atomic<Bool>(false)
 
     public init(settings: DCDNSettings, logger: Logger) throws {
         self.logger = logger
@@ -77,8 +81,16 @@ public final class DatabaseStore: Sendable {
         try await sql.raw("SELECT 1").run()
     }
 
+    /// Closes the connection pools; only the first call does anything.
     public func shutdown() async {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         await databases.shutdownAsync()
+    }
+
+    /// Waits for the group's graceful shutdown, then closes the pools.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
     }
 
     private func withMigrationLock(_ body: @escaping @Sendable () async throws -> Void) async throws {
