@@ -41,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        // The API contract as typed values; external reference loading is not needed (and builds slower).
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0", traits: []),
     ],
     targets: [
         // Shared model: IDs, money, plans and limits, configuration, errors.
@@ -193,6 +195,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ],
             resources: [.copy("Dashboard/Templates"), .copy("Dashboard/Assets")], swiftSettings: swiftSettings
         ),
@@ -235,6 +238,7 @@ let package = Package(
             name: "CoordinatorTests",
             dependencies: [
                 "Coordinator",
+                "ImageKit",
                 "NodeProtocol",
                 "SMTPKit",
                 .product(name: "X509", package: "swift-certificates"),
@@ -244,6 +248,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ], swiftSettings: swiftSettings
         ),
     ]

@@ -58,7 +58,7 @@ public final class ImageTransformer: Sendable {
 
     /// Reads the header only.
     public func probe(_ source: ByteBuffer) throws(ImageError) -> Probe {
-        guard Self.started else { throw ImageError(status: 503, code: "images_unavailable", detail: "libvips could not start") }
+        guard Self.started else { throw ImageError(status: 503, code: .imagesUnavailable, detail: "libvips could not start") }
         let result: Result<Probe, ImageError> = source.withUnsafeReadableBytes { raw in
             guard let base = raw.baseAddress, raw.count > 0 else { return .failure(Self.unsupported) }
             guard let name = dcdn_vips_loader(base, raw.count).map({ String(cString: $0) }), Self.allowed(loader: name) else {
@@ -81,7 +81,7 @@ public final class ImageTransformer: Sendable {
         let pixels = probe.width * probe.height
         guard pixels <= limits.maxPixels else {
             throw ImageError(
-                status: 422, code: "image_too_large",
+                status: 422, code: .imageTooLarge,
                 detail:
                     "the source is \(probe.width)×\(probe.height) pixels; at most \(limits.maxPixels / 1_000_000) megapixels are processed")
         }
@@ -92,7 +92,7 @@ public final class ImageTransformer: Sendable {
         do {
             result = try await pool.runIfActive { Self.render(source, options: options, format: format) }
         } catch {
-            result = .failure(ImageError(status: 503, code: "images_unavailable", detail: "the image workers are shutting down"))
+            result = .failure(ImageError(status: 503, code: .imagesUnavailable, detail: "the image workers are shutting down"))
         }
         return try result.get()
     }
@@ -117,7 +117,7 @@ public final class ImageTransformer: Sendable {
             var length = 0
             guard dcdn_vips_save(image, Self.code(format), Int32(options.quality), &data, &length) == 0, let data else {
                 return .failure(
-                    ImageError(status: 422, code: "encode_failed", detail: "the image could not be encoded as \(format.rawValue)"))
+                    ImageError(status: 422, code: .encodeFailed, detail: "the image could not be encoded as \(format.rawValue)"))
             }
             defer { g_free(data) }
             var body = ByteBuffer()
@@ -141,11 +141,11 @@ public final class ImageTransformer: Sendable {
     }
 
     static let unsupported = ImageError(
-        status: 415, code: "unsupported_image", detail: "the source is not a JPEG, PNG, WebP, GIF, AVIF/HEIF or TIFF image")
+        status: 415, code: .unsupportedImage, detail: "the source is not a JPEG, PNG, WebP, GIF, AVIF/HEIF or TIFF image")
 
     static func undecodable() -> ImageError {
         clearError()
-        return ImageError(status: 422, code: "undecodable_image", detail: "the source image could not be decoded")
+        return ImageError(status: 422, code: .undecodableImage, detail: "the source image could not be decoded")
     }
 
     private static func clearError() {

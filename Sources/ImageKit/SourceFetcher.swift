@@ -144,14 +144,14 @@ public struct SourceFetcher: Sendable {
         } catch let error as ImageError {
             return .failure(error)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            return .failure(ImageError(status: 504, code: "source_timeout", detail: "the source did not answer in time"))
+            return .failure(ImageError(status: 504, code: .sourceTimeout, detail: "the source did not answer in time"))
         } catch {
             return .failure(.badSource("the source could not be fetched (\(error))"))
         }
     }
 
     static func tooLarge(_ limit: Int) -> ImageError {
-        ImageError(status: 413, code: "source_too_large", detail: "the source is larger than \(limit / 1024 / 1024) MB")
+        ImageError(status: 413, code: .sourceTooLarge, detail: "the source is larger than \(limit / 1024 / 1024) MB")
     }
 
     static func host(of url: URL) -> String {

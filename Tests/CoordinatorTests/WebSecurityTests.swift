@@ -4,7 +4,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import ImageKit
 import NIOCore
+import OpenAPIKit
 import Testing
 
 @testable import Coordinator
@@ -145,16 +147,40 @@ struct OperabilityTests {
             let documented = OpenAPIDocument.routeKeys(isDev: isDev)
             #expect(routes.subtracting(documented).isEmpty, "routes missing from the OpenAPI document")
             #expect(documented.subtracting(routes).isEmpty, "documented routes that do not exist")
-            let served = try await client.json(.get, "/api/v1/openapi.json")
-            #expect(served["openapi"] as? String == "3.1.0")
-            let paths = try #require(served["paths"] as? [String: Any])
-            #expect(paths.keys.contains("/api/v1/auth/register"))
-            #expect(paths.keys.contains("/api/v1/dev/outbox") == isDev)
+            // The served document decodes into OpenAPIKit's types and passes its validation
+            // (every reference resolves, operation IDs are unique, security names declared schemes).
+            let text = try await client.execute(uri: "/api/v1/openapi.json", method: .get) { String(buffer: $0.body) }
+            let document = try JSONDecoder().decode(OpenAPI.Document.self, from: Data(text.utf8))
+            try document.validate()
+            let resolved = try document.locallyDereferenced()
+            #expect(document.openAPIVersion == .v3_1_1)
+            #expect(document.paths.keys.contains("/api/v1/auth/register"))
+            #expect(document.paths.keys.contains("/api/v1/dev/outbox") == isDev)
+            #expect(Set(document.components.securitySchemes.keys.map(\.rawValue)) == ["bearer", "node"])
+            for route in resolved.routes {
+                for endpoint in route.pathItem.endpoints {
+                    let name = "\(endpoint.method.rawValue) \(route.path.rawValue)"
+                    let operation = endpoint.operation
+                    #expect(operation.operationId != nil, "\(name) has no operation ID")
+                    // Every answer with a body says what the body is.
+                    for (status, response) in operation.responses
+                    where status.rawValue != "204" && !status.rawValue.hasPrefix("3") && endpoint.method != .head {
+                        #expect(!response.content.isEmpty, "\(name) → \(status.rawValue) describes no body")
+                        for content in response.content.values {
+                            #expect(content.schema != nil, "\(name) → \(status.rawValue) has no schema")
+                        }
+                    }
+                    if let body = operation.requestBody {
+                        #expect(body.content[.json]?.schema != nil, "\(name) has a request body without a JSON schema")
+                    }
+                }
+            }
             // Error codes are a closed set, and the document lists it.
-            let schemas = try #require((served["components"] as? [String: Any])?["schemas"] as? [String: Any])
-            let code = ((schemas["Error"] as? [String: Any])?["properties"] as? [String: Any])?["code"] as? [String: Any]
-            let listed = Set(try #require(code?["enum"] as? [String]))
-            #expect(listed == Set(APIError.Code.all.map(\.description)))
+            guard case .object(_, let error) = try #require(document.components.schemas["Error"]).value,
+                case .string(let code, _) = try #require(error.properties["code"]).value
+            else { Issue.record("Error schema"); return }
+            let listed = Set((code.allowedValues ?? []).compactMap { $0.value as? String })
+            #expect(listed == Set(APIError.Code.all.map(\.description) + ImageError.Code.allCases.map(\.rawValue)))
             #expect(listed.isSuperset(of: ["plan_limit_reached", "unknown_field", "validation_error", "role_not_assigned"]))
         }
     }

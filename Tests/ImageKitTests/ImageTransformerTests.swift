@@ -80,7 +80,7 @@ struct ImageTransformerTests {
             _ = try await ImageTransformer(limits: limits).transform(Self.png, options: options, accept: nil)
             Issue.record("a source over the pixel cap was transformed")
         } catch {
-            #expect(error.status == 422 && error.code == "image_too_large")
+            #expect(error.status == 422 && error.code == .imageTooLarge)
         }
     }
 }

@@ -42,7 +42,7 @@ struct SourceFetcherTests {
             let pin = try await fetcher.pin(try ImageOptions.source(url))
             Issue.record("\(url) was pinned to \(pin)")
         } catch {
-            #expect(error.status == 400 && error.code == "source_forbidden" && error.field == "url", "\(url): \(error)")
+            #expect(error.status == 400 && error.code == .sourceForbidden && error.field == "url", "\(url): \(error)")
         }
     }
 

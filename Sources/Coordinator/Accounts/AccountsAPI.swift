@@ -1,4 +1,5 @@
 import Foundation
+import OpenAPIKit
 
 /// Registration, sign-in, OpenID Connect and API tokens.
 extension OpenAPIDocument {
@@ -15,7 +16,7 @@ extension OpenAPIDocument {
             Operation(
                 method: "get", path: "/api/v1/auth/verify-email", summary: "Verify an email address with the mailed token", tag: "Auth",
                 access: .publicRoute, responses: [(200, "VerifyResponse"), (400, "Error")],
-                query: [("token", ["type": "string"], "Token from the verification mail")]),
+                query: [("token", .string, "Token from the verification mail")]),
             Operation(
                 method: "post", path: "/api/v1/auth/resend-verification", summary: "Mail a new verification link", tag: "Auth",
                 access: .publicRoute, body: "EmailRequest", responses: [(202, "Detail"), (429, "Error")]),
@@ -28,8 +29,8 @@ extension OpenAPIDocument {
             Operation(
                 method: "get", path: "/api/v1/auth/oidc/callback",
                 summary: "Provider redirect target: finishes sign-in, sets the session cookie", tag: "Auth", access: .publicRoute,
-                responses: [(303, nil)],
-                query: [("code", ["type": "string"], "Authorization code"), ("state", ["type": "string"], "State from the start")]),
+                responses: [(303, nil), (400, "Error"), (404, "Error")],
+                query: [("code", .string, "Authorization code"), ("state", .string, "State from the start")]),
             Operation(
                 method: "get", path: "/api/v1/auth/me", summary: "The signed-in user", tag: "Auth", access: .user,
                 responses: [(200, "User")]),
@@ -52,4 +53,42 @@ extension OpenAPIDocument {
 
 extension AccountsArea {
     static func operations(isDev: Bool) -> [OpenAPIDocument.Operation] { OpenAPIDocument.accountsOperations }
+    static var schemas: [String: JSONSchema] { OpenAPIDocument.accountsSchemas }
+}
+
+extension OpenAPIDocument {
+    static var accountsSchemas: [String: JSONSchema] {
+        [
+            "RegisterRequest": object(
+                [
+                    "email": .string(format: .email), "password": .string(minLength: 10),
+                    "referral_code": string,
+                ], required: ["email", "password"]),
+            "RegisterResponse": object(
+                ["user": ref("User"), "verification_sent": boolean, "detail": string], required: ["user", "verification_sent"]),
+            "LoginRequest": object(["email": string, "password": string], required: ["email", "password"]),
+            "LoginResponse": object(
+                ["access_token": string, "token_type": string, "expires_in": .integer, "user": ref("User")],
+                required: ["access_token", "token_type", "expires_in", "user"]),
+            "VerifyResponse": object(["verified": boolean, "user": ref("User")], required: ["verified", "user"]),
+            "EmailRequest": object(["email": string], required: ["email"]),
+            "Providers": object(
+                ["password": boolean, "oidc": object(["issuer": string, "label": string, "start_url": string])], required: ["password"]),
+            "User": object(
+                [
+                    "id": uuid, "email": string, "role": .string(allowedValues: User.Role.allCases.map(\.rawValue).map { AnyCodable($0) }),
+                    "plan": string,
+                    "email_verified": boolean, "has_password": boolean, "sign_in_with_provider": boolean, "created_at": time,
+                ],
+                required: ["id", "email", "role", "plan", "email_verified"]),
+            "PasswordChange": object(["current_password": string, "new_password": string], required: ["new_password"]),
+            "TokenRequest": object(["name": .string(minLength: 1, maxLength: 64)], required: ["name"]),
+            "Token": object(
+                [
+                    "id": uuid, "name": string, "prefix": string, "created_at": time, "last_used_at": time,
+                    "token": .string(description: "Only in the creating response"),
+                ], required: ["id", "name", "prefix"]),
+            "TokenList": list("tokens", of: "Token"),
+        ]
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OpenAPIKit
 
 /// The affiliate program (§12).
 extension OpenAPIDocument {
@@ -26,4 +27,23 @@ extension OpenAPIDocument {
 
 extension AffiliatesArea {
     static func operations(isDev: Bool) -> [OpenAPIDocument.Operation] { OpenAPIDocument.affiliatesOperations }
+    static var schemas: [String: JSONSchema] { OpenAPIDocument.affiliatesSchemas }
+}
+
+extension OpenAPIDocument {
+    static var affiliatesSchemas: [String: JSONSchema] {
+        [
+            "AffiliateDashboard": object(
+                [
+                    "joined": boolean, "code": string, "referral_link": string, "total_referrals": integer, "paying_referrals": integer,
+                    "total_earned": amount, "available_balance": amount, "minimum_payout": amount, "commission_percent": integer,
+                    "commissions": .array(items: .object),
+                    "payouts": .array(items: .object),
+                ], required: ["joined", "total_referrals", "paying_referrals", "total_earned", "available_balance"]),
+            "Payout": object(
+                ["id": uuid, "affiliate_user_id": uuid, "amount": amount, "status": string, "requested_at": time, "paid_at": optionalTime],
+                required: ["id", "amount", "status"]),
+            "PayoutList": list("payouts", of: "Payout"),
+        ]
+    }
 }

@@ -3,6 +3,7 @@ import FluentKit
 import Foundation
 import Hummingbird
 import Logging
+import OpenAPIKit
 import ServiceLifecycle
 import Synchronization
 
@@ -26,7 +27,7 @@ protocol ProductArea: Sendable {
     /// The area's API operations for the OpenAPI document (a test keeps them equal to the router).
     static func operations(isDev: Bool) -> [OpenAPIDocument.Operation]
     /// Schemas the operations refer to by name.
-    static var schemas: [String: Any] { get }
+    static var schemas: [String: JSONSchema] { get }
     /// How a user's usage of a plan limit is counted (shown on the account page, checked by
     /// `PlanLimits.check`).
     static var limitCounters: [PlanLimit: PlanLimits.UsageCounter] { get }
@@ -49,7 +50,7 @@ extension ProductArea {
     public static var navigation: [NavigationItem] { [] }
     public static var notices: [String: String] { [:] }
     public static func operations(isDev: Bool) -> [OpenAPIDocument.Operation] { [] }
-    public static var schemas: [String: Any] { [:] }
+    public static var schemas: [String: JSONSchema] { [:] }
     public static var limitCounters: [PlanLimit: PlanLimits.UsageCounter] { [:] }
     public func addRoutes(to routes: AreaRoutes) {}
     public func jobs(logger: Logger) -> [any Service] { [] }

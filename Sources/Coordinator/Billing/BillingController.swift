@@ -156,7 +156,9 @@ struct BillingController {
     /// The raw body, once its signature checks out, and its JSON.
     func verified(_ request: Request, header: String, secret: String?) async throws -> (Data, [String: Any]) {
         guard let secret, !secret.isEmpty else {
-            throw APIError(.serviceUnavailable, code: .webhookNotConfigured, detail: "This webhook's signing secret is not configured.")
+            // An endpoint the operator has not set up is absent, not failing: 404, so that senders
+            // (and monitors) do not treat it as an outage.
+            throw APIError(.notFound, code: .webhookNotConfigured, detail: "This webhook's signing secret is not configured.")
         }
         let buffer: ByteBuffer
         do {

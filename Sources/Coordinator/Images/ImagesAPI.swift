@@ -1,22 +1,23 @@
 import Foundation
+import OpenAPIKit
 
 /// The image endpoint (product guide §4); every edge node serves it on proxied domains too.
 extension OpenAPIDocument {
     static var imagesOperations: [Operation] {
         var operations: [Operation] = []
-        let imageQuery: [(name: String, schema: [String: Any], description: String)] = [
-            ("url", ["type": "string", "format": "uri"], "Source image URL, http or https (required in the query form)"),
-            ("w", ["type": "integer", "minimum": 1, "maximum": 4096], "Width in pixels (default: the source's)"),
-            ("h", ["type": "integer", "minimum": 1, "maximum": 4096], "Height in pixels (default: the source's)"),
+        let imageQuery: [(name: String, schema: JSONSchema, description: String)] = [
+            ("url", .string(format: .uri), "Source image URL, http or https (required in the query form)"),
+            ("w", .integer(maximum: (4096, exclusive: false), minimum: (1, exclusive: false)), "Width in pixels (default: the source's)"),
+            ("h", .integer(maximum: (4096, exclusive: false), minimum: (1, exclusive: false)), "Height in pixels (default: the source's)"),
             (
-                "f", ["type": "string", "enum": ["auto", "webp", "avif", "jpeg", "png"], "default": "auto"],
+                "f", .string(allowedValues: ["auto", "webp", "avif", "jpeg", "png"], defaultValue: "auto"),
                 "Output format; auto follows Accept"
             ),
-            ("q", ["type": "integer", "minimum": 1, "maximum": 100, "default": 80], "Quality"),
-            ("fit", ["type": "string", "enum": ["cover", "contain", "fill", "inside"], "default": "cover"], "How the image meets w×h"),
+            ("q", .integer(maximum: (100, exclusive: false), minimum: (1, exclusive: false), defaultValue: 80), "Quality"),
+            ("fit", .string(allowedValues: ["cover", "contain", "fill", "inside"], defaultValue: "cover"), "How the image meets w×h"),
         ]
         let imageResponses: [(Int, String?)] = [
-            (200, nil), (304, nil), (400, "Error"), (413, "Error"), (415, "Error"), (422, "Error"), (502, "Error"), (504, "Error"),
+            (200, "image/*"), (304, nil), (400, "Error"), (413, "Error"), (415, "Error"), (422, "Error"), (502, "Error"), (504, "Error"),
         ]
         for method in ["get", "head"] {
             operations += [

@@ -1,6 +1,8 @@
 import DCDNCore
 import Foundation
+import ImageKit
 import NodeProtocol
+import OpenAPIKit
 
 /// The OpenAPI 3.1 description of every API and operability route, served at
 /// `/api/v1/openapi.json`. Written by hand next to the routes; a test compares it with the
@@ -8,23 +10,89 @@ import NodeProtocol
 public enum OpenAPIDocument {
     enum Access { case publicRoute, user, admin, node }
 
+    /// One route of the API, as an area lists it.
     struct Operation {
         var method: String
         var path: String
         var summary: String
         var tag: String
         var access: Access
+        /// The request body's schema name (JSON).
         var body: String? = nil
+        /// Status and the body's schema name: `nil` is no body; a name with a slash is a media
+        /// type that is not JSON (`text/plain`, `image/*`). Error statuses refer to the shared
+        /// error responses.
         var responses: [(Int, String?)]
-        var query: [(name: String, schema: [String: Any], description: String)] = []
+        var query: [(name: String, schema: JSONSchema, description: String)] = []
         /// Takes an `Idempotency-Key` header (money calls).
         var idempotent = false
+
+        var operationID: String {
+            method
+                + path.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "{", with: "").replacingOccurrences(
+                    of: "}", with: "")
+        }
+
+        /// The OpenAPIKit operation.
+        var built: OpenAPI.Operation {
+            var parameters: OpenAPI.Parameter.Array = query.map {
+                .b(.query(name: $0.name, required: false, schema: $0.schema, description: $0.description))
+            }
+            // Every {name} of the path is a path parameter.
+            for piece in path.split(separator: "{").dropFirst() {
+                guard let name = piece.split(separator: "}").first else { continue }
+                parameters.append(.b(.path(name: String(name), schema: .string)))
+            }
+            if idempotent {
+                parameters.append(
+                    .b(
+                        .header(
+                            name: "Idempotency-Key", required: false, schema: .string,
+                            description: "Retries with the same key get the first answer instead of repeating the call")))
+            }
+            var responses = OpenAPI.Response.Map()
+            var all = self.responses
+            if access == .user || access == .admin { all += [(401, "Error"), (429, "Error")] }
+            if access == .admin { all.append((403, "Error")) }
+            if access == .node { all += [(401, "Error"), (403, "Error")] }
+            // What the shared request decoding answers: a body that is not JSON, too large, of
+            // another media type, or with a field that is not in the schema; a parameter out of range.
+            if body != nil { all += [(400, "Error"), (413, "Error"), (415, "Error"), (422, "Error")] }
+            if !query.isEmpty || idempotent { all.append((422, "Error")) }
+            if path.contains("{"), access != .publicRoute { all.append((404, "Error")) }
+            for (status, schema) in all {
+                let code = OpenAPI.Response.StatusCode.status(code: status)
+                if schema == "Error", let name = OpenAPIDocument.errorResponses[status] {
+                    responses[code] = .reference(.component(named: name))
+                } else if let schema, schema.contains("/") {
+                    let media = OpenAPI.ContentType(rawValue: schema) ?? .anyApplication
+                    let body: JSONSchema =
+                        schema.hasSuffix("json") ? .object : schema.hasPrefix("text/") ? .string : .string(contentEncoding: .binary)
+                    responses[code] = .response(description: HTTPStatusText.text(status), content: content(media, body))
+                } else if let schema {
+                    responses[code] = .response(description: HTTPStatusText.text(status), content: content(.json, ref(schema)))
+                } else {
+                    responses[code] = .response(description: HTTPStatusText.text(status))
+                }
+            }
+            let security: [OpenAPI.SecurityRequirement] =
+                switch access {
+                case .publicRoute: []
+                case .node: [[.component(named: "node"): []]]
+                case .user, .admin: [[.component(named: "bearer"): []]]
+                }
+            return OpenAPI.Operation(
+                tags: [tag], summary: summary, description: access == .admin ? "Requires the admin role." : nil,
+                operationId: operationID, parameters: parameters,
+                requestBody: body.map { OpenAPI.Request(content: content(.json, ref($0)), required: true) },
+                responses: responses, security: security)
+        }
     }
 
-    static var page: [(name: String, schema: [String: Any], description: String)] {
+    static var page: [(name: String, schema: JSONSchema, description: String)] {
         [
-            ("limit", ["type": "integer", "minimum": 1, "maximum": 500, "default": 50], "Items per page"),
-            ("offset", ["type": "integer", "minimum": 0, "default": 0], "Items to skip"),
+            ("limit", .integer(maximum: (500, exclusive: false), minimum: (1, exclusive: false), defaultValue: 50), "Items per page"),
+            ("offset", .integer(minimum: (0, exclusive: false), defaultValue: 0), "Items to skip"),
         ]
     }
 
@@ -33,376 +101,131 @@ public enum OpenAPIDocument {
         ProductAreas.all.flatMap { $0.operations(isDev: isDev) }
     }
 
-    static var domainSettings: [String: Any] {
+    static var domainSettings: [String: JSONSchema] {
         [
-            "origin": string, "ssl_mode": ["type": "string", "enum": ["off", "flexible", "full", "strict"]],
-            "cache_level": ["type": "string", "enum": ["standard", "aggressive", "bypass"]],
-            "browser_ttl": ["type": "integer", "minimum": 3600, "maximum": 31_536_000],
-            "edge_ttl": ["type": "integer", "minimum": 3600, "maximum": 2_592_000],
-            "dev_mode": ["type": "boolean", "description": "true: bypass caching for 3 hours"], "under_attack": boolean,
+            "origin": string, "ssl_mode": .string(allowedValues: ["off", "flexible", "full", "strict"]),
+            "cache_level": .string(allowedValues: ["standard", "aggressive", "bypass"]),
+            "browser_ttl": .integer(maximum: (31_536_000, exclusive: false), minimum: (3600, exclusive: false)),
+            "edge_ttl": .integer(maximum: (2_592_000, exclusive: false), minimum: (3600, exclusive: false)),
+            "dev_mode": .boolean(description: "true: bypass caching for 3 hours"), "under_attack": boolean,
             "multi_node_redundancy": boolean, "dns_fallback": boolean,
         ]
     }
 
-    static func object(_ properties: [String: Any], required: [String] = []) -> [String: Any] {
-        ["type": "object", "properties": properties, "required": required]
+    /// An object schema; properties not named in `required` may be absent. Keys are sorted so
+    /// that the served document is stable.
+    static func object(_ properties: [String: JSONSchema], required: [String] = []) -> JSONSchema {
+        var ordered = OrderedDictionary<String, JSONSchema>()
+        for (key, schema) in properties.sorted(by: { $0.key < $1.key }) {
+            ordered[key] = required.contains(key) ? schema : schema.optionalSchemaObject()
+        }
+        return .object(properties: ordered)
     }
-    static var string: [String: Any] { ["type": "string"] }
-    static var uuid: [String: Any] { ["type": "string", "format": "uuid"] }
-    static var time: [String: Any] { ["type": "string", "format": "date-time"] }
-    static var boolean: [String: Any] { ["type": "boolean"] }
-    static var integer: [String: Any] { ["type": "integer"] }
-    static var number: [String: Any] { ["type": "number"] }
-    static var strings: [String: Any] { ["type": "array", "items": ["type": "string"]] }
-    static func ref(_ name: String) -> [String: Any] { ["$ref": "#/components/schemas/\(name)"] }
-    static func list(_ key: String, of item: String) -> [String: Any] {
-        object([key: ["type": "array", "items": ref(item)], "total": ["type": "integer"]], required: [key, "total"])
+    /// Credits (1 credit = 1 USD), at most six decimals.
+    static var amount: JSONSchema { .number(description: "Credits (1 credit = 1 USD), at most six decimals") }
+    static var optionalTime: JSONSchema { .string(format: .dateTime, nullable: true) }
+    static var optionalInt: JSONSchema { .integer(nullable: true) }
+    static var string: JSONSchema { .string }
+    static var uuid: JSONSchema { .string(format: .uuid) }
+    static var time: JSONSchema { .string(format: .dateTime) }
+    static var boolean: JSONSchema { .boolean }
+    static var integer: JSONSchema { .integer }
+    static var number: JSONSchema { .number }
+    static var strings: JSONSchema { .array(items: .string) }
+    /// A reference to a schema of `components/schemas`.
+    static func ref(_ name: String) -> JSONSchema { .reference(.component(named: name)) }
+    /// A page of a list: `{<key>: [<item>], total}`.
+    static func list(_ key: String, of item: String) -> JSONSchema {
+        object([key: .array(items: ref(item)), "total": .integer], required: [key, "total"])
+    }
+    /// A body of one media type.
+    static func content(_ media: OpenAPI.ContentType, _ schema: JSONSchema) -> OpenAPI.Content.Map {
+        [media: .b(OpenAPI.Content(schema: schema))]
+    }
+    /// Allowed values of a string schema, from a Swift list.
+    static func oneOf(_ values: [String], description: String? = nil) -> JSONSchema {
+        .string(description: description, allowedValues: values.map { AnyCodable($0) })
     }
 
-    static var schemas: [String: Any] {
-        let limits: [String: Any] = [
-            "type": "object",
-            "properties": Dictionary(
-                uniqueKeysWithValues: PlanLimit.allCases.map {
-                    ($0.rawValue, ["type": ["integer", "null"], "description": $0.title] as [String: Any])
-                }),
-        ]
-        let core: [String: Any] = [
+    /// Every code an error body can carry: the platform's and the image pipeline's.
+    static var errorCodes: [String] {
+        (APIError.Code.all.map(\.description) + ImageError.Code.allCases.map(\.rawValue)).sorted()
+    }
+
+    /// Schemas every area uses.
+    static var schemas: [String: JSONSchema] {
+        [
             "Error": object(
                 [
                     "detail": string,
-                    "code": [
-                        "type": "string", "enum": APIError.Code.all.map(\.description),
-                        "description": "One of a closed set; 'field' names the request field when the error is about one",
-                    ],
+                    "code": oneOf(
+                        errorCodes, description: "One of a closed set; 'field' names the request field when the error is about one"),
                     "field": string,
-                ], required: ["detail", "code"]),
-            "Certificate": object(
-                [
-                    "status": ["type": "string", "enum": ["pending", "issued", "failed"]], "names": ["type": "array", "items": string],
-                    "wildcard": boolean, "issued_at": string, "expires_at": string, "next_attempt_at": string,
-                    "attempts": ["type": "integer"],
-                    "last_error": string, "ca_directory": string,
-                ], required: ["status", "names", "wildcard", "attempts"]),
-            "CertificateRequest": object(["wildcard": boolean], required: []),
-            "Security": object(
-                [
-                    "domain": string, "under_attack": boolean, "ip_allow": strings, "ip_block": strings, "country_allow": strings,
-                    "country_block": strings, "waf_sensitivity": ["type": "string", "enum": ["off", "low", "medium", "high"]],
-                    "clearance_minutes": integer, "rate_limits": ["type": "array", "items": ref("RateLimit")],
-                    "firewall_rules": ["type": "array", "items": ref("FirewallRule")], "sanctioned_countries": strings,
-                    "updated_at": string,
-                ], required: ["domain", "under_attack", "waf_sensitivity", "rate_limits", "firewall_rules"]),
-            "SecurityDraft": object(
-                [
-                    "ip_allow": strings, "ip_block": strings, "country_allow": strings, "country_block": strings,
-                    "waf_sensitivity": string, "clearance_minutes": integer, "under_attack": boolean,
-                ], required: []),
-            "RateLimit": object(
-                [
-                    "id": string, "path": string, "requests": integer, "period": integer,
-                    "action": ["type": "string", "enum": ["block", "challenge"]], "duration": integer,
-                ], required: ["id", "requests", "period", "action", "duration"]),
-            "RateLimitDraft": object(
-                ["path": string, "requests": integer, "period": integer, "action": string, "duration": integer],
-                required: ["requests", "period"]),
-            "FirewallRule": object(
-                [
-                    "id": string, "field": string, "operator": string, "value": string,
-                    "action": ["type": "string", "enum": ["block", "challenge", "log", "allow"]],
-                ], required: ["id", "field", "operator", "value", "action"]),
-            "FirewallRuleDraft": object(
-                ["field": string, "operator": string, "value": string, "action": string, "position": integer],
-                required: ["field", "operator", "value"]),
-            "Attack": object(
-                [
-                    "id": string, "domain": string, "type": ["type": "string", "enum": ["http_flood", "slowloris"]],
-                    "severity": ["type": "string", "enum": ["low", "medium", "high", "critical"]], "peak_rps": integer,
-                    "requests": integer, "source_ips": strings, "source_countries": strings, "mitigation": string,
-                    "status": ["type": "string", "enum": ["active", "mitigated"]], "started_at": string, "ended_at": string,
-                    "nodes": strings,
-                ], required: ["id", "type", "severity", "peak_rps", "status", "started_at"]),
-            "AttackList": list("attacks", of: "Attack"),
-            "DDoSOverview": object(
-                [
-                    "protection": string, "period": string, "domains": integer, "under_attack_domains": strings, "requests": integer,
-                    "bandwidth_bytes": integer, "blocked": integer, "challenged": integer, "cache_hit_rate": number,
-                    "requests_per_second": number, "threat_score": integer,
-                    "traffic": [
-                        "type": "array",
-                        "items": object(
-                            ["start": string, "total": integer, "blocked": integer, "challenged": integer],
-                            required: ["start", "total", "blocked", "challenged"]),
-                    ],
-                    "attack_types": ["type": "object", "additionalProperties": integer],
-                    "mitigation_methods": ["type": "object", "additionalProperties": integer],
-                    "top_countries": [
-                        "type": "array", "items": object(["country": string, "requests": integer], required: ["country", "requests"]),
-                    ],
-                    "recent_attacks": ["type": "array", "items": ref("Attack")],
-                ], required: ["requests", "blocked", "challenged", "threat_score", "traffic"]),
-            "DDoSLive": object(
-                [
-                    "window_seconds": integer, "requests_per_second": number, "bandwidth_bps": number, "blocked_per_second": number,
-                    "challenged_per_second": number, "cache_hit_rate": number, "threat_score": integer, "active_attacks": integer,
-                    "at": string,
-                ], required: ["requests_per_second", "threat_score", "active_attacks"]),
-            "UnderAttackRequest": object(["domain_name": string, "domain_id": string, "enabled": boolean], required: ["enabled"]),
-            "UnderAttack": object(
-                ["domain": string, "domain_id": string, "under_attack": boolean, "message": string],
-                required: ["domain", "domain_id", "under_attack"]),
-            "Status": object(["status": string, "database": string, "detail": string], required: ["status"]),
-            "Detail": object(["detail": string], required: ["detail"]),
-            "RegisterRequest": object(
-                [
-                    "email": ["type": "string", "format": "email"], "password": ["type": "string", "minLength": 10],
-                    "referral_code": string,
-                ], required: ["email", "password"]),
-            "RegisterResponse": object(
-                ["user": ref("User"), "verification_sent": boolean, "detail": string], required: ["user", "verification_sent"]),
-            "LoginRequest": object(["email": string, "password": string], required: ["email", "password"]),
-            "LoginResponse": object(
-                ["access_token": string, "token_type": string, "expires_in": ["type": "integer"], "user": ref("User")],
-                required: ["access_token", "token_type", "expires_in", "user"]),
-            "VerifyResponse": object(["verified": boolean, "user": ref("User")], required: ["verified", "user"]),
-            "EmailRequest": object(["email": string], required: ["email"]),
-            "Providers": object(
-                ["password": boolean, "oidc": object(["issuer": string, "label": string, "start_url": string])], required: ["password"]),
-            "User": object(
-                [
-                    "id": uuid, "email": string, "role": ["type": "string", "enum": User.Role.allCases.map(\.rawValue)], "plan": string,
-                    "email_verified": boolean, "has_password": boolean, "sign_in_with_provider": boolean, "created_at": time,
-                ],
-                required: ["id", "email", "role", "plan", "email_verified"]),
-            "PasswordChange": object(["current_password": string, "new_password": string], required: ["new_password"]),
-            "TokenRequest": object(["name": ["type": "string", "minLength": 1, "maxLength": 64]], required: ["name"]),
-            "Token": object(
-                [
-                    "id": uuid, "name": string, "prefix": string, "created_at": time, "last_used_at": time,
-                    "token": ["type": "string", "description": "Only in the creating response"],
-                ], required: ["id", "name", "prefix"]),
-            "TokenList": list("tokens", of: "Token"),
-            "Plan": object(
-                [
-                    "id": string, "name": string,
-                    "monthly_price": ["type": ["number", "null"], "description": "Credits per month; null is custom"],
-                    "byok_required": boolean, "limits": limits,
-                ], required: ["id", "name", "limits"]),
-            "PlanList": list("plans", of: "Plan"),
-            "PlanChange": object([
-                "name": string, "monthly_price": ["type": ["number", "null"]], "byok_required": boolean, "limits": limits,
-            ]),
-            "LimitsResponse": object(
-                [
-                    "plan": ref("Plan"),
-                    "usage": [
-                        "type": "array",
-                        "items": object([
-                            "limit": string, "title": string, "maximum": ["type": ["integer", "null"]],
-                            "used": ["type": ["integer", "null"]],
-                        ]),
-                    ],
-                ],
-                required: ["plan", "usage"]),
-            "UserList": list("users", of: "User"),
-            "UserChange": object(["role": ["type": "string", "enum": User.Role.allCases.map(\.rawValue)], "plan_id": string]),
-            "OutboxMessage": object([
-                "id": uuid, "from": string, "to": ["type": "array", "items": string], "subject": string, "body": string, "created_at": time,
-            ]),
-            "OutboxList": list("messages", of: "OutboxMessage"),
-            "NewDomain": object(
-                [
-                    "domain": ["type": "string", "description": "e.g. example.com (IDN accepted)"],
-                    "origin_ip": ["type": "string", "description": "IP or host name, optional :port"],
-                ].merging(domainSettings) { a, _ in a }, required: ["domain", "origin_ip"]),
-            "DomainSettings": object(domainSettings),
-            "Domain": object(
-                [
-                    "id": uuid, "name": string, "status": ["type": "string", "enum": ["pending", "active"]],
-                    "nameservers": ["type": "array", "items": string], "serial": ["type": "integer"], "dev_mode": boolean,
-                    "dev_mode_until": time, "activated_at": time, "created_at": time, "updated_at": time,
-                ].merging(domainSettings) { a, _ in a },
-                required: ["id", "name", "status", "nameservers"]),
-            "DomainList": list("domains", of: "Domain"),
-            "RecordDraft": object([
-                "name": ["type": "string", "description": "@ for the apex"], "type": ["type": "string", "enum": DNSRecordContent.types],
-                "content": string, "ttl": ["type": "integer", "description": "0 = auto, else 60–86400"], "priority": ["type": "integer"],
-                "proxied": boolean,
-            ]),
-            "Record": object(
-                [
-                    "id": uuid, "name": string, "fqdn": string, "type": string, "content": string, "ttl": ["type": "integer"],
-                    "priority": ["type": ["integer", "null"]], "proxied": boolean, "created_at": time, "updated_at": time,
-                ], required: ["id", "name", "type", "content"]),
-            "RecordList": list("records", of: "Record"),
-            "ZoneImport": object(
-                ["zone": ["type": "string", "description": "BIND zone file text"], "replace": boolean], required: ["zone"]),
-            "ZoneImportResult": object([
-                "imported": ["type": "integer"], "skipped": ["type": "integer"],
-                "errors": ["type": "array", "items": object(["line": ["type": "integer"], "detail": string])],
-            ]),
-            "PageRuleDraft": object([
-                "pattern": ["type": "string", "description": "URL pattern with * wildcards, e.g. *.example.com/api/*"],
-                "position": ["type": "integer", "minimum": 1],
-                "cache_level": ["type": "string", "enum": ["standard", "aggressive", "bypass"]],
-                "edge_ttl": ["type": "integer", "minimum": 1, "maximum": 2_592_000],
-                "browser_ttl": ["type": "integer", "minimum": 3600, "maximum": 31_536_000],
-                "forwarding_url": ["type": "string", "description": "Redirect target; $1… are the wildcards"],
-                "forwarding_status": ["type": "integer", "enum": [301, 302]], "always_https": boolean,
-                "clear": ["type": "array", "items": string, "description": "Actions to remove on update"],
-            ]),
-            "PageRule": object(
-                [
-                    "id": uuid, "position": ["type": "integer"], "pattern": string, "cache_level": string, "edge_ttl": ["type": "integer"],
-                    "browser_ttl": ["type": "integer"], "forwarding_url": string, "forwarding_status": ["type": "integer"],
-                    "always_https": boolean, "created_at": time, "updated_at": time,
-                ], required: ["id", "position", "pattern", "always_https"]),
-            "PageRuleList": list("page_rules", of: "PageRule"),
-            "PurgeDraft": object([
-                "everything": boolean, "urls": ["type": "array", "items": string, "maxItems": 100],
-                "prefixes": ["type": "array", "items": string, "maxItems": 100],
-                "tags": ["type": "array", "items": string, "maxItems": 100],
-            ]),
-            "Purge": object(
-                [
-                    "id": uuid, "everything": boolean, "urls": ["type": "array", "items": string],
-                    "prefixes": ["type": "array", "items": string], "tags": ["type": "array", "items": string],
-                    "version": ["type": "integer"], "nodes_done": ["type": "integer"], "nodes_total": ["type": "integer"],
-                    "created_at": time,
-                ], required: ["id", "version", "nodes_done", "nodes_total"]),
-            "PurgeList": list("purges", of: "Purge"),
-            "Analytics": object(
-                [
-                    "domain": string, "period": string, "interval_seconds": ["type": "integer"], "from": time, "to": time,
-                    "totals": object([
-                        "requests": ["type": "integer"], "bytes": ["type": "integer"], "cache_hits": ["type": "integer"],
-                        "cache_hit_ratio": ["type": "number"], "status2xx": ["type": "integer"], "status3xx": ["type": "integer"],
-                        "status4xx": ["type": "integer"], "status5xx": ["type": "integer"],
-                    ]),
-                    "buckets": [
-                        "type": "array",
-                        "items": object([
-                            "start": time, "requests": ["type": "integer"], "bytes": ["type": "integer"], "cache_hits": ["type": "integer"],
-                            "status2xx": ["type": "integer"], "status3xx": ["type": "integer"], "status4xx": ["type": "integer"],
-                            "status5xx": ["type": "integer"],
-                        ]),
-                    ],
-                ], required: ["domain", "period", "interval_seconds", "totals", "buckets"]),
-            "HAEnable": object(["domain_name": string, "domain_id": uuid, "multi_node_redundancy": boolean, "dns_fallback": boolean]),
-            "HAStatus": object([
-                "domain": string, "enabled": boolean, "multi_node_redundancy": boolean, "dns_fallback": boolean,
-                "healthy_edge_nodes": ["type": "integer"], "regions": ["type": "array", "items": string],
-                "nameservers": ["type": "array", "items": string],
-            ]),
-            "NodeDraft": object([
-                "name": string, "roles": ["type": "array", "items": ["type": "string", "enum": ["edge", "dns", "mail"]]], "region": string,
-                "country": string, "latitude": ["type": "number"], "longitude": ["type": "number"], "ipv4": string, "ipv6": string,
-                "capacity": ["type": "integer"], "ip_allowlist": ["type": "array", "items": string],
-            ]),
-            "Node": object([
-                "id": uuid, "name": string, "roles": ["type": "array", "items": string], "region": string, "country": string,
-                "ipv4": string, "ipv6": string, "healthy": boolean, "last_heartbeat_at": time,
-                "token": ["type": "string", "description": "Only when created or rotated"],
-            ]),
-            "NodeList": list("nodes", of: "Node"),
-            "NodeRegistration": object(
-                [
-                    "role": ["type": "string", "enum": ["edge", "dns", "mail"]], "name": string, "region": string, "country": string,
-                    "latitude": ["type": "number"], "longitude": ["type": "number"], "ipv4": string, "ipv6": string,
-                    "capacity": ["type": "integer"],
-                ], required: ["role"]),
-            "NodeReport": object(
-                [
-                    "config_version": ["type": "integer"], "window_seconds": ["type": "integer"], "dns_queries": ["type": "integer"],
-                    "domains": [
-                        "type": "array",
-                        "items": object([
-                            "domain": string, "requests": ["type": "integer"], "bytes": ["type": "integer"],
-                            "cache_hits": ["type": "integer"], "status2xx": ["type": "integer"], "status3xx": ["type": "integer"],
-                            "status4xx": ["type": "integer"], "status5xx": ["type": "integer"], "blocked": ["type": "integer"],
-                            "challenged": ["type": "integer"],
-                        ]),
-                    ],
-                ], required: ["window_seconds"]),
-            "NodeConfig": object(
-                [
-                    "version": ["type": "integer"], "full": boolean,
-                    "removed_domains": ["type": "array", "items": uuid], "nodes": ["type": "array", "items": ["type": "object"]],
-                    "edge": object(
-                        [
-                            "domains": ["type": "array", "items": ["type": "object"]],
-                            "purges": ["type": "array", "items": ["type": "object"]], "protection": ["type": "object"],
-                        ], required: ["domains", "purges"]),
-                    "dns": object(
-                        [
-                            "zones": ["type": "array", "items": ["type": "object"]], "nameservers": ["type": "array", "items": string],
-                            "hostmaster": string,
-                        ], required: ["zones", "nameservers", "hostmaster"]),
-                ], required: ["version", "full", "nodes", "removed_domains"]),
+                ], required: ["detail", "code"])
         ]
-        return core.merging(moneySchemas) { a, _ in a }
     }
 
-    /// The document as JSON.
-    public static func json(isDev: Bool, publicURL: String) throws -> Data {
-        var paths: [String: [String: Any]] = [:]
+    /// The document as a typed value (OpenAPI 3.1, OpenAPIKit).
+    public static func document(isDev: Bool, publicURL: String) -> OpenAPI.Document {
+        var paths = OpenAPI.PathItem.Map()
         for operation in operations(isDev: isDev) {
-            var parameters: [[String: Any]] = operation.query.map {
-                ["name": $0.name, "in": "query", "required": false, "schema": $0.schema, "description": $0.description]
+            let path = OpenAPI.Path(rawValue: operation.path)
+            var item = paths[path]?.pathItemValue ?? OpenAPI.PathItem()
+            let built = operation.built
+            switch operation.method {
+            case "get": item.get = built
+            case "head": item.head = built
+            case "post": item.post = built
+            case "put": item.put = built
+            case "patch": item.patch = built
+            case "delete": item.delete = built
+            default: preconditionFailure("unknown method \(operation.method)")
             }
-            // Every {name} of the path is a path parameter.
-            for piece in operation.path.split(separator: "{").dropFirst() {
-                guard let name = piece.split(separator: "}").first else { continue }
-                parameters.append(["name": String(name), "in": "path", "required": true, "schema": string])
-            }
-            var responses: [String: Any] = [:]
-            for (status, schema) in operation.responses {
-                var response: [String: Any] = ["description": HTTPStatusText.text(status)]
-                if let schema { response["content"] = ["application/json": ["schema": ref(schema)]] }
-                responses[String(status)] = response
-            }
-            if operation.access == .user || operation.access == .admin {
-                responses["401"] = ["description": "Not signed in", "content": ["application/json": ["schema": ref("Error")]]]
-                responses["429"] = [
-                    "description": "API burst exceeded (Retry-After)", "content": ["application/json": ["schema": ref("Error")]],
-                ]
-            }
-            var entry: [String: Any] = [
-                "summary": operation.summary, "tags": [operation.tag], "responses": responses,
-                "operationId": operation.method
-                    + operation.path.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "{", with: "").replacingOccurrences(
-                        of: "}", with: ""),
-            ]
-            if operation.idempotent {
-                parameters.append([
-                    "name": "Idempotency-Key", "in": "header", "required": false, "schema": string,
-                    "description": "Retries with the same key get the first answer instead of repeating the call",
-                ])
-            }
-            if !parameters.isEmpty { entry["parameters"] = parameters }
-            if let body = operation.body {
-                entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": ref(body)]]]
-            }
-            entry["security"] = operation.access == .publicRoute ? [] : operation.access == .node ? [["node": []]] : [["bearer": []]]
-            if operation.access == .admin { entry["description"] = "Requires the admin role." }
-            paths[operation.path, default: [:]][operation.method] = entry
+            paths[path] = .b(item)
         }
-        let document: [String: Any] = [
-            "openapi": "3.1.0",
-            "info": [
-                "title": "DCDN API", "version": "1",
-                "description": "The DCDN coordinator API. Errors are {\"detail\", \"code\", \"field\"}; lists take limit and offset.",
-            ],
-            "servers": [["url": publicURL]],
-            "paths": paths,
-            "components": [
-                "schemas": schemas,
-                "securitySchemes": [
-                    "bearer": ["type": "http", "scheme": "bearer", "description": "A JWT from /auth/login or an API token (dcdn_…)"]
-                ],
-            ],
-        ]
-        return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+        var schemaComponents = OpenAPI.ComponentDictionary<JSONSchema>()
+        let allSchemas = ProductAreas.all.reduce(schemas) { $0.merging($1.schemas) { first, _ in first } }
+        for (name, schema) in allSchemas.sorted(by: { $0.key < $1.key }) {
+            schemaComponents[componentKey(name)] = schema
+        }
+        var responseComponents = OpenAPI.ComponentReferenceDictionary<OpenAPI.Response>()
+        for (status, name) in errorResponses.sorted(by: { $0.key < $1.key }) {
+            responseComponents[componentKey(name)] = .b(
+                OpenAPI.Response(description: HTTPStatusText.text(status), content: content(.json, ref("Error"))))
+        }
+        return OpenAPI.Document(
+            openAPIVersion: .v3_1_1,
+            info: .init(
+                title: "DCDN API",
+                description: "The DCDN coordinator API. Errors are {\"detail\", \"code\", \"field\"}; lists take limit and offset.",
+                version: "1"),
+            servers: URL(string: publicURL).map { [OpenAPI.Server(url: $0)] } ?? [],
+            paths: paths,
+            components: OpenAPI.Components(
+                schemas: schemaComponents, responses: responseComponents,
+                securitySchemes: [
+                    "bearer": .b(.http(scheme: "bearer", description: "A JWT from /auth/login or an API token (dcdn_…)")),
+                    "node": .b(.http(scheme: "bearer", description: "A node's token, from `dcdn admin node add` or POST /admin/nodes")),
+                ]))
+    }
+
+    /// The document as JSON, keys sorted.
+    public static func json(isDev: Bool, publicURL: String) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(document(isDev: isDev, publicURL: publicURL))
+    }
+
+    /// Error statuses, each described once under `components/responses` with the `Error` body.
+    static let errorResponses: [Int: String] = [
+        400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 413: "PayloadTooLarge",
+        415: "UnsupportedMediaType", 422: "ValidationError", 429: "TooManyRequests", 502: "BadGateway", 503: "Unavailable",
+        504: "GatewayTimeout",
+    ]
+
+    static func componentKey(_ name: String) -> OpenAPI.ComponentKey {
+        guard let key = OpenAPI.ComponentKey(rawValue: name) else { preconditionFailure("bad component name \(name)") }
+        return key
     }
 
     /// Every route as "METHOD /path/{param}", for the completeness test.

@@ -1,4 +1,5 @@
 import Foundation
+import OpenAPIKit
 
 /// Health, readiness, metrics and this document.
 extension OpenAPIDocument {
@@ -12,14 +13,24 @@ extension OpenAPIDocument {
                 responses: [(200, "Status"), (503, "Status")]),
             Operation(
                 method: "get", path: "/metrics", summary: "Prometheus metrics (text exposition format)", tag: "Operations",
-                access: .publicRoute, responses: [(200, nil)]),
+                access: .publicRoute, responses: [(200, "text/plain")]),
             Operation(
                 method: "get", path: "/api/v1/openapi.json", summary: "This document", tag: "Operations", access: .publicRoute,
-                responses: [(200, nil)]),
+                responses: [(200, "application/json")]),
         ]
     }
 }
 
 extension OperabilityArea {
     static func operations(isDev: Bool) -> [OpenAPIDocument.Operation] { OpenAPIDocument.operabilityOperations }
+    static var schemas: [String: JSONSchema] { OpenAPIDocument.operabilitySchemas }
+}
+
+extension OpenAPIDocument {
+    static var operabilitySchemas: [String: JSONSchema] {
+        [
+            "Status": object(["status": string, "database": string, "detail": string], required: ["status"]),
+            "Detail": object(["detail": string], required: ["detail"]),
+        ]
+    }
 }

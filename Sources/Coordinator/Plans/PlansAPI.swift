@@ -1,4 +1,6 @@
+import DCDNCore
 import Foundation
+import OpenAPIKit
 
 /// Plans, a user's usage of their plan, and admins' plan edits.
 extension OpenAPIDocument {
@@ -19,4 +21,37 @@ extension OpenAPIDocument {
 
 extension PlansArea {
     static func operations(isDev: Bool) -> [OpenAPIDocument.Operation] { OpenAPIDocument.plansOperations }
+    static var schemas: [String: JSONSchema] { OpenAPIDocument.plansSchemas }
+}
+
+extension OpenAPIDocument {
+    static var plansSchemas: [String: JSONSchema] {
+        var limitProperties = OrderedDictionary<String, JSONSchema>()
+        for limit in PlanLimit.allCases {
+            limitProperties[limit.rawValue] = .integer(required: false, nullable: true, description: limit.title)
+        }
+        let limits = JSONSchema.object(properties: limitProperties)
+        return [
+            "Plan": object(
+                [
+                    "id": string, "name": string,
+                    "monthly_price": .number(nullable: true, description: "Credits per month; null is custom"),
+                    "byok_required": boolean, "limits": limits,
+                ], required: ["id", "name", "limits"]),
+            "PlanList": list("plans", of: "Plan"),
+            "PlanChange": object([
+                "name": string, "monthly_price": .number(nullable: true), "byok_required": boolean, "limits": limits,
+            ]),
+            "LimitsResponse": object(
+                [
+                    "plan": ref("Plan"),
+                    "usage": .array(
+                        items: object([
+                            "limit": string, "title": string, "maximum": .integer(nullable: true),
+                            "used": .integer(nullable: true),
+                        ])),
+                ],
+                required: ["plan", "usage"]),
+        ]
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OpenAPIKit
 
 /// Promo codes.
 extension OpenAPIDocument {
@@ -23,4 +24,31 @@ extension OpenAPIDocument {
 
 extension PromoArea {
     static func operations(isDev: Bool) -> [OpenAPIDocument.Operation] { OpenAPIDocument.promoOperations }
+    static var schemas: [String: JSONSchema] { OpenAPIDocument.promoSchemas }
+}
+
+extension OpenAPIDocument {
+    static var promoSchemas: [String: JSONSchema] {
+        [
+            "PromoDraft": object(
+                [
+                    "code": .string(pattern: "^[A-Za-z0-9_-]{3,64}$"), "credit_amount": amount, "campaign": string,
+                    "max_uses": optionalInt, "per_user_limit": integer, "expires_in_days": optionalInt,
+                    "credit_expires_in_days": optionalInt,
+                ], required: ["code", "credit_amount"]),
+            "PromoCode": object(
+                [
+                    "id": uuid, "code": string, "credit_amount": amount, "campaign": string, "max_uses": optionalInt,
+                    "per_user_limit": integer,
+                    "uses": integer, "expires_at": optionalTime, "credit_expires_in_days": optionalInt, "active": boolean,
+                    "reseller_id": uuid,
+                    "created_at": time,
+                ], required: ["id", "code", "credit_amount", "uses", "active"]),
+            "PromoList": list("promo_codes", of: "PromoCode"),
+            "PromoRedeem": object(["code": string], required: ["code"]),
+            "PromoRedemption": object(
+                ["ok": boolean, "code": string, "credits_received": amount, "new_balance": amount, "expires_at": optionalTime],
+                required: ["ok", "code", "credits_received", "new_balance"]),
+        ]
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OpenAPIKit
 
 /// Certificates, and dcdn dev's ACME certificate authority.
 extension OpenAPIDocument {
@@ -18,10 +19,10 @@ extension OpenAPIDocument {
             operations += [
                 Operation(
                     method: "get", path: "/dev-acme/directory", summary: "Dev CA: ACME directory (dev mode only)", tag: "Development",
-                    access: .publicRoute, responses: [(200, nil)]),
+                    access: .publicRoute, responses: [(200, "application/json")]),
                 Operation(
                     method: "get", path: "/dev-acme/renewal-info/{id}", summary: "Dev CA: ACME Renewal Information (RFC 9773)",
-                    tag: "Development", access: .publicRoute, responses: [(200, nil), (404, nil)]),
+                    tag: "Development", access: .publicRoute, responses: [(200, "application/json"), (404, "application/problem+json")]),
                 Operation(
                     method: "head", path: "/dev-acme/new-nonce", summary: "Dev CA: a replay nonce", tag: "Development",
                     access: .publicRoute, responses: [(200, nil)]),
@@ -30,10 +31,12 @@ extension OpenAPIDocument {
                     access: .publicRoute, responses: [(204, nil)]),
                 Operation(
                     method: "post", path: "/dev-acme/{kind}", summary: "Dev CA: new-account, new-order", tag: "Development",
-                    access: .publicRoute, responses: [(200, nil), (201, nil), (400, nil)]),
+                    access: .publicRoute,
+                    responses: [(200, "application/json"), (201, "application/json"), (400, "application/problem+json")]),
                 Operation(
                     method: "post", path: "/dev-acme/{kind}/{id}", summary: "Dev CA: order, authz, challenge, finalize, certificate",
-                    tag: "Development", access: .publicRoute, responses: [(200, nil), (400, nil), (404, nil)]),
+                    tag: "Development", access: .publicRoute,
+                    responses: [(200, "application/json"), (400, "application/problem+json"), (404, "application/problem+json")]),
             ]
         }
         return operations
@@ -42,4 +45,20 @@ extension OpenAPIDocument {
 
 extension TLSArea {
     static func operations(isDev: Bool) -> [OpenAPIDocument.Operation] { OpenAPIDocument.tlsOperations(isDev: isDev) }
+    static var schemas: [String: JSONSchema] { OpenAPIDocument.tlsSchemas }
+}
+
+extension OpenAPIDocument {
+    static var tlsSchemas: [String: JSONSchema] {
+        [
+            "Certificate": object(
+                [
+                    "status": .string(allowedValues: ["pending", "issued", "failed"]), "names": .array(items: string),
+                    "wildcard": boolean, "issued_at": string, "expires_at": string, "next_attempt_at": string,
+                    "attempts": .integer,
+                    "last_error": string, "ca_directory": string,
+                ], required: ["status", "names", "wildcard", "attempts"]),
+            "CertificateRequest": object(["wildcard": boolean], required: []),
+        ]
+    }
 }
