@@ -221,8 +221,18 @@ let package = Package(
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"], swiftSettings: swiftSettings),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "EdgeNodeTests", dependencies: ["EdgeNode", "NodeProtocol", "HTTPCache", "WAFKit", "GeoIP"], exclude: ["Payloads"],
-            swiftSettings: swiftSettings),
+            name: "EdgeNodeTests", dependencies: ["EdgeNode", "NodeProtocol", "HTTPCache", "WAFKit", "GeoIP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HTTPCacheTests",
+            dependencies: [
+                "HTTPCache", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WAFKitTests",
+            dependencies: [
+                "WAFKit", "DCDNCore", "NodeProtocol", "GeoIP", .product(name: "HTTPTypes", package: "swift-http-types"),
+            ], exclude: ["Payloads"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageKitTests", dependencies: ["ImageKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ACMEKitTests",

@@ -55,9 +55,10 @@ public final class Coordinator: Sendable {
     ///   - publicURL: the configured public URL, or the one derived from the bound address.
     ///   - mailer: replaces the mailer the settings choose (tests).
     ///   - paymentProvider: replaces Stripe (tests).
+    ///   - clock: times the nodes' long polls (tests advance one by hand).
     public init(
         settings: DCDNSettings, publicURL: String, mailer: (any OutboundMailer)? = nil, paymentProvider: (any PaymentProvider)? = nil,
-        logger: Logger
+        clock: some Clock<Duration> & Sendable = ContinuousClock(), logger: Logger
     ) async throws {
         self.settings = settings
         self.publicURL = publicURL
@@ -78,7 +79,7 @@ public final class Coordinator: Sendable {
             for (limit, counter) in area.limitCounters { planLimits.register(limit, counter: counter) }
         }
         self.planLimits = planLimits
-        feed = ConfigFeed(store: store, settings: settings, areas: areas)
+        feed = ConfigFeed(store: store, settings: settings, areas: areas, clock: PollClock(clock))
         nodes = NodeService(store: store, feed: feed)
         domains = DomainService(store: store, feed: feed, planLimits: planLimits, allowPrivateOrigins: settings.allowPrivateOrigins)
         cdn = CDNService(store: store, feed: feed, domains: domains, planLimits: planLimits)

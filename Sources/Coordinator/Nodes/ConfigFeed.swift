@@ -13,15 +13,22 @@ public final class ConfigFeed: Sendable {
     let settings: DCDNSettings
     /// The areas that fill in the snapshots.
     let areas: ProductAreaList
-    private let signal = ChangeSignal()
+    private let signal: ChangeSignal
+    /// Times the long polls; tests pass a clock they advance by hand.
+    let clock: PollClock
     /// Set on shutdown: long polls answer at once so the server can drain.
     private let stopping = Atomic<Bool>(false)
 
-    init(store: DatabaseStore, settings: DCDNSettings, areas: ProductAreaList) {
+    init(store: DatabaseStore, settings: DCDNSettings, areas: ProductAreaList, clock: PollClock = PollClock(ContinuousClock())) {
         self.store = store
         self.settings = settings
         self.areas = areas
+        self.clock = clock
+        self.signal = ChangeSignal(clock: clock)
     }
+
+    /// Long polls waiting for a change on this replica now.
+    var waitingPolls: Int { signal.waiting }
 
     /// Increments the version. Outside a transaction it also wakes waiting long polls on this
     /// replica; inside one, call `changed()` after the commit, or the waiters would read the old
@@ -54,11 +61,12 @@ public final class ConfigFeed: Sendable {
 
     /// Waits until the version passes `since` or `timeout` ends; true when it changed.
     public func waitForChange(since: Int64, timeout: Duration) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.elapsed() + timeout
         while true {
             if try await currentVersion() > since { return true }
-            let remaining = deadline - ContinuousClock.now
+            let remaining = deadline - clock.elapsed()
             if remaining <= .zero || stopping.load(ordering: .relaxed) { return false }
+            // Other replicas' changes arrive only through the database: look again each second.
             await signal.wait(upTo: min(remaining, .seconds(1)))
         }
     }
@@ -98,11 +106,17 @@ public final class ConfigFeed: Sendable {
 
 /// Wakes every waiter at once; a waiter also wakes after its timeout or when cancelled.
 final class ChangeSignal: Sendable {
+    private let clock: PollClock
     private struct State {
         var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
         var cancelled: Set<UUID> = []
     }
     private let state = Mutex(State())
+
+    init(clock: PollClock) { self.clock = clock }
+
+    /// Waiters not yet woken.
+    var waiting: Int { state.withLock { $0.waiters.count } }
 
     func fire() {
         let waiting = state.withLock { state in
@@ -134,9 +148,24 @@ final class ChangeSignal: Sendable {
                     continuation?.resume()
                 }
             }
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { [clock] in try? await clock.sleep(timeout) }
             await group.next()
             group.cancelAll()
         }
+    }
+}
+
+/// The time a long poll keeps: any `Clock` with `Duration` steps, reduced to the two things the
+/// feed asks of it (the production clock is `ContinuousClock`; tests move a manual one).
+struct PollClock: Sendable {
+    /// Time since the clock was handed over.
+    let elapsed: @Sendable () -> Duration
+    /// Sleeps for a duration of this clock; throws when cancelled.
+    let sleep: @Sendable (Duration) async throws -> Void
+
+    init<C: Clock<Duration>>(_ clock: C) where C: Sendable {
+        let start = clock.now
+        elapsed = { start.duration(to: clock.now) }
+        sleep = { try await clock.sleep(for: $0) }
     }
 }
