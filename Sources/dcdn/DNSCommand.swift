@@ -16,20 +16,22 @@ struct DNSCommand: AsyncParsableCommand {
     @OptionGroup var role: RoleOptions
 
     func run() async throws {
-        var setup = try await role.load()
+        let setup = try await role.load()
+        var settings = try setup.read { try NameServerSettings($0, dev: false) }
         var key: TSIGKey?
-        if let text = setup.settings.dnsTransferKey {
+        if let text = settings.transferKey {
             guard let parsed = TSIGKey(text) else {
-                throw ValidationError("dns_transfer_key must be name:base64secret with at least 16 bytes")
+                throw ValidationError("configuration dns.transfer_key: must be name:base64secret with at least 16 bytes")
             }
             key = parsed
         }
-        if setup.settings.dnsPort == 0 { setup.settings.dnsPort = try FreePort.pick(host: setup.settings.host) }
+        let host = setup.process.host
+        if settings.port == 0 { settings.port = try FreePort.pick(host: host) }
         let logger = Logger(label: "dcdn.dns")
         let nameserver = try NameServerRole(
             options: .init(
-                host: setup.settings.host, port: setup.settings.dnsPort, agent: setup.agent(role: "dns", stateFile: "dns-config.json"),
-                transferKey: key, notify: setup.settings.dnsNotify),
+                host: host, port: settings.port, agent: setup.agent(role: "dns", stateFile: "dns-config.json"), transferKey: key,
+                notify: settings.notify),
             logger: logger)
         try await runUntilSignalled([nameserver], logger: logger)
     }

@@ -21,16 +21,21 @@ struct Dev: AsyncParsableCommand {
         let logger = Logger(label: "dcdn.dev")
         let publicURL = settings.publicURL ?? "http://\(settings.host):\(settings.apiPort)"
         let dataDirectory = settings.dataDirectory
-        if settings.dnsPort == 0 { settings.dnsPort = try FreePort.pick(host: settings.host) }
-        let dnsPort = settings.dnsPort
-        if settings.httpPort == 0 { settings.httpPort = try FreePort.pick(host: settings.host) }
-        let httpPort = settings.httpPort
-        if settings.httpsPort == 0 { settings.httpsPort = try FreePort.pick(host: settings.host) }
-        let httpsPort = settings.httpsPort
+        guard var edgeSettings = settings.edge, var dnsSettings = settings.dns else { preconditionFailure("dev reads both roles") }
+        if dnsSettings.port == 0 { dnsSettings.port = try FreePort.pick(host: settings.host) }
+        let dnsPort = dnsSettings.port
+        if edgeSettings.httpPort == 0 { edgeSettings.httpPort = try FreePort.pick(host: settings.host) }
+        let httpPort = edgeSettings.httpPort
+        if edgeSettings.httpsPort == 0 { edgeSettings.httpsPort = try FreePort.pick(host: settings.host) }
+        let httpsPort = edgeSettings.httpsPort
         // The demo site's images can be optimised on a fresh install: its name is pinned to this edge.
         if settings.imagePrivateSources[DemoSite.name] == nil {
-            settings.imagePrivateSources[DemoSite.name] = "\(settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host):\(httpPort)"
+            let pin = "\(settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host):\(httpPort)"
+            settings.imagePrivateSources[DemoSite.name] = pin
+            edgeSettings.imagePrivateSources[DemoSite.name] = pin
         }
+        settings.edge = edgeSettings
+        settings.dns = dnsSettings
         // In dev the world's DNS is this machine's nameserver, so delegation is observed there.
         if settings.delegationResolver == nil { settings.delegationResolver = "\(settings.host):\(dnsPort)" }
         let host = settings.host
@@ -47,10 +52,10 @@ struct Dev: AsyncParsableCommand {
                     agent: .init(
                         coordinatorURL: publicURL, token: token, registration: NodeRegistration(role: "dns"),
                         stateFile: dataDirectory + "/dns-config.json"),
-                    transferKey: settings.dnsTransferKey.flatMap(TSIGKey.init), notify: settings.dnsNotify),
+                    transferKey: dnsSettings.transferKey.flatMap(TSIGKey.init), notify: dnsSettings.notify),
                 logger: Logger(label: "dcdn.dns"))
             let edge = try EdgeNodeRole(
-                options: .edge(settings, port: httpPort),
+                options: .edge(edgeSettings, host: settings.host, dataDirectory: dataDirectory, port: httpPort),
                 agent: .init(
                     coordinatorURL: publicURL, token: token, registration: NodeRegistration(role: "edge"),
                     stateFile: dataDirectory + "/edge-config.json"),

@@ -15,13 +15,15 @@ struct NodeCommand: AsyncParsableCommand {
     @OptionGroup var role: RoleOptions
 
     func run() async throws {
-        var setup = try await role.load()
-        if setup.settings.httpPort == 0 { setup.settings.httpPort = try FreePort.pick(host: setup.settings.host) }
-        if setup.settings.httpsPort == 0 { setup.settings.httpsPort = try FreePort.pick(host: setup.settings.host) }
+        let setup = try await role.load()
+        var settings = try setup.read { try EdgeSettings($0, dev: false) }
+        let host = setup.process.host
+        if settings.httpPort == 0 { settings.httpPort = try FreePort.pick(host: host) }
+        if settings.httpsPort == 0 { settings.httpsPort = try FreePort.pick(host: host) }
         let logger = Logger(label: "dcdn.edge")
         let edge = try EdgeNodeRole(
-            options: .edge(setup.settings, port: setup.settings.httpPort), agent: setup.agent(role: "edge", stateFile: "edge-config.json"),
-            logger: logger)
+            options: .edge(settings, host: host, dataDirectory: setup.process.dataDirectory, port: settings.httpPort),
+            agent: setup.agent(role: "edge", stateFile: "edge-config.json"), logger: logger)
         try await runUntilSignalled([edge], logger: logger)
     }
 }

@@ -10,10 +10,9 @@ struct SettingsOptions: ParsableArguments {
     @Option(help: "postgres://user:pass@host/db (also DATABASE_URL). SQLite in the data dir when unset.") var databaseURL: String?
     @Option(help: "Address to listen on.") var host: String?
     @Option(help: "Coordinator API and dashboard port (0 = any free port).") var apiPort: String?
-    @Option(help: "Edge HTTP port for the edge role (0 = any free port).") var httpPort: String?
-    @Option(help: "Edge HTTPS port for the edge role (0 = any free port).") var httpsPort: String?
-    @Option(help: "DNS port for the nameserver role (0 = any free port).") var dnsPort: String?
-    @Option(help: "SMTP port for the mail role (0 = any free port).") var smtpPort: String?
+    @Option(help: "Edge HTTP port for the edge role (edge.http_port; 0 = any free port).") var httpPort: String?
+    @Option(help: "Edge HTTPS port for the edge role (edge.https_port; 0 = any free port).") var httpsPort: String?
+    @Option(help: "DNS port for the nameserver role (dns.port; 0 = any free port).") var dnsPort: String?
     @Option(help: "Public URL of the coordinator, used in links and OpenID Connect redirects.") var publicURL: String?
     @Option(help: "Log format: text or json.") var logFormat: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
@@ -23,7 +22,7 @@ struct SettingsOptions: ParsableArguments {
         var values: [String: String] = [:]
         let pairs: [(String, String?)] = [
             ("config", config), ("data_dir", dataDir), ("database_url", databaseURL), ("host", host), ("api_port", apiPort),
-            ("http_port", httpPort), ("https_port", httpsPort), ("dns_port", dnsPort), ("smtp_port", smtpPort),
+            ("edge.http_port", httpPort), ("edge.https_port", httpsPort), ("dns.port", dnsPort),
             ("public_url", publicURL), ("log_format", logFormat), ("log_level", logLevel),
         ]
         for case let (key, value?) in pairs { values[key] = value }
@@ -39,6 +38,19 @@ struct SettingsOptions: ParsableArguments {
             let settings = try await DCDNSettings.load(role: role, flags: flags)
             LoggingSystem.bootstrapDCDN(format: settings.logFormat, level: settings.logLevel)
             return settings
+        } catch let error as SettingsError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// For a node's role: the reader of its sections and the settings every process has; the
+    /// coordinator's settings are not read.
+    static func loadNode(flags: [String: String]) async throws -> (SettingsReader, ProcessSettings) {
+        do {
+            let reader = try await SettingsReader.load(flags: flags)
+            let process = try ProcessSettings(reader, dev: false)
+            LoggingSystem.bootstrapDCDN(format: process.logFormat, level: process.logLevel)
+            return (reader, process)
         } catch let error as SettingsError {
             throw ValidationError(error.description)
         }

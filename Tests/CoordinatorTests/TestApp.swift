@@ -41,7 +41,7 @@ struct TestApp {
 
     static func run(
         _ role: DCDNSettings.Role = .coordinator, _ overrides: [String: String] = [:],
-        paymentProvider: (any PaymentProvider)? = nil, clock: some Clock<Duration> & Sendable = ContinuousClock(),
+        paymentProvider: (any PaymentProvider)? = nil, clock: ManualClock? = nil,
         _ body: @Sendable (TestApp, any TestClientProtocol) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcdn-test-\(UUID().uuidString)").path
@@ -62,9 +62,16 @@ struct TestApp {
         let mailer = RecordingMailer()
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let coordinator = try await Coordinator(
-            settings: settings, publicURL: "http://127.0.0.1:8080", mailer: role == .dev ? nil : mailer,
-            paymentProvider: paymentProvider, clock: clock, logger: logger)
+        let coordinator =
+            if let clock {
+                try await Coordinator(
+                    settings: settings, publicURL: "http://127.0.0.1:8080", mailer: role == .dev ? nil : mailer,
+                    paymentProvider: paymentProvider, clock: clock, logger: logger)
+            } else {
+                try await Coordinator(
+                    settings: settings, publicURL: "http://127.0.0.1:8080", mailer: role == .dev ? nil : mailer,
+                    paymentProvider: paymentProvider, logger: logger)
+            }
         do {
             try await coordinator.store.migrate()
             let app = buildApplication(coordinator, host: "127.0.0.1", port: 0)

@@ -64,14 +64,46 @@ struct SettingsTests {
         #expect(settings.logLevel == .debug)
         #expect(settings.bcryptCost == 5)
         #expect(settings.databaseURL == "postgres://u@h/db")
-        #expect(settings.dnsPort == 53)
+        #expect(settings.edge == nil && settings.dns == nil, "the coordinator reads no role's section")
         let dev = try await DCDNSettings.load(role: .dev, flags: [:], environment: [:])
         #expect(dev.host == "127.0.0.1")
         #expect(dev.apiPort == 8080)
-        #expect(dev.httpPort == 8081)
-        #expect(dev.dnsPort == 5353)
+        #expect(dev.edge?.httpPort == 8081)
+        #expect(dev.dns?.port == 5353)
         #expect(dev.dataDirectory == "./.dcdn")
         #expect(dev.loginRateLimit == RateLimitSetting(count: 3, seconds: 600))
+    }
+
+    @Test("each role reads its own section; a node never reads the coordinator's settings")
+    func scoped() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dcdn-\(UUID()).json")
+        try Data(
+            #"{"coordinator_url": "https://cdn.example", "edge": {"http_port": 9090, "cache_disk_mb": 0, "flood_client_rps": 500}, "dns": {"port": 5300}, "node": {"region": "eu"}}"#
+                .utf8
+        ).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        // Settings only the coordinator reads are broken here: a node starts all the same.
+        let environment = [
+            "DCDN_RATE_LIMIT_LOGIN": "lots", "DCDN_OIDC_CLIENT_ID": "x", "DCDN_EDGE_HTTPS_PORT": "9443", "DCDN_NODE_TOKEN": "dcdn_node_t",
+        ]
+        let reader = try await SettingsReader.load(flags: ["config": file.path, "edge.http_port": "9091"], environment: environment)
+        let edge = try EdgeSettings(reader, dev: false)
+        #expect(edge.httpPort == 9091, "a flag beats the file")
+        #expect(edge.httpsPort == 9443, "DCDN_EDGE_HTTPS_PORT is edge.https_port")
+        #expect(edge.cacheDiskMB == 0 && edge.cacheMemoryMB == 256)
+        #expect(edge.protection.floodClientRPS == 500)
+        #expect(try NameServerSettings(reader, dev: false).port == 5300)
+        let node = try NodeSettings(reader)
+        #expect(node.coordinatorURL == "https://cdn.example" && node.token == "dcdn_node_t" && node.region == "eu")
+        #expect(throws: SettingsError.self) { try DCDNSettings(role: .coordinator, reader: reader) }
+        // And the coordinator does not fail on a role's section it does not run.
+        _ = try DCDNSettings(role: .coordinator, reader: .values(["edge.max_connections_per_ip": "lots"]))
+        let bad = #expect(throws: SettingsError.self) {
+            try EdgeSettings(.values(["edge.max_connections_per_ip": "lots"]), dev: false)
+        }
+        #expect(bad?.key == "edge.max_connections_per_ip")
+        let missing = #expect(throws: SettingsError.self) { try NodeSettings(.values(["coordinator_url": "https://cdn.example"])) }
+        #expect(missing?.key == "node.token")
     }
 
     @Test("bad values name the setting")

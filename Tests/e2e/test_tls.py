@@ -67,7 +67,7 @@ def acme():
         ["--http-port", str(ports["http"]), "--https-port", str(ports["https"]), "--dns-port", str(ports["dns"])],
         env={
             "DCDN_ACME_DIRECTORY_URL": f"https://127.0.0.1:{ports['acme']}/dir", "DCDN_ACME_CA_BUNDLE": cert,
-            "DCDN_ACME_CHALLENGE_DELAY": "1", "DCDN_ORIGIN_CA_BUNDLE": origin_cert,
+            "DCDN_ACME_CHALLENGE_DELAY": "1", "DCDN_EDGE_ORIGIN_CA_BUNDLE": origin_cert,
         },
     )
     root = os.path.join(work, "root.pem")

@@ -94,4 +94,4 @@ d, n, v, dp, np_, vp, s = sys.argv[1:]
 print(f"  {s}: dcdn/nginx {float(d)/float(n):.2f}x rps, p99 {float(dp)/float(np_):.2f}x;  dcdn/varnish {float(d)/float(v):.2f}x rps, p99 {float(dp)/float(vp):.2f}x")
 PY
 done
-echo "dcdn node peak RSS under load: $((peak_rss / 1024)) MiB (memory tier limit $(( ${DCDN_CACHE_MEMORY_MB:-256} )) MiB)"
+echo "dcdn node peak RSS under load: $((peak_rss / 1024)) MiB (memory tier limit $(( ${DCDN_EDGE_CACHE_MEMORY_MB:-256} )) MiB)"

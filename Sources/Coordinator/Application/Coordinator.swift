@@ -96,8 +96,8 @@ public final class Coordinator: Sendable {
         devCA =
             settings.isDev && settings.acmeDirectoryURL.isEmpty
             ? try DevCertificateAuthority(
-                dataDirectory: settings.dataDirectory, publicURL: publicURL, edgeHTTP: ("127.0.0.1", settings.httpPort),
-                dnsServer: ("127.0.0.1", settings.dnsPort), logger: logger) : nil
+                dataDirectory: settings.dataDirectory, publicURL: publicURL, edgeHTTP: ("127.0.0.1", settings.edge?.httpPort ?? 0),
+                dnsServer: ("127.0.0.1", settings.dns?.port ?? 0), logger: logger) : nil
         certificates = try CertificateService(
             store: store, feed: feed, domains: domains, secrets: secrets, settings: settings,
             directoryURL: devCA?.directoryURL ?? settings.acmeDirectoryURL, logger: logger)

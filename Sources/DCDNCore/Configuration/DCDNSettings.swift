@@ -3,8 +3,9 @@ import Foundation
 import Logging
 import SystemPackage
 
-/// Everything an operator can configure, read in one place with the precedence
-/// flags > `DCDN_*` environment variables > JSON config file > defaults.
+/// The coordinator's settings (`dcdn coordinator`, `dcdn dev`, the admin tools), read with the
+/// precedence flags > `DCDN_*` environment variables > JSON config file > defaults. Nodes read
+/// only their own sections (`EdgeSettings`, `NameServerSettings`, `NodeSettings`).
 /// `docs/configuration.md` documents each key; its `key` is the JSON key, `DCDN_<KEY>` the
 /// environment variable and `--<key-with-dashes>` the flag.
 public struct DCDNSettings: Sendable {
@@ -16,10 +17,6 @@ public struct DCDNSettings: Sendable {
     public var databaseURL: String?
     public var host: String
     public var apiPort: Int
-    public var httpPort: Int
-    public var httpsPort: Int
-    public var dnsPort: Int
-    public var smtpPort: Int
     public var publicURL: String?
     public var secretKey: String?
     public var logFormat: LogFormat
@@ -43,24 +40,8 @@ public struct DCDNSettings: Sendable {
     /// Resolver used to observe customers' delegation ("host:port"); nil = /etc/resolv.conf.
     public var delegationResolver: String?
     public var delegationCheckSeconds: Int
-    /// For roles: where the coordinator is, and this node's token.
-    public var coordinatorURL: String?
-    public var nodeToken: String?
-    /// For `dcdn dns`: TSIG key for zone transfers ("name:base64secret") and secondaries to NOTIFY.
-    public var dnsTransferKey: String?
-    public var dnsNotify: [String]
-    public var nodeName: String?
-    public var nodeRegion: String?
-    public var nodeCountry: String?
-    public var nodeIPv4: String?
-    public var nodeIPv6: String?
     /// Whether domains may point at private addresses (always in dev; a lab setting otherwise).
     public var allowPrivateOrigins: Bool
-    /// Edge cache: memory tier and disk tier sizes in MiB (the disk tier lives in data_dir/cache).
-    public var cacheMemoryMB: Int
-    public var cacheDiskMB: Int
-    /// Seconds the edge waits for an origin's response before answering 504.
-    public var originTimeout: Int
     /// Image sources allowed to be private, by host name, each pinned to `address[:port]`
     /// (`image_private_sources`: "name=address:port" items). Empty by default; dev pins its demo site.
     public var imagePrivateSources: [String: String]
@@ -73,8 +54,6 @@ public struct DCDNSettings: Sendable {
     /// Seconds to wait after publishing a challenge before asking the CA to check it (nodes sync
     /// within about a second).
     public var acmeChallengeDelay: Int
-    /// Extra PEM roots the edge trusts for origin certificates in strict mode.
-    public var originCABundle: String?
     /// Countries every edge answers 451 (the product guide's 23 by default).
     public var sanctionedCountries: [String]
     /// The product guide's list of sanctioned countries (§14).
@@ -85,8 +64,10 @@ public struct DCDNSettings: Sendable {
 
     /// Leading zero bits of SHA-256 a visitor's browser finds for a challenge.
     public var challengeDifficulty: Int
-    /// The edge's connection-level and flood defences.
-    public var edgeProtection: EdgeProtectionSettings
+    /// The edge and the nameserver `dcdn dev` runs beside the coordinator (nil for
+    /// `dcdn coordinator`, which reads no role's section).
+    public var edge: EdgeSettings?
+    public var dns: NameServerSettings?
     /// Credits, payments, affiliates.
     public var billing: BillingSettings
 
@@ -98,61 +79,25 @@ public struct DCDNSettings: Sendable {
     public static func load(
         role: Role, flags: [String: String], environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> DCDNSettings {
-        var providers: [any ConfigProvider] = [
-            InMemoryProvider(
-                name: "flags",
-                values: Dictionary(
-                    uniqueKeysWithValues: flags.map { (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: false)) })),
-            EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "dcdn"),
-        ]
-        // The database URL may also come from the conventional DATABASE_URL.
-        providers.append(
-            EnvironmentVariablesProvider(
-                environmentVariables: environment.filter { $0.key == "DATABASE_URL" }))
-        if let path = flags["config"] ?? environment["DCDN_CONFIG"] {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw SettingsError(key: "config", message: "config file \(path) does not exist")
-            }
-            do {
-                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
-            } catch {
-                throw SettingsError(key: "config", message: "config file \(path) is not valid JSON: \(error)")
-            }
-        }
-        return try DCDNSettings(role: role, reader: ConfigReader(providers: providers))
+        try DCDNSettings(role: role, reader: try await SettingsReader.load(flags: flags, environment: environment))
     }
 
-    init(role: Role, reader config: ConfigReader) throws {
+    init(role: Role, reader settings: SettingsReader) throws {
         self.role = role
         let dev = role == .dev
-        func string(_ key: String, secret: Bool = false) -> String? {
-            // Values come as strings from flags and the environment, but as numbers or booleans
-            // from a JSON file: accept either.
-            if let value = config.string(forKey: ConfigKey(key), isSecret: secret), !value.isEmpty { return value }
-            if let value = config.int(forKey: ConfigKey(key)) { return String(value) }
-            if let value = config.bool(forKey: ConfigKey(key)) { return String(value) }
-            if let value = config.double(forKey: ConfigKey(key)) { return String(value) }
-            return nil
-        }
-        func int(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
-            guard let text = string(key) else { return fallback }
-            guard let value = Int(text), range.contains(value) else {
-                throw SettingsError(key: key, message: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return value
-        }
-        func list(_ key: String) -> [String] {
-            (string(key) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
+        func string(_ key: String, secret: Bool = false) -> String? { settings.string(key, secret: secret) }
+        func int(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int { try settings.int(key, fallback, range) }
+        func list(_ key: String) -> [String] { settings.list(key) }
 
-        dataDirectory = string("data_dir") ?? (dev ? "./.dcdn" : "/var/lib/dcdn")
+        let process = try ProcessSettings(settings, dev: dev)
+        dataDirectory = process.dataDirectory
+        host = process.host
+        logFormat = process.logFormat
+        logLevel = process.logLevel
+        edge = dev ? try EdgeSettings(settings, dev: true) : nil
+        dns = dev ? try NameServerSettings(settings, dev: true) : nil
         databaseURL = string("database_url", secret: true)
-        host = string("host") ?? (dev ? "127.0.0.1" : "0.0.0.0")
         apiPort = try int("api_port", 8080, 0...65535)
-        httpPort = try int("http_port", dev ? 8081 : 80, 0...65535)
-        httpsPort = try int("https_port", dev ? 8443 : 443, 0...65535)
-        dnsPort = try int("dns_port", dev ? 5353 : 53, 0...65535)
-        smtpPort = try int("smtp_port", dev ? 2525 : 25, 0...65535)
         publicURL = try string("public_url").map { url in
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme), parsed.host != nil else {
                 throw SettingsError(key: "public_url", message: "must be an http(s) URL such as https://cdn.example.com")
@@ -160,14 +105,6 @@ public struct DCDNSettings: Sendable {
             return url.hasSuffix("/") ? String(url.dropLast()) : url
         }
         secretKey = string("secret_key", secret: true)
-        guard let format = LogFormat(rawValue: string("log_format") ?? "text") else {
-            throw SettingsError(key: "log_format", message: "must be text or json")
-        }
-        logFormat = format
-        guard let level = Logger.Level(rawValue: string("log_level") ?? "info") else {
-            throw SettingsError(key: "log_level", message: "must be trace, debug, info, notice, warning, error or critical")
-        }
-        logLevel = level
         corsOrigins = list("cors_origins")
         trustedProxies = try list("trusted_proxies").map { text in
             guard let cidr = CIDR(text) else {
@@ -221,35 +158,13 @@ public struct DCDNSettings: Sendable {
         hostmaster = string("hostmaster") ?? "hostmaster.\(nameservers[0].split(separator: ".").dropFirst().joined(separator: "."))"
         delegationResolver = string("delegation_resolver")
         delegationCheckSeconds = try int("delegation_check_interval", dev ? 10 : 300, 1...86_400)
-        coordinatorURL = string("coordinator_url")
-        nodeToken = string("node_token", secret: true)
-        dnsTransferKey = string("dns_transfer_key", secret: true)
-        dnsNotify = list("dns_notify")
-        nodeName = string("node_name")
-        nodeRegion = string("node_region")
-        nodeCountry = string("node_country")
-        nodeIPv4 = string("node_ipv4")
-        nodeIPv6 = string("node_ipv6")
         allowPrivateOrigins = (string("allow_private_origins").map { $0 == "true" || $0 == "1" }) ?? dev
-        cacheMemoryMB = try int("cache_memory_mb", 256, 1...1_048_576)
-        cacheDiskMB = try int("cache_disk_mb", 10_240, 0...100_000_000)
-        originTimeout = try int("origin_timeout", 100, 1...3600)
-        var pins: [String: String] = [:]
-        for item in list("image_private_sources") {
-            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw SettingsError(
-                    key: "image_private_sources", message: "items are host=address[:port], e.g. images.internal=10.0.0.5:8080")
-            }
-            pins[parts[0].lowercased()] = parts[1]
-        }
-        imagePrivateSources = pins
+        imagePrivateSources = try EdgeSettings.pins(settings)
         // dev has no public names to validate: issuance is off there unless a CA is configured.
         acmeDirectoryURL = string("acme_directory_url") ?? (dev ? "" : "https://acme-v02.api.letsencrypt.org/directory")
         acmeCABundle = string("acme_ca_bundle")
         acmeEmail = string("acme_email")
         acmeChallengeDelay = try int("acme_challenge_delay", 2, 0...300)
-        originCABundle = string("origin_ca_bundle")
         sanctionedCountries = string("sanctioned_countries") == "none" ? [] : list("sanctioned_countries").map { $0.uppercased() }
         if string("sanctioned_countries") == nil { sanctionedCountries = Self.defaultSanctionedCountries }
         for code in sanctionedCountries where code.count != 2 || !code.allSatisfy({ $0.isASCII && $0.isLetter }) {
@@ -257,23 +172,12 @@ public struct DCDNSettings: Sendable {
                 key: "sanctioned_countries", message: "\(code) is not a two-letter country code (\"none\" for an empty list)")
         }
         challengeDifficulty = try int("challenge_difficulty", 16, 1...28)
-        edgeProtection = EdgeProtectionSettings(
-            maxConnectionsPerIP: try int("edge_max_connections_per_ip", 256, 1...1_000_000),
-            headerTimeout: try int("edge_header_timeout", 10, 1...600),
-            minBodyRate: try int("edge_min_body_rate", 512, 0...100_000_000),
-            maxHeaderBytes: try int("edge_max_header_bytes", 32_768, 1024...1_048_576),
-            maxHeaderCount: try int("edge_max_header_count", 100, 10...10_000),
-            maxConcurrentRequests: try int("edge_max_concurrent_requests", 10_000, 1...1_000_000),
-            floodClientRPS: try int("edge_flood_client_rps", 100, 1...100_000_000),
-            floodDomainRPS: try int("edge_flood_domain_rps", 2_000, 1...100_000_000),
-            testCountryHeader: string("edge_test_country_header"),
-            enabled: string("edge_security").map { $0 != "off" && $0 != "false" } ?? true)
         let stripeBase = string("stripe_api_base") ?? "https://api.stripe.com"
         guard let base = URL(string: stripeBase), base.scheme == "https" || base.scheme == "http", base.host != nil else {
             throw SettingsError(key: "stripe_api_base", message: "must be an http(s) URL")
         }
         billing = BillingSettings(
-            creditsPurchasable: string("credits_purchasable").map { $0 == "true" || $0 == "1" || $0 == "on" } ?? false,
+            creditsPurchasable: settings.flag("credits_purchasable") ?? false,
             graceHours: try int("credit_grace_hours", 72, 0...8760),
             stripeAPIBase: stripeBase.hasSuffix("/") ? String(stripeBase.dropLast()) : stripeBase,
             stripeSecretKey: string("stripe_secret_key", secret: true),
@@ -284,13 +188,7 @@ public struct DCDNSettings: Sendable {
 
     /// Settings for tests and embedding: defaults of a role with overrides by key.
     public static func make(role: Role, _ values: [String: String] = [:]) throws -> DCDNSettings {
-        try DCDNSettings(
-            role: role,
-            reader: ConfigReader(
-                provider: InMemoryProvider(
-                    values: Dictionary(
-                        uniqueKeysWithValues: values.map { (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: false)) })
-                )))
+        try DCDNSettings(role: role, reader: .values(values))
     }
 }
 
