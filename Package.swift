@@ -221,7 +221,11 @@ let package = Package(
         .testTarget(name: "SMTPKitTests", dependencies: ["SMTPKit"], swiftSettings: swiftSettings),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "EdgeNodeTests", dependencies: ["EdgeNode", "NodeProtocol", "HTTPCache", "WAFKit", "GeoIP"], swiftSettings: swiftSettings),
+            name: "EdgeNodeTests",
+            dependencies: [
+                "EdgeNode", "NodeProtocol", "HTTPCache", "WAFKit", "GeoIP", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ], swiftSettings: swiftSettings),
         .testTarget(
             name: "HTTPCacheTests",
             dependencies: [

@@ -115,6 +115,16 @@ package enum CachePolicy {
     }
 }
 
+/// The wall clock the cache reads, in seconds since 1970 (RFC 9111 §4.2.3 computes ages from
+/// wall-clock times); tests pass one they move by hand.
+package struct CacheClock: Sendable {
+    package var now: @Sendable () -> Double
+
+    package init(now: @escaping @Sendable () -> Double) { self.now = now }
+
+    package static let system = CacheClock { Date().timeIntervalSince1970 }
+}
+
 /// IMF-fixdate (and the two obsolete forms RFC 9110 §5.6.7 requires recipients to accept).
 package enum HTTPDate {
     private static let formats = ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"]

@@ -21,6 +21,9 @@ struct EdgeCache: Sendable {
     let compressed: CompressedVariants
     /// How long a request waits for another's fetch of the same URL.
     var collapseTimeout: Duration = .seconds(10)
+    /// Freshness and ages are computed on this clock (the origin fetcher's, so that request and
+    /// response times agree).
+    var clock: CacheClock { origins.clock }
 
     func respond(_ exchange: Exchange, settings: CacheSettings) async throws -> Response {
         if let reason = settings.bypass {
@@ -42,7 +45,7 @@ struct EdgeCache: Sendable {
 
     /// A stored response: fresh, stale but usable while revalidating, or revalidated now.
     private func use(_ entry: CacheStore.Entry, exchange: Exchange, settings: CacheSettings) async throws -> Response {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now()
         let stored = entry.response
         let ttl = stored.ttl(now: now)
         if ttl > 0, !stored.noCache {
@@ -61,7 +64,7 @@ struct EdgeCache: Sendable {
     private func revalidate(_ entry: CacheStore.Entry, exchange: Exchange, settings: CacheSettings) async throws -> Response {
         let stored = entry.response
         let outcome = await origins.fetch(exchange, method: .get, cacheFill: true, validators: stored.validators)
-        let now = Date().timeIntervalSince1970
+        let now = clock.now()
         guard case .response(let origin, let requestTime) = outcome else {
             // Disconnected from the origin: RFC 9111 §4.2.4 lets a cache serve stale unless forbidden.
             if !stored.mustRevalidate {
@@ -96,7 +99,7 @@ struct EdgeCache: Sendable {
             case .response(let origin, let requestTime) = await origins.fetch(
                 exchange, method: .get, cacheFill: true, validators: stored.validators)
         else { return }
-        let now = Date().timeIntervalSince1970
+        let now = clock.now()
         if origin.status == .notModified {
             store.update(refreshed(stored, with: origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now))
             return
@@ -131,7 +134,7 @@ struct EdgeCache: Sendable {
         if ticket == nil {
             _ = await flights.follow(key, timeout: collapseTimeout)
             if case .found(let entry) = store.lookup(key: key, request: exchange.headers) {
-                let now = Date().timeIntervalSince1970
+                let now = clock.now()
                 return serve(
                     entry, exchange: exchange, settings: settings, cacheStatus: "hit; ttl=\(Int(entry.response.ttl(now: now))); collapsed",
                     now: now)
@@ -151,7 +154,7 @@ struct EdgeCache: Sendable {
         _ origin: HTTPClientResponse, requestTime: Double, exchange: Exchange, settings: CacheSettings, forward: String,
         ticket: FlightTable.Ticket?, store storing: Bool = true
     ) -> Response {
-        let now = Date().timeIntervalSince1970
+        let now = clock.now()
         let status = Int(origin.status.code)
         let headers = OriginFetcher.storedHeaders(origin.headers)
         var delivery = Delivery(status: status, fields: OriginFetcher.fields(headers), source: .stream(origin.body))
@@ -223,7 +226,7 @@ struct EdgeCache: Sendable {
         guard settings.bypass == nil,
             case .found(let entry) = store.lookup(key: exchange.cacheKey, request: exchange.headers, memoryOnly: true)
         else { return nil }
-        let now = Date().timeIntervalSince1970
+        let now = clock.now()
         let ttl = entry.response.ttl(now: now)
         guard ttl > 0, !entry.response.noCache else { return nil }
         let plain = !exchange.headers.contains { $0.name == .range || $0.name.canonicalName.hasPrefix("if-") }

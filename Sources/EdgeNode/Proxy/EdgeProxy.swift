@@ -239,6 +239,8 @@ struct OriginFetcher: Sendable {
     let clients: OriginClients
     let logger: Logger
     var timeout: TimeAmount = .seconds(120)
+    /// Stamps request times (RFC 9111 §4.2.3); tests move it by hand.
+    var clock: CacheClock = .system
     /// Answers `/cdn-cgi/image` on every proxied domain: for that path the edge is the origin,
     /// so its results go through the cache like any other response.
     var images: ImagePipeline?
@@ -265,7 +267,7 @@ struct OriginFetcher: Sendable {
                 accept: exchange.headers[.accept])
             let response = HTTPClientResponse(
                 status: HTTPResponseStatus(statusCode: answer.status), headers: HTTPHeaders(answer.headers), body: .bytes(answer.body))
-            return .response(response, requestTime: Date().timeIntervalSince1970)
+            return .response(response, requestTime: clock.now())
         }
         let route = exchange.route
         var outbound = HTTPClientRequest(url: Self.originURL(route, path: exchange.target))
@@ -295,7 +297,7 @@ struct OriginFetcher: Sendable {
             let length = exchange.headers[.contentLength].flatMap(Int64.init).map { HTTPClientRequest.Body.Length.known($0) } ?? .unknown
             outbound.body = .stream(body, length: length)
         }
-        let requestTime = Date().timeIntervalSince1970
+        let requestTime = clock.now()
         do {
             let response = try await clients.client(verifying: route.verifyOrigin).execute(outbound, timeout: timeout)
             return .response(response, requestTime: requestTime)
