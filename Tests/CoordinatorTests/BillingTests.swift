@@ -37,22 +37,25 @@ struct BillingTests {
         try await TestApp.run { app, client in
             let admin = try await client.signInAdmin(app)
             let (jwt, id) = try await client.signUp(app, email: "credits@example.com")
-            let empty = try await client.json(.get, "/api/v1/credits/balance", token: jwt)
-            #expect(number(empty["balance"]) == 0 && empty["status"] as? String == "active")
+            let empty = try await client.json(.get, "/api/v1/credits/balance", token: jwt).decode(CreditsController.BalanceResponse.self)
+            #expect(empty.balance == .zero && empty.status == "active")
             #expect(try await client.json(.post, "/api/v1/credits/grant", ["user_id": id, "amount": 5], token: jwt).status == .forbidden)
 
             let granted = try await client.json(
                 .post, "/api/v1/credits/grant",
                 ["user_id": id, "amount": 100, "campaign": "launch_promo_2026", "description": "Launch bonus", "expires_in_days": 90],
                 token: admin, headers: [IdempotentCalls.header: "grant-1"])
-            #expect(granted.status == .created && number(granted["new_balance"]) == 100, "\(granted.text)")
+            #expect(granted.status == .created, "\(granted.text)")
+            let grant = try granted.decode(CreditsController.GrantResult.self)
+            #expect(grant.newBalance == Credits(100) && grant.amount == Credits(100) && grant.expiresAt != nil)
             let replay = try await client.json(
                 .post, "/api/v1/credits/grant", ["user_id": id, "amount": 100], token: admin, headers: [IdempotentCalls.header: "grant-1"])
             #expect(
-                replay["transaction_id"] as? String == granted["transaction_id"] as? String, "a retried grant is answered, not repeated")
+                try replay.decode(CreditsController.GrantResult.self).transactionId == grant.transactionId,
+                "a retried grant is answered, not repeated")
             let reused = try await client.json(
                 .post, "/api/v1/credits/revoke", ["user_id": id, "amount": 1], token: admin, headers: [IdempotentCalls.header: "grant-1"])
-            #expect(reused.status == .unprocessableContent && reused["field"] as? String == "Idempotency-Key")
+            #expect(reused.status == .unprocessableContent && reused.error?.field == "Idempotency-Key")
             for (body, field) in [
                 (["user_id": id, "amount": 0], "amount"), (["user_id": id, "amount": 1.0000001], "amount"),
                 (["user_id": UUID().uuidString, "amount": 1], "user_id"),
@@ -60,33 +63,36 @@ struct BillingTests {
                 (["user_id": id, "amount": 1, "campaign": "<script>"], "campaign"),
             ] as [([String: Any], String)] {
                 let rejected = try await client.json(.post, "/api/v1/credits/grant", body, token: admin)
-                #expect(rejected.status == .unprocessableContent && rejected["field"] as? String == field, "\(rejected.text)")
+                #expect(rejected.status == .unprocessableContent && rejected.error?.field == field, "\(rejected.text)")
             }
             let tooMany = try await client.json(
                 .post, "/api/v1/credits/grant/bulk", ["user_ids": (0...500).map { _ in UUID().uuidString }, "amount": 1], token: admin)
-            #expect(tooMany.status == .unprocessableContent && tooMany["field"] as? String == "user_ids")
+            #expect(tooMany.status == .unprocessableContent && tooMany.error?.field == "user_ids")
             let (_, other) = try await client.signUp(app, email: "other@example.com")
             let bulk = try await client.json(
                 .post, "/api/v1/credits/grant/bulk", ["user_ids": [id, other, id], "amount": 50, "campaign": "early_adopters"], token: admin
             )
-            #expect(bulk.status == .created && bulk["granted"] as? Int == 2, "a user listed twice is granted once")
+            #expect(bulk.status == .created)
+            let bulkResult = try bulk.decode(CreditsController.BulkResult.self)
+            #expect(bulkResult.granted == 2 && Set(bulkResult.results.map(\.userId)).count == 2, "a user listed twice is granted once")
             let revoked = try await client.json(
                 .post, "/api/v1/credits/revoke", ["user_id": id, "amount": 20, "reason": "=cmd|calc"], token: admin)
-            #expect(revoked["tx_type"] as? String == "revoke" && number(revoked["balance_after"]) == 130)
+            let revocation = try revoked.decode(CreditsController.TransactionResponse.self)
+            #expect(revocation.txType == "revoke" && revocation.balanceAfter == Credits(130))
             let overdraw = try await client.json(.post, "/api/v1/credits/revoke", ["user_id": id, "amount": 1000], token: admin)
-            #expect(overdraw.status.code == 402 && overdraw.code == "insufficient_credits")
+            #expect(overdraw.status.code == 402 && overdraw.error?.code == "insufficient_credits")
 
-            let balance = try await client.json(.get, "/api/v1/credits/balance", token: jwt)
-            #expect(number(balance["balance"]) == 130 && number(balance["total_granted"]) == 150 && balance["active_grants"] as? Int == 2)
-            let grants = try await client.json(.get, "/api/v1/credits/grants", token: jwt)
-            #expect(
-                grants["total"] as? Int == 2 && (grants["grants"] as? [[String: Any]])?.first?["campaign"] as? String == "launch_promo_2026"
-            )
-            let transactions = try await client.json(.get, "/api/v1/credits/transactions?limit=2", token: jwt)
-            #expect(transactions["total"] as? Int == 3 && (transactions["transactions"] as? [[String: Any]])?.count == 2)
-            #expect((transactions["transactions"] as? [[String: Any]])?.first?["tx_type"] as? String == "revoke", "newest first")
-            let history = try await client.json(.get, "/api/v1/credits/history?offset=2", token: jwt)
-            #expect((history["history"] as? [[String: Any]])?.first?["description"] as? String == "Launch bonus")
+            let balance = try await client.json(.get, "/api/v1/credits/balance", token: jwt).decode(CreditsController.BalanceResponse.self)
+            #expect(balance.balance == Credits(130) && balance.totalGranted == Credits(150) && balance.activeGrants == 2)
+            let grants = try await client.json(.get, "/api/v1/credits/grants", token: jwt).decode(CreditsController.GrantList.self)
+            #expect(grants.total == 2 && grants.grants.first?.campaign == "launch_promo_2026")
+            let transactions = try await client.json(.get, "/api/v1/credits/transactions?limit=2", token: jwt).decode(
+                CreditsController.TransactionList.self)
+            #expect(transactions.total == 3 && transactions.transactions.count == 2)
+            #expect(transactions.transactions.first?.txType == "revoke", "newest first")
+            let history = try await client.json(.get, "/api/v1/credits/history?offset=2", token: jwt).decode(
+                CreditsController.HistoryList.self)
+            #expect(history.history.first?.description == "Launch bonus")
             #expect(try await client.json(.get, "/api/v1/credits/transactions?tx_type=steal", token: jwt).status == .unprocessableContent)
             let csv = try await client.execute(
                 uri: "/api/v1/credits/transactions/export", method: .get, headers: [.authorization: "Bearer \(jwt)"]
@@ -98,8 +104,9 @@ struct BillingTests {
             #expect(lines.count == 4 && lines[0] == "id,created_at,tx_type,amount,balance_after,category,description")
             #expect(lines[1].hasSuffix(",'=cmd|calc"), "formula-looking cells are defused: \(lines[1])")
 
-            let overview = try await client.json(.get, "/api/v1/credits/admin/overview", token: admin)
-            #expect(number(overview["total_balance"]) == 180 && overview["accounts"] as? Int == 2, "\(overview.text)")
+            let overview = try await client.json(.get, "/api/v1/credits/admin/overview", token: admin).decode(
+                CreditsController.Overview.self)
+            #expect(overview.totalBalance == Credits(180) && overview.accounts == 2)
             #expect(try await client.json(.get, "/api/v1/credits/admin/overview", token: jwt).status == .forbidden)
             let detail = try await client.json(.get, "/api/v1/credits/admin/user/\(id)", token: admin)
             #expect(number((detail["balance"] as? [String: Any])?["balance"]) == 130)

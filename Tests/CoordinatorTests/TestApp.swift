@@ -1,4 +1,3 @@
-import Coordinator
 import DCDNCore
 import FluentKit
 import FluentPostgresDriver
@@ -14,6 +13,8 @@ import SMTPKit
 import SQLKit
 import Synchronization
 import Testing
+
+@testable import Coordinator
 
 /// Captures outgoing mail so tests can follow links.
 final class RecordingMailer: OutboundMailer {
@@ -149,6 +150,26 @@ struct JSONResponse {
 
     subscript(_ key: String) -> Any? { body[key] }
     var code: String? { body["code"] as? String }
+
+    /// The body decoded into the API's own response type, with the API's decoder (snake_case,
+    /// ISO 8601 dates), as a client generated from the OpenAPI document would read it. Fails the
+    /// test when a field is missing or of another type.
+    func decode<Body: Decodable>(_ type: Body.Type = Body.self) throws -> Body {
+        do {
+            return try JSONDecoder.api.decode(Body.self, from: Data(text.utf8))
+        } catch {
+            Issue.record("\(Body.self) does not decode from \(status.code) \(text): \(error)")
+            throw error
+        }
+    }
+
+    /// An error body (`{"detail", "code", "field"}`).
+    struct ErrorBody: Decodable, Equatable {
+        var detail: String
+        var code: String
+        var field: String?
+    }
+    var error: ErrorBody? { try? JSONDecoder.api.decode(ErrorBody.self, from: Data(text.utf8)) }
 }
 
 extension TestClientProtocol {
@@ -185,16 +206,20 @@ extension TestClientProtocol {
         let token = try #require(app.mailer.verificationToken(for: email.lowercased()))
         let verified = try await json(.get, "/api/v1/auth/verify-email?token=\(token)")
         #expect(verified.status == .ok, "\(verified.text)")
+        #expect(try verified.decode(AuthController.VerifyResponse.self).user.emailVerified)
         let login = try await json(.post, "/api/v1/auth/login", ["email": email, "password": password])
         #expect(login.status == .ok, "\(login.text)")
-        let user = try #require(login["user"] as? [String: Any])
-        return (try #require(login["access_token"] as? String), try #require(user["id"] as? String))
+        let session = try login.decode(AuthController.LoginResponse.self)
+        #expect(session.tokenType == "bearer" && session.user.email == email.lowercased())
+        return (session.accessToken, session.user.id.uuidString)
     }
 
     /// An admin made the way `dcdn admin create-user` makes one, signed in.
     func signInAdmin(_ app: TestApp, email: String = "root@example.com") async throws -> String {
         try await app.coordinator.accounts.upsertUser(email: email, password: "admin password 123", role: .admin)
         let login = try await json(.post, "/api/v1/auth/login", ["email": email, "password": "admin password 123"])
-        return try #require(login["access_token"] as? String)
+        let session = try login.decode(AuthController.LoginResponse.self)
+        #expect(session.user.role == "admin")
+        return session.accessToken
     }
 }

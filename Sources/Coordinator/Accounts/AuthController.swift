@@ -29,13 +29,13 @@ struct AuthController {
         var verificationSent: Bool
         var detail: String
     }
-    struct LoginResponse: ResponseEncodable {
+    struct LoginResponse: ResponseCodable {
         var accessToken: String
         var tokenType = "bearer"
         var expiresIn: Int
         var user: UserResponse
     }
-    struct VerifyResponse: ResponseEncodable {
+    struct VerifyResponse: ResponseCodable {
         var verified = true
         var user: UserResponse
     }

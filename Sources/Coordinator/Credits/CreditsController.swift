@@ -67,17 +67,17 @@ struct CreditsController {
         }
     }
 
-    struct GrantList: ResponseEncodable {
+    struct GrantList: ResponseCodable {
         var grants: [GrantResponse]
         var total: Int
     }
 
-    struct TransactionList: ResponseEncodable {
+    struct TransactionList: ResponseCodable {
         var transactions: [TransactionResponse]
         var total: Int
     }
 
-    struct HistoryList: ResponseEncodable {
+    struct HistoryList: ResponseCodable {
         var history: [TransactionResponse]
         var total: Int
     }
@@ -119,7 +119,7 @@ struct CreditsController {
         var reason: String?
     }
 
-    struct Overview: ResponseEncodable {
+    struct Overview: ResponseCodable {
         var accounts: Int
         var totalBalance: Credits
         var totalGranted: Credits

@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 
 /// How the API shows a user.
-struct UserResponse: ResponseEncodable {
+struct UserResponse: ResponseCodable {
     var id: UUID
     var email: String
     var role: String
