@@ -167,7 +167,7 @@ def test_promo_codes_credits_page_and_plans_in_the_browser(billing, browser):  #
     assert browser.find_element(By.ID, "export-csv").get_attribute("href").endswith("/dashboard/credits/export.csv")
     browser.find_element(By.ID, "promo-code").send_keys(code)
     browser.find_element(By.ID, "promo-redeem").click()
-    assert "already redeemed" in wait(browser).until(EC.presence_of_element_located((By.ID, "credits-error"))).text
+    assert "already redeemed" in wait(browser).until(EC.presence_of_element_located((By.ID, "error-summary"))).text
 
     browser.find_element(By.LINK_TEXT, "Billing & plan").click()
     Select(browser.find_element(By.ID, "method-standard")).select_by_value("credits")

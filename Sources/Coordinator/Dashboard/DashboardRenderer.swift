@@ -48,6 +48,11 @@ public struct DashboardRenderer: Sendable {
         _ values: [String: Any] = [:]
     ) -> Response {
         var context = values
+        // A form's own error (`<form>Error`, shown by that form) is also the page's error summary.
+        if context["error"] == nil, let message = values.first(where: { $0.key.hasSuffix("Error") && $0.value is String })?.value {
+            context["error"] = message
+        }
+        if context["error"] != nil, let field = FormError.field { context["errorField"] = field }
         context["title"] = title
         context["signedIn"] = identity != nil
         context["email"] = identity?.user.email ?? ""
@@ -112,7 +117,7 @@ public struct DashboardRenderer: Sendable {
         do {
             return try await action()
         } catch let error as APIError {
-            return try await fallback(error.detail, error.status)
+            return try await FormError.$field.withValue(error.field) { try await fallback(error.detail, error.status) }
         }
     }
 
@@ -144,4 +149,10 @@ public struct DashboardRenderer: Sendable {
             status: .ok, headers: [.contentType: asset.contentType, .cacheControl: "public, max-age=300"],
             body: .init(byteBuffer: asset.body))
     }
+}
+
+/// The request field a failed form's error names, while the page is rendered again: the error
+/// summary names it, and the page marks that field invalid (`aria-invalid`, `aria-describedby`).
+enum FormError {
+    @TaskLocal static var field: String?
 }

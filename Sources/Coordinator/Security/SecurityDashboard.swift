@@ -103,7 +103,9 @@ struct SecurityDashboard {
             try await change()
             return Response.redirect(to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())/security?notice=\(notice)#\(section)")
         } catch let error as APIError {
-            return try await securityPage(identity, domain, request: request, status: error.status, errors: [section: error.detail])
+            return try await FormError.$field.withValue(error.field) {
+                try await securityPage(identity, domain, request: request, status: error.status, errors: [section: error.detail])
+            }
         }
     }
 
@@ -201,7 +203,9 @@ struct SecurityDashboard {
             "hasFirewallRules": !row.firewallRules.isEmpty,
             "sanctioned": settings.sanctionedCountries.joined(separator: ", "),
         ]
-        for (section, message) in errors { values[section.replacingOccurrences(of: "-", with: "") + "Error"] = message }
+        for (section, message) in errors {
+            values[section.replacingOccurrences(of: "-", with: "") + "Error"] = message
+        }
         values.merge(renderer.notice(request)) { $1 }
         return renderer.page(
             "security", title: "Security · \(domain.name)", identity: identity, active: "domains", status: status, values)

@@ -3,10 +3,44 @@ document.addEventListener("DOMContentLoaded", () => {
   const toggle = document.querySelector(".menu-toggle");
   const sidebar = document.getElementById("sidebar");
   if (toggle && sidebar) {
+    const close = () => {
+      sidebar.classList.remove("open");
+      toggle.setAttribute("aria-expanded", "false");
+    };
     toggle.addEventListener("click", () => {
       const open = sidebar.classList.toggle("open");
       toggle.setAttribute("aria-expanded", String(open));
+      if (open) sidebar.querySelector("a")?.focus();
     });
+    // Escape closes the menu and gives focus back to its button.
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && sidebar.classList.contains("open")) {
+        close();
+        toggle.focus();
+      }
+    });
+  }
+  // After a failed post the error summary takes focus, and the field it names is marked invalid
+  // and described by the message (WCAG 3.3.1).
+  const summary = document.getElementById("error-summary");
+  if (summary) {
+    const field = summary.dataset.field && document.querySelector(`main [name="${CSS.escape(summary.dataset.field)}"]`);
+    if (field) {
+      field.setAttribute("aria-invalid", "true");
+      const described = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      field.setAttribute("aria-describedby", [...described, "error-message"].join(" "));
+      if (!field.id) field.id = `field-${summary.dataset.field}`;
+      const message = document.getElementById("error-message");
+      const link = document.createElement("a");
+      link.href = `#${field.id}`;
+      link.textContent = message.textContent;
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        field.focus();
+      });
+      message.replaceChildren(link);
+    }
+    summary.focus();
   }
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
