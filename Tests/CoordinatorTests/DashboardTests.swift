@@ -94,6 +94,27 @@ struct DashboardTests {
             #expect(status == .unauthorized)
             #expect(body.contains("Email or password is wrong."))
             #expect(body.contains("value=\"hal@example.com\""))
+            // The error is the summary at the top of main, which the page's script focuses.
+            #expect(body.contains(#"<div class="error error-summary" id="error-summary" role="alert" tabindex="-1">"#))
+        }
+    }
+
+    @Test("a failed form names the field its error is about, for the page to mark it invalid")
+    func errorField() async throws {
+        try await TestApp.run { app, client in
+            _ = try await client.signUp(app, email: "fields@example.com")
+            let cookie = try await dashboardSession(client, email: "fields@example.com")
+            var headers = Self.formHeaders
+            headers[.cookie] = cookie
+            let (status, body) = try await client.execute(
+                uri: "/dashboard/domains", method: .post, headers: headers,
+                body: ByteBuffer(string: "domain=not+a+domain&origin=203.0.113.7")
+            ) { ($0.status, String(buffer: $0.body)) }
+            #expect(status == .unprocessableContent)
+            #expect(body.contains(#"id="error-summary" role="alert" tabindex="-1" data-field="domain""#), "\(body)")
+            #expect(FormError.field(namedIn: "domain: is not a valid name") == "domain")
+            #expect(FormError.field(namedIn: "Email or password is wrong.") == nil)
+            #expect(FormError.field(namedIn: "Sign in again: your session ended.") == nil)
         }
     }
 

@@ -163,7 +163,8 @@ def test_promo_codes_credits_page_and_plans_in_the_browser(billing, browser):  #
     assert "Promo code redeemed" in browser.find_element(By.CSS_SELECTOR, ".notice").text
     assert f"promo:{code}" in browser.find_element(By.ID, "transaction-table").text
     chart = browser.find_element(By.CSS_SELECTOR, "#balance-chart svg.chart")
-    assert "Balance" in chart.get_attribute("aria-label")
+    title = browser.find_element(By.ID, chart.get_attribute("aria-labelledby").split()[0])
+    assert "Balance" in title.get_attribute("textContent")
     assert browser.find_element(By.ID, "export-csv").get_attribute("href").endswith("/dashboard/credits/export.csv")
     browser.find_element(By.ID, "promo-code").send_keys(code)
     browser.find_element(By.ID, "promo-redeem").click()

@@ -52,7 +52,9 @@ public struct DashboardRenderer: Sendable {
         if context["error"] == nil, let message = values.first(where: { $0.key.hasSuffix("Error") && $0.value is String })?.value {
             context["error"] = message
         }
-        if context["error"] != nil, let field = FormError.field { context["errorField"] = field }
+        if let message = context["error"] as? String, let field = FormError.field ?? FormError.field(namedIn: message) {
+            context["errorField"] = field
+        }
         context["title"] = title
         context["signedIn"] = identity != nil
         context["email"] = identity?.user.email ?? ""
@@ -155,4 +157,12 @@ public struct DashboardRenderer: Sendable {
 /// summary names it, and the page marks that field invalid (`aria-invalid`, `aria-describedby`).
 enum FormError {
     @TaskLocal static var field: String?
+
+    /// The field a validation message names: `APIError.validation` writes "<field>: <detail>".
+    static func field(namedIn message: String) -> String? {
+        guard let colon = message.firstIndex(of: ":") else { return nil }
+        let name = message[..<colon]
+        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else { return nil }
+        return String(name)
+    }
 }
