@@ -108,7 +108,7 @@ struct DashboardTests {
             headers[.cookie] = cookie
             let (status, body) = try await client.execute(
                 uri: "/dashboard/domains", method: .post, headers: headers,
-                body: ByteBuffer(string: "domain=not+a+domain&origin=203.0.113.7")
+                body: ByteBuffer(string: "domain=not+a+domain&origin_ip=203.0.113.7")
             ) { ($0.status, String(buffer: $0.body)) }
             #expect(status == .unprocessableContent)
             #expect(body.contains(#"id="error-summary" role="alert" tabindex="-1" data-field="domain""#), "\(body)")

@@ -24,8 +24,8 @@ EXCLUDED = [
     # The image endpoint fetches the URL it is given; the network rule allows only loopback, and
     # its own e2e tests (test_images.py) cover it against a local origin.
     "^/cdn-cgi/image",
-    # Signing out or changing the password would end the session the run signs in with.
-    "^/api/v1/auth/(logout|password)$",
+    # Changing the password would end the session the run signs in with.
+    "^/api/v1/auth/password$",
 ]
 
 
@@ -57,7 +57,8 @@ def run_schemathesis(url, token, name, max_examples):
         "--header", f"Authorization: Bearer {token}",
         "--max-examples", str(max_examples),
         "--seed", "20261201",
-        "--workers", "2",
+        # One worker: with two, the seed no longer fixes the order in which they share server state.
+        "--workers", "1",
         "--phases", "examples,coverage,fuzzing",
         "--request-timeout", "20",
         "--suppress-health-check", "all",
@@ -101,4 +102,3 @@ def test_every_operation_keeps_its_contract(contract_dev, who):
     code, report, text = run_schemathesis(url, token, who, max_examples=int(os.environ.get("CONTRACT_EXAMPLES", "15")))
     print(text[-3000:])
     assert code == 0, "schemathesis found contract violations:\n" + text[-12000:]
-    assert "operations" in text.lower() or report, "schemathesis printed no summary"

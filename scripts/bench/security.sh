@@ -2,7 +2,7 @@
 # Security benchmark: 1 KiB cache hits through one `dcdn node` with every protection on (managed
 # WAF at "high", sanctions and GeoIP, 200-entry IP lists, a country block list, custom rules, a
 # rate limit, the flood defence, the Slowloris guard and connection cap) and then with
-# edge_security=off, each against the same nginx origin; nginx proxy_cache runs the same load as
+# edge.security=off (DCDN_EDGE_SECURITY=off), each against the same nginx origin; nginx proxy_cache runs the same load as
 # the reference peer. Then GeoIP lookups per second (`dcdn geoip --bench`).
 # Usage: scripts/bench/security.sh [SECONDS] [CONNECTIONS]    (defaults 10 s, 64 connections)
 #        BENCH_SMOKE=1 scripts/bench/security.sh   (1 s, 4 connections, the debug build: see lib.sh)

@@ -29,7 +29,7 @@ extension OpenAPIDocument {
             Operation(
                 method: "get", path: "/api/v1/auth/oidc/callback",
                 summary: "Provider redirect target: finishes sign-in, sets the session cookie", tag: "Auth", access: .publicRoute,
-                responses: [(303, nil), (400, "Error"), (404, "Error")],
+                responses: [(303, nil), (404, "Error")],
                 query: [("code", .string, "Authorization code"), ("state", .string, "State from the start")]),
             Operation(
                 method: "get", path: "/api/v1/auth/me", summary: "The signed-in user", tag: "Auth", access: .user,
@@ -40,7 +40,7 @@ extension OpenAPIDocument {
                 body: "PasswordChange", responses: [(200, "LoginResponse"), (403, "Error"), (422, "Error")]),
             Operation(
                 method: "post", path: "/api/v1/auth/tokens", summary: "Create a named API token (shown once)", tag: "Auth", access: .user,
-                body: "TokenRequest", responses: [(201, "Token"), (422, "Error")]),
+                body: "TokenRequest", responses: [(201, "Token"), (409, "Error"), (422, "Error")]),
             Operation(
                 method: "get", path: "/api/v1/auth/tokens", summary: "List your API tokens", tag: "Auth", access: .user,
                 responses: [(200, "TokenList")]),

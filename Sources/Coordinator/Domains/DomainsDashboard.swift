@@ -19,13 +19,13 @@ struct DomainsDashboard {
             do {
                 let domain = try await domains.create(
                     DomainService.NewDomain(
-                        domain: form.string("domain"), settings: DomainService.Settings(originIp: form.string("origin"))),
+                        domain: form.string("domain"), settings: DomainService.Settings(originIp: form.string("origin_ip"))),
                     for: identity.user)
                 return Response.redirect(to: "/dashboard/domains/\(domain.id!.uuidString.lowercased())?notice=domain_added")
             } catch let error as APIError {
                 return try await listPage(
                     identity, request: request, status: error.status, error: error.detail,
-                    values: ["domainValue": form.string("domain"), "originValue": form.string("origin")])
+                    values: ["domainValue": form.string("domain"), "originValue": form.string("origin_ip")])
             }
         }
         dashboard.get("domains/:id") { request, context in

@@ -17,7 +17,8 @@ extension OpenAPIDocument {
             ("fit", .string(allowedValues: ["cover", "contain", "fill", "inside"], defaultValue: "cover"), "How the image meets w×h"),
         ]
         let imageResponses: [(Int, String?)] = [
-            (200, "image/*"), (304, nil), (400, "Error"), (413, "Error"), (415, "Error"), (422, "Error"), (502, "Error"), (504, "Error"),
+            (200, "image/*"), (304, nil), (400, "Error"), (413, "Error"), (415, "Error"), (422, "Error"), (502, "Error"), (503, "Error"),
+            (504, "Error"),
         ]
         for method in ["get", "head"] {
             operations += [

@@ -55,7 +55,9 @@ extension OpenAPIDocument {
             ]),
             "Node": object([
                 "id": uuid, "name": string, "roles": .array(items: string), "region": string, "country": string,
-                "ipv4": string, "ipv6": string, "healthy": boolean, "last_heartbeat_at": time,
+                "ipv4": string, "ipv6": string, "healthy": boolean, "last_heartbeat_at": time, "latitude": .number,
+                "longitude": .number, "capacity": .integer, "ip_allowlist": strings, "config_version_seen": .integer,
+                "created_at": time,
                 "token": .string(description: "Only when created or rotated"),
             ]),
             "NodeList": list("nodes", of: "Node"),
@@ -74,9 +76,11 @@ extension OpenAPIDocument {
                             "domain": string, "requests": .integer, "bytes": .integer,
                             "cache_hits": .integer, "status2xx": .integer, "status3xx": .integer,
                             "status4xx": .integer, "status5xx": .integer, "blocked": .integer,
-                            "challenged": .integer,
+                            "challenged": .integer, "countries": .object(additionalProperties: .b(.integer)),
+                            "mitigations": .object(additionalProperties: .b(.integer)),
                         ])),
-                ], required: ["window_seconds"]),
+                    "attacks": .array(items: .object),
+                ]),
             "NodeConfig": object(
                 [
                     "version": .integer, "full": boolean,

@@ -59,6 +59,8 @@ public enum OpenAPIDocument {
             // another media type, or with a field that is not in the schema; a parameter out of range.
             if body != nil { all += [(400, "Error"), (413, "Error"), (415, "Error"), (422, "Error")] }
             if !query.isEmpty || idempotent { all.append((422, "Error")) }
+            // The same Idempotency-Key while the first call still runs.
+            if idempotent { all.append((409, "Error")) }
             if path.contains("{"), access != .publicRoute { all.append((404, "Error")) }
             for (status, schema) in all {
                 let code = OpenAPI.Response.StatusCode.status(code: status)
@@ -143,7 +145,7 @@ public enum OpenAPIDocument {
         [media: .b(OpenAPI.Content(schema: schema))]
     }
     /// Allowed values of a string schema, from a Swift list.
-    static func oneOf(_ values: [String], description: String? = nil) -> JSONSchema {
+    static func allowed(_ values: [String], description: String? = nil) -> JSONSchema {
         .string(description: description, allowedValues: values.map { AnyCodable($0) })
     }
 
@@ -158,7 +160,7 @@ public enum OpenAPIDocument {
             "Error": object(
                 [
                     "detail": string,
-                    "code": oneOf(
+                    "code": allowed(
                         errorCodes, description: "One of a closed set; 'field' names the request field when the error is about one"),
                     "field": string,
                 ], required: ["detail", "code"])
@@ -241,16 +243,21 @@ enum HTTPStatusText {
         case 201: "Created"
         case 202: "Accepted"
         case 204: "No Content"
-        case 302: "Redirect"
+        case 302: "Found (redirect)"
         case 303: "See Other"
         case 400: "Bad request"
         case 401: "Not signed in"
+        case 402: "Payment required (not enough credits)"
         case 403: "Forbidden"
         case 404: "Not found"
         case 409: "Conflict"
+        case 413: "Body too large"
+        case 415: "Unsupported media type (send JSON)"
         case 422: "Validation error (names the field)"
         case 429: "Rate limited (Retry-After)"
+        case 502: "Bad gateway (the upstream failed)"
         case 503: "Unavailable"
+        case 504: "Gateway timeout"
         default: "Status \(status)"
         }
     }

@@ -158,7 +158,7 @@ public struct DCDNSettings: Sendable {
         hostmaster = string("hostmaster") ?? "hostmaster.\(nameservers[0].split(separator: ".").dropFirst().joined(separator: "."))"
         delegationResolver = string("delegation_resolver")
         delegationCheckSeconds = try int("delegation_check_interval", dev ? 10 : 300, 1...86_400)
-        allowPrivateOrigins = (string("allow_private_origins").map { $0 == "true" || $0 == "1" }) ?? dev
+        allowPrivateOrigins = settings.flag("allow_private_origins") ?? dev
         imagePrivateSources = try EdgeSettings.pins(settings)
         // dev has no public names to validate: issuance is off there unless a CA is configured.
         acmeDirectoryURL = string("acme_directory_url") ?? (dev ? "" : "https://acme-v02.api.letsencrypt.org/directory")
@@ -232,7 +232,6 @@ public struct EdgeProtectionSettings: Sendable, Equatable {
     }
 }
 
-/// "N/S": at most N events per S seconds, refilled evenly (a token bucket of N).
 /// Credits, Stripe and token payments (docs/billing.md).
 public struct BillingSettings: Sendable {
     /// Whether customers may buy credits by card (the billing guide) or only receive them from
@@ -251,6 +250,7 @@ public struct BillingSettings: Sendable {
     public var promoRedeemLimit: RateLimitSetting
 }
 
+/// "N/S": at most N events per S seconds, refilled evenly (a token bucket of N).
 public struct RateLimitSetting: Sendable, Equatable {
     public var count: Int
     public var seconds: Int

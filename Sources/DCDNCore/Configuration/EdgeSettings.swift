@@ -37,7 +37,7 @@ public struct EdgeSettings: Sendable {
             floodClientRPS: try edge.int("flood_client_rps", 100, 1...100_000_000),
             floodDomainRPS: try edge.int("flood_domain_rps", 2_000, 1...100_000_000),
             testCountryHeader: edge.string("test_country_header"),
-            enabled: edge.string("security").map { $0 != "off" && $0 != "false" } ?? true)
+            enabled: edge.flag("security") ?? true)
         imagePrivateSources = try Self.pins(settings)
     }
 

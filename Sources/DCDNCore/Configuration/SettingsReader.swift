@@ -92,7 +92,7 @@ public struct SettingsReader: Sendable {
         (string(key) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    /// `true`, `1` or `on` is true; other values false; nil when unset.
+    /// `true`, `1` or `on` is true; any other value (`false`, `0`, `off`) false; nil when unset.
     public func flag(_ key: String) -> Bool? {
         string(key).map { ["true", "1", "on"].contains($0.lowercased()) }
     }

@@ -1,4 +1,5 @@
 import DCDNCore
+import Foundation
 import HTTPCache
 import HTTPTypes
 import Hummingbird
@@ -139,6 +140,8 @@ struct FirewallPhase: EdgeHeadPhase {
 /// with a redirect; otherwise the rule's cache settings apply.
 struct PageRulePhase: EdgeHeadPhase {
     let answers: EdgeAnswers
+    /// Development mode's three hours end on the cache's clock.
+    let clock: CacheClock
 
     func requestFilter(_ flow: inout EdgeFlow) -> EdgeAnswer? {
         let route = flow.route!
@@ -157,7 +160,7 @@ struct PageRulePhase: EdgeHeadPhase {
                 return redirect("https://\(authority)\(flow.target)", status: 301, domain: route.domain)
             }
         }
-        flow.settings = route.site.settings(rule: matched?.0)
+        flow.settings = route.site.settings(rule: matched?.0, now: Date(timeIntervalSince1970: clock.now()))
         return nil
     }
 

@@ -51,7 +51,10 @@ public struct EdgeProxy: HTTPResponder {
         self.security = security
         let answers = EdgeAnswers(state: state, security: security)
         self.answers = answers
-        headPhases = [RoutePhase(), ACMEChallengePhase(state: state), FirewallPhase(answers: answers), PageRulePhase(answers: answers)]
+        headPhases = [
+            RoutePhase(), ACMEChallengePhase(state: state), FirewallPhase(answers: answers),
+            PageRulePhase(answers: answers, clock: cache.clock),
+        ]
         requestPhases = [AdmissionPhase(answers: answers), WAFBodyPhase(answers: answers)]
     }
 

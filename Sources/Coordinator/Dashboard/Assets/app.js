@@ -24,7 +24,7 @@ document.addEventListener("DOMContentLoaded", () => {
   // and described by the message (WCAG 3.3.1).
   const summary = document.getElementById("error-summary");
   if (summary) {
-    const field = summary.dataset.field && document.querySelector(`main [name="${CSS.escape(summary.dataset.field)}"]`);
+    const field = summary.dataset.field && document.querySelector(`main [name="${CSS.escape(summary.dataset.field)}"]:not([type=hidden])`);
     if (field) {
       field.setAttribute("aria-invalid", "true");
       const described = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
