@@ -24,7 +24,7 @@ struct AuthController {
     }
     struct TokenRequest: Decodable { var name: String }
 
-    struct RegisterResponse: ResponseEncodable {
+    struct RegisterResponse: ResponseCodable {
         var user: UserResponse
         var verificationSent: Bool
         var detail: String
@@ -39,8 +39,8 @@ struct AuthController {
         var verified = true
         var user: UserResponse
     }
-    struct DetailResponse: ResponseEncodable { var detail: String }
-    struct TokenResponse: ResponseEncodable {
+    struct DetailResponse: ResponseCodable { var detail: String }
+    struct TokenResponse: ResponseCodable {
         var id: UUID
         var name: String
         var prefix: String
@@ -58,7 +58,7 @@ struct AuthController {
             self.token = secret
         }
     }
-    struct TokenList: ResponseEncodable {
+    struct TokenList: ResponseCodable {
         var tokens: [TokenResponse]
         var total: Int
     }

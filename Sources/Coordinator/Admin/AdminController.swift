@@ -6,7 +6,7 @@ import Hummingbird
 struct AdminController {
     let admin: AdminService
 
-    struct UserList: ResponseEncodable {
+    struct UserList: ResponseCodable {
         var users: [UserResponse]
         var total: Int
     }

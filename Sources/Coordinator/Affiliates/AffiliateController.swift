@@ -7,7 +7,7 @@ struct AffiliateController {
     let affiliates: AffiliateService
     let idempotency: IdempotentCalls
 
-    struct PayoutList: ResponseEncodable {
+    struct PayoutList: ResponseCodable {
         var payouts: [AdminPayout]
         var total: Int
     }

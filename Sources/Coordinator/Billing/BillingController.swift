@@ -67,7 +67,7 @@ struct BillingController {
         }
     }
 
-    struct Overview: ResponseEncodable {
+    struct Overview: ResponseCodable {
         var plan: String
         var subscription: SubscriptionResponse?
         var plans: [PlanOffer]
@@ -76,7 +76,7 @@ struct BillingController {
         var tokenDiscountPercent: Int64
     }
 
-    struct WebhookAnswer: ResponseEncodable {
+    struct WebhookAnswer: ResponseCodable {
         var received: Bool
         var result: String
     }

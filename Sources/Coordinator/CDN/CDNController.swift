@@ -7,7 +7,7 @@ struct CDNController {
     let cdn: CDNService
     let domains: DomainService
 
-    struct RuleResponse: ResponseEncodable {
+    struct RuleResponse: ResponseCodable {
         var id: UUID
         var position: Int
         var pattern: String
@@ -34,11 +34,11 @@ struct CDNController {
             updatedAt = rule.updatedAt
         }
     }
-    struct RuleList: ResponseEncodable {
+    struct RuleList: ResponseCodable {
         var pageRules: [RuleResponse]
         var total: Int
     }
-    struct PurgeResponse: ResponseEncodable {
+    struct PurgeResponse: ResponseCodable {
         var id: UUID
         var everything: Bool
         var urls: [String]
@@ -51,12 +51,12 @@ struct CDNController {
         var nodesTotal: Int
         var createdAt: Date?
     }
-    struct PurgeList: ResponseEncodable {
+    struct PurgeList: ResponseCodable {
         var purges: [PurgeResponse]
         var total: Int
     }
-    struct Analytics: ResponseEncodable {
-        struct Totals: Encodable {
+    struct Analytics: ResponseCodable {
+        struct Totals: Codable {
             var requests: Int64
             var bytes: Int64
             var cacheHits: Int64

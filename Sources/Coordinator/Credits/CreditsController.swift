@@ -144,7 +144,7 @@ struct CreditsController {
         var unsettled: Int
     }
 
-    struct UserDetail: ResponseEncodable {
+    struct UserDetail: ResponseCodable {
         var user: UserResponse
         var balance: BalanceResponse
         var grants: [GrantResponse]

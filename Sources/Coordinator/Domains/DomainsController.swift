@@ -8,7 +8,7 @@ struct DomainsController {
     let domains: DomainService
     let settings: DCDNSettings
 
-    struct DomainResponse: ResponseEncodable {
+    struct DomainResponse: ResponseCodable {
         var id: UUID
         var name: String
         var status: String
@@ -50,11 +50,11 @@ struct DomainsController {
             updatedAt = domain.updatedAt
         }
     }
-    struct DomainList: ResponseEncodable {
+    struct DomainList: ResponseCodable {
         var domains: [DomainResponse]
         var total: Int
     }
-    struct RecordResponse: ResponseEncodable {
+    struct RecordResponse: ResponseCodable {
         var id: UUID
         var name: String
         var fqdn: String
@@ -79,7 +79,7 @@ struct DomainsController {
             updatedAt = record.updatedAt
         }
     }
-    struct RecordList: ResponseEncodable {
+    struct RecordList: ResponseCodable {
         var records: [RecordResponse]
         var total: Int
     }
@@ -174,12 +174,12 @@ struct HighAvailabilityController {
     let settings: DCDNSettings
     let store: DatabaseStore
 
-    struct Feature: Encodable {
+    struct Feature: Codable {
         var key: String
         var title: String
         var description: String
     }
-    struct Features: ResponseEncodable {
+    struct Features: ResponseCodable {
         var features: [Feature]
         var total: Int
         var includedInAllPlans = true
@@ -190,7 +190,7 @@ struct HighAvailabilityController {
         var multiNodeRedundancy: Bool?
         var dnsFallback: Bool?
     }
-    struct Status: ResponseEncodable {
+    struct Status: ResponseCodable {
         var domain: String
         var enabled: Bool
         var multiNodeRedundancy: Bool

@@ -39,8 +39,8 @@ enum ZoneFile {
         }.joined(separator: " ")
     }
 
-    struct ImportResult: ResponseEncodable {
-        struct Problem: Encodable {
+    struct ImportResult: ResponseCodable {
+        struct Problem: Codable {
             var line: Int
             var detail: String
         }

@@ -26,7 +26,7 @@ struct UserResponse: ResponseCodable {
 }
 
 /// How the API shows a plan: every known limit, `null` where unlimited.
-struct PlanResponse: ResponseEncodable {
+struct PlanResponse: ResponseCodable {
     var id: String
     var name: String
     /// Credits per month; `null` is a custom price.

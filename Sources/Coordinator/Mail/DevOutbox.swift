@@ -7,7 +7,7 @@ import Hummingbird
 struct DevOutboxController {
     let store: DatabaseStore
 
-    struct MessageResponse: ResponseEncodable {
+    struct MessageResponse: ResponseCodable {
         var id: UUID
         var from: String
         var to: [String]
@@ -24,7 +24,7 @@ struct DevOutboxController {
             createdAt = message.createdAt
         }
     }
-    struct MessageList: ResponseEncodable {
+    struct MessageList: ResponseCodable {
         var messages: [MessageResponse]
         var total: Int
     }

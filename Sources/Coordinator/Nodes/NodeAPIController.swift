@@ -96,7 +96,7 @@ struct NodeAPIController {
 struct NodesAdminController {
     let nodes: NodeService
 
-    struct NodeResponse: ResponseEncodable {
+    struct NodeResponse: ResponseCodable {
         var id: UUID
         var name: String
         var roles: [String]
@@ -134,7 +134,7 @@ struct NodesAdminController {
             self.token = token
         }
     }
-    struct NodeList: ResponseEncodable {
+    struct NodeList: ResponseCodable {
         var nodes: [NodeResponse]
         var total: Int
     }

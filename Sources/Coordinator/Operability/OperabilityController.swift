@@ -8,7 +8,7 @@ struct OperabilityController {
     let metrics: PrometheusCollectorRegistry
     let store: DatabaseStore
 
-    struct Status: ResponseEncodable {
+    struct Status: ResponseCodable {
         var status: String
         var database: String?
         var detail: String?

@@ -7,11 +7,11 @@ struct PlansController {
     let plans: PlanService
     let planLimits: PlanLimits
 
-    struct PlanList: ResponseEncodable {
+    struct PlanList: ResponseCodable {
         var plans: [PlanResponse]
         var total: Int
     }
-    struct LimitsResponse: ResponseEncodable {
+    struct LimitsResponse: ResponseCodable {
         var plan: PlanResponse
         var usage: [PlanLimits.Usage]
     }

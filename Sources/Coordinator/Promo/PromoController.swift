@@ -8,7 +8,7 @@ struct PromoController {
     let rateLimits: Coordinator.RateLimits
     let promos: PromoService
 
-    struct PromoList: ResponseEncodable {
+    struct PromoList: ResponseCodable {
         var promoCodes: [PromoService.Response]
         var total: Int
     }

@@ -18,13 +18,13 @@ struct ResellerController {
         var tier: String?
     }
 
-    struct ResellerList: ResponseEncodable {
+    struct ResellerList: ResponseCodable {
         var resellers: [ResellerService.ResellerResponse]
         var total: Int
         var tiers: [ResellerService.TierResponse]
     }
 
-    struct Me: ResponseEncodable {
+    struct Me: ResponseCodable {
         var reseller: ResellerService.ResellerResponse
         var tier: ResellerService.TierResponse
         /// The tier paid sales lead to next, and how many more it takes; null at the top.

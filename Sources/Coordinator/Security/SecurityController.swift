@@ -9,7 +9,7 @@ struct SecurityController {
     let security: SecurityService
     let settings: DCDNSettings
 
-    struct SettingsResponse: ResponseEncodable {
+    struct SettingsResponse: ResponseCodable {
         var domain: String
         var underAttack: Bool
         var ipAllow: [String]
@@ -31,14 +31,14 @@ struct SecurityController {
         var enabled: Bool?
     }
 
-    struct UnderAttackResponse: ResponseEncodable {
+    struct UnderAttackResponse: ResponseCodable {
         var domain: String
         var domainId: UUID
         var underAttack: Bool
         var message: String
     }
 
-    struct AttackList: ResponseEncodable {
+    struct AttackList: ResponseCodable {
         var attacks: [SecurityService.AttackResponse]
         var total: Int
     }
@@ -133,5 +133,5 @@ struct SecurityController {
 
 extension RateLimitRuleConfig: ResponseEncodable {}
 extension FirewallRuleConfig: ResponseEncodable {}
-extension SecurityService.Overview: ResponseEncodable {}
-extension SecurityService.Live: ResponseEncodable {}
+extension SecurityService.Overview: ResponseCodable {}
+extension SecurityService.Live: ResponseCodable {}

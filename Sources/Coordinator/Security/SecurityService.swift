@@ -271,19 +271,19 @@ extension Array where Element: Hashable {
 // MARK: The DDoS Protection page
 
 extension SecurityService {
-    public struct TrafficPoint: Encodable, Sendable {
+    public struct TrafficPoint: Codable, Sendable {
         var start: Date
         var total: Int64 = 0
         var blocked: Int64 = 0
         var challenged: Int64 = 0
     }
 
-    public struct CountryCount: Encodable, Sendable {
+    public struct CountryCount: Codable, Sendable {
         var country: String
         var requests: Int64
     }
 
-    public struct Overview: Encodable, Sendable {
+    public struct Overview: Codable, Sendable {
         var protection = "active"
         var period = "24h"
         var domains: Int
@@ -305,7 +305,7 @@ extension SecurityService {
         var recentAttacks: [AttackResponse] = []
     }
 
-    public struct Live: Encodable, Sendable {
+    public struct Live: Codable, Sendable {
         var windowSeconds: Int
         var requestsPerSecond: Double
         var bandwidthBps: Double
@@ -317,7 +317,7 @@ extension SecurityService {
         var at: Date
     }
 
-    public struct AttackResponse: Encodable, Sendable {
+    public struct AttackResponse: Codable, Sendable {
         var id: UUID
         var domain: String?
         var type: String
