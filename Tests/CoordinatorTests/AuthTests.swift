@@ -19,33 +19,35 @@ struct AuthTests {
                 .post, "/api/v1/auth/register",
                 ["email": "  Alice@Example.COM ", "password": "a long enough password", "referral_code": "FRIEND_1"])
             #expect(registered.status == .created)
-            let user = try #require(registered["user"] as? [String: Any])
-            #expect(user["email"] as? String == "alice@example.com")
-            #expect(user["email_verified"] as? Bool == false)
-            #expect(user["plan"] as? String == "free")
-            #expect(registered["verification_sent"] as? Bool == true)
+            let registration = try registered.decode(AuthController.RegisterResponse.self)
+            #expect(registration.user.email == "alice@example.com")
+            #expect(registration.user.emailVerified == false)
+            #expect(registration.user.plan == "free")
+            #expect(registration.verificationSent == true)
 
             let early = try await client.json(
                 .post, "/api/v1/auth/login", ["email": "alice@example.com", "password": "a long enough password"])
             #expect(early.status == .forbidden)
-            #expect(early.code == "email_not_verified")
+            #expect(early.error?.code == "email_not_verified")
 
             let token = try #require(app.mailer.verificationToken(for: "alice@example.com"))
             let verified = try await client.json(.get, "/api/v1/auth/verify-email?token=\(token)")
             #expect(verified.status == .ok)
             let reused = try await client.json(.get, "/api/v1/auth/verify-email?token=\(token)")
             #expect(reused.status == .badRequest)
-            #expect(reused.code == "invalid_token")
+            #expect(reused.error?.code == "invalid_token")
 
             let login = try await client.json(
                 .post, "/api/v1/auth/login", ["email": "ALICE@example.com", "password": "a long enough password"])
             #expect(login.status == .ok)
-            #expect(login["token_type"] as? String == "bearer")
-            let jwt = try #require(login["access_token"] as? String)
+            let session = try login.decode(AuthController.LoginResponse.self)
+            #expect(session.tokenType == "bearer")
+            let jwt = session.accessToken
             let me = try await client.json(.get, "/api/v1/auth/me", token: jwt)
             #expect(me.status == .ok)
-            #expect(me["email"] as? String == "alice@example.com")
-            #expect(me["email_verified"] as? Bool == true)
+            let profile = try me.decode(UserResponse.self)
+            #expect(profile.email == "alice@example.com")
+            #expect(profile.emailVerified == true)
             let stored = try await User.query(on: app.coordinator.store.db).filter(\.$email == "alice@example.com").first()
             #expect(stored?.referralCode == "FRIEND_1")
             #expect(stored?.passwordHash?.hasPrefix("$2") == true, "passwords are stored as bcrypt")
@@ -57,24 +59,24 @@ struct AuthTests {
         try await TestApp.run { _, client in
             let weak = try await client.json(.post, "/api/v1/auth/register", ["email": "bob@example.com", "password": "short"])
             #expect(weak.status == .unprocessableContent)
-            #expect(weak["field"] as? String == "password")
+            #expect(weak.error?.field == "password")
             let common = try await client.json(.post, "/api/v1/auth/register", ["email": "bob@example.com", "password": "password123"])
-            #expect(common["field"] as? String == "password")
+            #expect(common.error?.field == "password")
             let tooLong = try await client.json(
                 .post, "/api/v1/auth/register", ["email": "bob@example.com", "password": String(repeating: "ab", count: 40)])
             #expect(tooLong.status == .unprocessableContent)
             let email = try await client.json(
                 .post, "/api/v1/auth/register", ["email": "not-an-email", "password": "a long enough password"])
-            #expect(email["field"] as? String == "email")
+            #expect(email.error?.field == "email")
             let missing = try await client.json(.post, "/api/v1/auth/register", ["email": "bob@example.com"])
             #expect(missing.status == .unprocessableContent)
-            #expect(missing["field"] as? String == "password")
+            #expect(missing.error?.field == "password")
             let wrongType = try await client.json(.post, "/api/v1/auth/register", ["email": 5, "password": "a long enough password"])
-            #expect(wrongType["field"] as? String == "email")
+            #expect(wrongType.error?.field == "email")
             let referral = try await client.json(
                 .post, "/api/v1/auth/register",
                 ["email": "bob@example.com", "password": "a long enough password", "referral_code": "<script>"])
-            #expect(referral["field"] as? String == "referral_code")
+            #expect(referral.error?.field == "referral_code")
             let garbage = try await client.execute(
                 uri: "/api/v1/auth/register", method: .post, headers: [.contentType: "application/json"],
                 body: ByteBuffer(string: "{not json")
@@ -91,7 +93,7 @@ struct AuthTests {
             let duplicate = try await client.json(
                 .post, "/api/v1/auth/register", ["email": "BOB@example.com", "password": "another long password"])
             #expect(duplicate.status == .conflict)
-            #expect(duplicate.code == "email_taken")
+            #expect(duplicate.error?.code == "email_taken")
         }
     }
 
@@ -101,11 +103,11 @@ struct AuthTests {
             _ = try await client.signUp(app, email: "carol@example.com")
             let wrong = try await client.json(.post, "/api/v1/auth/login", ["email": "carol@example.com", "password": "not the password"])
             #expect(wrong.status == .unauthorized)
-            #expect(wrong.code == "invalid_credentials")
+            #expect(wrong.error?.code == "invalid_credentials")
             let unknown = try await client.json(
                 .post, "/api/v1/auth/login", ["email": "nobody@example.com", "password": "a long enough password"])
             #expect(unknown.status == .unauthorized)
-            #expect(unknown.code == "invalid_credentials")
+            #expect(unknown.error?.code == "invalid_credentials")
             let forged = try await client.json(.get, "/api/v1/auth/me", token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
             #expect(forged.status == .unauthorized)
             let anonymous = try await client.json(.get, "/api/v1/auth/me")
@@ -126,7 +128,7 @@ struct AuthTests {
                 .post, "/api/v1/auth/password", ["current_password": "a long enough password", "new_password": "a brand new password"],
                 token: jwt)
             #expect(changed.status == .ok)
-            let newJWT = try #require(changed["access_token"] as? String)
+            let newJWT = try changed.decode(AuthController.LoginResponse.self).accessToken
             #expect(try await client.json(.get, "/api/v1/auth/me", token: jwt).status == .unauthorized)
             #expect(try await client.json(.get, "/api/v1/auth/me", token: newJWT).status == .ok)
             let oldLogin = try await client.json(
@@ -143,7 +145,8 @@ struct AuthTests {
             let unknown = try await client.json(.post, "/api/v1/auth/resend-verification", ["email": "ghost@example.com"])
             #expect(known.status == .accepted)
             #expect(unknown.status == .accepted)
-            #expect(known["detail"] as? String == unknown["detail"] as? String)
+            let knownDetail = try known.decode(AuthController.DetailResponse.self).detail
+            #expect(try knownDetail == unknown.decode(AuthController.DetailResponse.self).detail)
             #expect(app.mailer.messages.withLock { $0.filter { $0.to == ["erin@example.com"] }.count } == 2)
             #expect(app.mailer.messages.withLock { $0.contains { $0.to == ["ghost@example.com"] } } == false)
         }
@@ -158,20 +161,22 @@ struct APITokenTests {
             let (jwt, _) = try await client.signUp(app, email: "frank@example.com")
             let created = try await client.json(.post, "/api/v1/auth/tokens", ["name": "ci-deploy"], token: jwt)
             #expect(created.status == .created)
-            let secret = try #require(created["token"] as? String)
+            let shown = try created.decode(AuthController.TokenResponse.self)
+            let secret = try #require(shown.token)
             #expect(secret.hasPrefix("dcdn_"))
-            #expect(secret.hasPrefix(try #require(created["prefix"] as? String)))
-            let id = try #require(created["id"] as? String)
+            #expect(secret.hasPrefix(shown.prefix))
+            let id = shown.id.uuidString
 
             let list = try await client.json(.get, "/api/v1/auth/tokens", token: secret)
             #expect(list.status == .ok)
-            #expect(list["total"] as? Int == 1)
+            let listed = try list.decode(AuthController.TokenList.self)
+            #expect(listed.total == 1 && listed.tokens.map(\.id) == [shown.id] && listed.tokens.allSatisfy { $0.token == nil })
             #expect(!list.text.contains(secret), "the secret is never listed")
             let stored = try await APIToken.query(on: app.coordinator.store.db).all()
             #expect(stored.allSatisfy { $0.tokenHash != secret && $0.tokenHash.count == 64 }, "stored hashed")
 
             let empty = try await client.json(.post, "/api/v1/auth/tokens", ["name": "  "], token: jwt)
-            #expect(empty["field"] as? String == "name")
+            #expect(empty.error?.field == "name")
 
             #expect(try await client.json(.delete, "/api/v1/auth/tokens/\(id)", token: jwt).status == .noContent)
             #expect(try await client.json(.get, "/api/v1/auth/me", token: secret).status == .unauthorized)
@@ -184,13 +189,13 @@ struct APITokenTests {
             let (alice, _) = try await client.signUp(app, email: "alice@example.com")
             let (mallory, _) = try await client.signUp(app, email: "mallory@example.com")
             let created = try await client.json(.post, "/api/v1/auth/tokens", ["name": "alice-token"], token: alice)
-            let id = try #require(created["id"] as? String)
+            let id = try created.decode(AuthController.TokenResponse.self).id.uuidString
             let attempt = try await client.json(.delete, "/api/v1/auth/tokens/\(id)", token: mallory)
             #expect(attempt.status == .notFound)
             let malloryList = try await client.json(.get, "/api/v1/auth/tokens", token: mallory)
-            #expect(malloryList["total"] as? Int == 0)
+            #expect(try malloryList.decode(AuthController.TokenList.self).total == 0)
             let aliceList = try await client.json(.get, "/api/v1/auth/tokens", token: alice)
-            #expect(aliceList["total"] as? Int == 1)
+            #expect(try aliceList.decode(AuthController.TokenList.self).total == 1)
             #expect(try await client.json(.delete, "/api/v1/auth/tokens/not-a-uuid", token: mallory).status == .notFound)
         }
     }

@@ -26,10 +26,31 @@ struct BillingTests {
         return (ByteBuffer(bytes: payload), headers)
     }
 
-    static func post(_ client: some TestClientProtocol, _ path: String, _ signed: (ByteBuffer, HTTPFields)) async throws -> (
-        HTTPResponse.Status, String
-    ) {
-        try await client.execute(uri: path, method: .post, headers: signed.1, body: signed.0) { ($0.status, String(buffer: $0.body)) }
+    static func post(_ client: some TestClientProtocol, _ path: String, _ signed: (ByteBuffer, HTTPFields)) async throws
+        -> JSONResponse
+    {
+        try await client.execute(uri: path, method: .post, headers: signed.1, body: signed.0) {
+            JSONResponse(status: $0.status, headers: $0.headers, text: String(buffer: $0.body))
+        }
+    }
+
+    /// What a webhook answered it did with the event (`fulfilled`, `duplicate`, …).
+    static func result(_ answer: JSONResponse) throws -> String {
+        let decoded = try answer.decode(BillingController.WebhookAnswer.self)
+        #expect(decoded.received)
+        return decoded.result
+    }
+
+    static func balance(_ client: some TestClientProtocol, _ jwt: String) async throws -> Credits {
+        try await client.json(.get, "/api/v1/credits/balance", token: jwt).decode(CreditsController.BalanceResponse.self).balance
+    }
+
+    static func subscribe(_ client: some TestClientProtocol, _ plan: String, _ method: String, token: String) async throws
+        -> BillingService.SubscribeResponse
+    {
+        let response = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": plan, "method": method], token: token)
+        #expect(response.status == .created, "\(response.text)")
+        return try response.decode()
     }
 
     @Test("balance, grants, transactions, history and CSV; admin grant, bulk, revoke, overview, user detail")
@@ -108,12 +129,13 @@ struct BillingTests {
                 CreditsController.Overview.self)
             #expect(overview.totalBalance == Credits(180) && overview.accounts == 2)
             #expect(try await client.json(.get, "/api/v1/credits/admin/overview", token: jwt).status == .forbidden)
-            let detail = try await client.json(.get, "/api/v1/credits/admin/user/\(id)", token: admin)
-            #expect(number((detail["balance"] as? [String: Any])?["balance"]) == 130)
+            let detail = try await client.json(.get, "/api/v1/credits/admin/user/\(id)", token: admin).decode(
+                CreditsController.UserDetail.self)
+            #expect(detail.balance.balance == Credits(130) && detail.user.id.uuidString == id)
             #expect(try await client.json(.get, "/api/v1/credits/admin/user/\(UUID())", token: admin).status == .notFound)
             // Buying is off unless the operator turns it on.
             let buy = try await client.json(.post, "/api/v1/credits/buy", ["package": "starter"], token: jwt)
-            #expect(buy.status == .forbidden && buy.code == "credits_not_purchasable")
+            #expect(buy.status == .forbidden && buy.error?.code == "credits_not_purchasable")
         }
     }
 
@@ -130,41 +152,44 @@ struct BillingTests {
                     "credit_expires_in_days": 10,
                 ], token: admin)
             #expect(created.status == .created, "\(created.text)")
-            let promoID = try #require(created["id"] as? String)
+            let promoID = try created.decode(PromoService.Response.self).id
             #expect(
-                try await client.json(.post, "/api/v1/promo/create", ["code": "launch50", "credit_amount": 5], token: admin).code
+                try await client.json(.post, "/api/v1/promo/create", ["code": "launch50", "credit_amount": 5], token: admin).error?.code
                     == "promo_code_exists")
             #expect(
-                try await client.json(.post, "/api/v1/promo/create", ["code": "bad code!", "credit_amount": 5], token: admin)["field"]
-                    as? String == "code")
+                try await client.json(.post, "/api/v1/promo/create", ["code": "bad code!", "credit_amount": 5], token: admin).error?
+                    .field == "code")
             #expect(
                 try await client.json(.post, "/api/v1/promo/create", ["code": "X50", "credit_amount": 5], token: jwt).status == .forbidden)
 
             // Input is reduced to [A-Za-z0-9_-] and matched without regard to case.
-            let redeemed = try await client.json(.post, "/api/v1/promo/redeem", ["code": " launch50<>\n"], token: jwt)
-            #expect(redeemed["ok"] as? Bool == true && number(redeemed["credits_received"]) == 50 && number(redeemed["new_balance"]) == 50)
-            #expect(redeemed["expires_at"] as? String != nil, "credits from this code expire")
+            let redeemed = try await client.json(.post, "/api/v1/promo/redeem", ["code": " launch50<>\n"], token: jwt).decode(
+                PromoService.Redemption.self)
+            #expect(
+                redeemed.ok && redeemed.code == "LAUNCH50" && redeemed.creditsReceived == Credits(50) && redeemed.newBalance == Credits(50))
+            #expect(redeemed.expiresAt != nil, "credits from this code expire")
             let twice = try await client.json(.post, "/api/v1/promo/redeem", ["code": "LAUNCH50"], token: jwt)
-            #expect(twice.status == .conflict && twice.code == "promo_code_already_redeemed")
+            #expect(twice.status == .conflict && twice.error?.code == "promo_code_already_redeemed")
             let (second, _) = try await client.signUp(app, email: "promo2@example.com")
             #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "LAUNCH50"], token: second).status == .ok)
             let (third, _) = try await client.signUp(app, email: "promo3@example.com")
-            #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "LAUNCH50"], token: third).code == "promo_code_used_up")
+            #expect(
+                try await client.json(.post, "/api/v1/promo/redeem", ["code": "LAUNCH50"], token: third).error?.code == "promo_code_used_up"
+            )
             #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "NOPE"], token: third).status == .notFound)
 
-            let toggled = try await client.json(.post, "/api/v1/promo/\(promoID)/toggle", token: admin)
-            #expect(toggled["active"] as? Bool == false)
-            let list = try await client.json(.get, "/api/v1/promo/list", token: admin)
-            #expect(list["total"] as? Int == 1 && (list["promo_codes"] as? [[String: Any]])?.first?["uses"] as? Int == 2)
+            let toggled = try await client.json(.post, "/api/v1/promo/\(promoID)/toggle", token: admin).decode(PromoService.Response.self)
+            #expect(toggled.id == promoID && toggled.active == false)
+            let list = try await client.json(.get, "/api/v1/promo/list", token: admin).decode(PromoController.PromoList.self)
+            #expect(list.total == 1 && list.promoCodes.first?.uses == 2)
             _ = try await client.json(.post, "/api/v1/promo/create", ["code": "OFF", "credit_amount": 1], token: admin)
-            _ = try await client.json(
-                .post, "/api/v1/promo/\(try #require(list["promo_codes"] as? [[String: Any]])[0]["id"] as! String)/toggle", token: admin)
+            _ = try await client.json(.post, "/api/v1/promo/\(try #require(list.promoCodes.first).id)/toggle", token: admin)
             // Expired codes refuse.
             let old = try await app.coordinator.promos.create(
                 .init(code: "OLD", creditAmount: Credits(1), expiresInDays: 1), by: UUID(), now: Date().addingTimeInterval(-2 * 86_400))
             #expect(old.expiresAt! < Date())
             // The third user has used 2 of 5 attempts this minute (used up, not found).
-            #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "OLD"], token: third).code == "promo_code_expired")
+            #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "OLD"], token: third).error?.code == "promo_code_expired")
             #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "x"], token: third).status == .notFound)
             #expect(try await client.json(.post, "/api/v1/promo/redeem", ["code": "x"], token: third).status == .notFound)
             let limited = try await client.json(.post, "/api/v1/promo/redeem", ["code": "x"], token: third)
@@ -179,54 +204,59 @@ struct BillingTests {
         try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
             let admin = try await client.signInAdmin(app)
             let (partner, partnerID) = try await client.signUp(app, email: "partner@example.com")
-            #expect(try await client.json(.get, "/api/v1/reseller/me", token: partner).code == "not_reseller")
+            #expect(try await client.json(.get, "/api/v1/reseller/me", token: partner).error?.code == "not_reseller")
             let created = try await client.json(
                 .post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "base", "company_name": "WebHosting Ltd."], token: admin)
-            #expect(created.status == .created && created["tier"] as? String == "base", "\(created.text)")
-            let resellerID = try #require(created["id"] as? String)
+            #expect(created.status == .created, "\(created.text)")
+            let reseller = try created.decode(ResellerService.ResellerResponse.self)
+            #expect(reseller.tier == "base" && reseller.userId.uuidString == partnerID && reseller.companyName == "WebHosting Ltd.")
+            let resellerID = reseller.id
             #expect(
                 try await client.json(.post, "/api/v1/reseller/create", ["user_id": partnerID, "company_name": "Again"], token: admin)
                     .status == .conflict)
             #expect(
                 try await client.json(
-                    .post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "platinum", "company_name": "X"], token: admin)[
-                        "field"] as? String == "tier")
+                    .post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "platinum", "company_name": "X"], token: admin
+                ).error?.field == "tier")
 
             let tooMuch = try await client.json(
                 .post, "/api/v1/reseller/promo/create", ["code": "WEBHOST50", "credit_amount": 50, "max_uses": 200], token: partner)
             #expect(
-                tooMuch.status == .unprocessableContent && tooMuch["field"] as? String == "credit_amount", "base allows 25 per customer")
+                tooMuch.status == .unprocessableContent && tooMuch.error?.field == "credit_amount", "base allows 25 per customer")
             let code = try await client.json(
                 .post, "/api/v1/reseller/promo/create", ["code": "WEBHOST25", "credit_amount": 25, "max_uses": 200, "expires_in_days": 60],
                 token: partner)
-            #expect(
-                code.status == .created && !(code["credit_expires_in_days"] is NSNumber) && code["reseller_id"] as? String == resellerID)
+            #expect(code.status == .created, "\(code.text)")
+            let resellerCode = try code.decode(PromoService.Response.self)
+            #expect(resellerCode.creditExpiresInDays == nil && resellerCode.resellerId == resellerID)
             let own = try await client.json(.post, "/api/v1/promo/redeem", ["code": "WEBHOST25"], token: partner)
-            #expect(own.status == .forbidden && own.code == "own_promo_code")
+            #expect(own.status == .forbidden && own.error?.code == "own_promo_code")
 
             let updated = try await client.json(
                 .post, "/api/v1/reseller/tier/update?tier_name=base",
-                ["credit_per_user": 30, "max_promos_per_reseller": 1, "min_sales_to_qualify": 0], token: admin)
-            #expect(number(updated["credit_per_user"]) == 30 && updated["max_promos_per_reseller"] as? Int == 1)
+                ["credit_per_user": 30, "max_promos_per_reseller": 1, "min_sales_to_qualify": 0], token: admin
+            ).decode(ResellerService.TierResponse.self)
+            #expect(updated.name == "base" && updated.creditPerUser == Credits(30) && updated.maxPromosPerReseller == 1)
             let capped = try await client.json(
                 .post, "/api/v1/reseller/promo/create", ["code": "SECOND", "credit_amount": 5], token: partner)
-            #expect(capped.status == .forbidden && capped.code == "reseller_promo_limit")
+            #expect(capped.status == .forbidden && capped.error?.code == "reseller_promo_limit")
             _ = try await client.json(.post, "/api/v1/reseller/tier/update?tier_name=bronze", ["min_sales_to_qualify": 1], token: admin)
 
             // A customer of the reseller pays with credits: no sale. Then by card: one sale, bronze.
             let (customer, _) = try await client.signUp(app, email: "customer@example.com")
             let customerRedeem = try await client.json(.post, "/api/v1/promo/redeem", ["code": "webhost25"], token: customer)
+            #expect(customerRedeem.status == .ok, "\(customerRedeem.text)")
+            // `expires_at` is always sent, null when the credits never expire.
             #expect(
-                customerRedeem.status == .ok && customerRedeem["expires_at"] is NSNull,
+                try customerRedeem.decode(PromoService.Redemption.self).expiresAt == nil
+                    && customerRedeem.text.contains(#""expires_at":null"#),
                 "reseller credits never expire: \(customerRedeem.text)")
-            let byCredits = try await client.json(
-                .post, "/api/v1/billing/subscribe", ["plan_id": "standard", "method": "credits"], token: customer)
-            #expect(byCredits["status"] as? String == "paid", "\(byCredits.text)")
-            var me = try await client.json(.get, "/api/v1/reseller/me", token: partner)
-            #expect((me["reseller"] as? [String: Any])?["total_paid_sales"] as? Int == 0 && me["customers"] as? Int == 1)
-            let byCard = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "pro", "method": "stripe"], token: customer)
-            let paymentID = try #require(byCard["payment_id"] as? String)
-            let (status, _) = try await Self.post(
+            let byCredits = try await Self.subscribe(client, "standard", "credits", token: customer)
+            #expect(byCredits.status == "paid", "\(byCredits)")
+            var me = try await client.json(.get, "/api/v1/reseller/me", token: partner).decode(ResellerController.Me.self)
+            #expect(me.reseller.totalPaidSales == 0 && me.customers == 1)
+            let paymentID = try await Self.subscribe(client, "pro", "stripe", token: customer).paymentId.uuidString
+            let answer = try await Self.post(
                 client, "/api/v1/billing/stripe/webhook",
                 try Self.signed([
                     "id": "evt_1", "type": "checkout.session.completed",
@@ -237,14 +267,15 @@ struct BillingTests {
                         ]
                     ],
                 ]))
-            #expect(status == .ok)
-            me = try await client.json(.get, "/api/v1/reseller/me", token: partner)
-            #expect((me["reseller"] as? [String: Any])?["total_paid_sales"] as? Int == 1)
-            #expect((me["tier"] as? [String: Any])?["name"] as? String == "bronze", "\(me.text)")
-            let list = try await client.json(.get, "/api/v1/reseller/list", token: admin)
-            #expect(list["total"] as? Int == 1 && (list["tiers"] as? [[String: Any]])?.count == 4)
-            let moved = try await client.json(.post, "/api/v1/reseller/\(resellerID)/tier", ["tier": "gold"], token: admin)
-            #expect(moved["tier"] as? String == "gold")
+            #expect(try answer.status == .ok && Self.result(answer) == "fulfilled", "\(answer.text)")
+            me = try await client.json(.get, "/api/v1/reseller/me", token: partner).decode(ResellerController.Me.self)
+            #expect(me.reseller.totalPaidSales == 1)
+            #expect(me.tier.name == "bronze", "\(me)")
+            let list = try await client.json(.get, "/api/v1/reseller/list", token: admin).decode(ResellerController.ResellerList.self)
+            #expect(list.total == 1 && list.resellers.map(\.id) == [resellerID] && list.tiers.count == 4)
+            let moved = try await client.json(.post, "/api/v1/reseller/\(resellerID)/tier", ["tier": "gold"], token: admin).decode(
+                ResellerService.ResellerResponse.self)
+            #expect(moved.id == resellerID && moved.tier == "gold")
         }
     }
 
@@ -255,75 +286,79 @@ struct BillingTests {
             let (jwt, id) = try await client.signUp(app, email: "payer@example.com")
             let buy = try await client.json(
                 .post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
-            #expect(
-                buy.status == .created && buy["checkout_url"] as? String == "https://checkout.stripe.test/c/pay/cs_test_1", "\(buy.text)")
+            #expect(buy.status == .created, "\(buy.text)")
+            let bought = try buy.decode(BillingService.CheckoutResponse.self)
+            #expect(bought.checkoutUrl == "https://checkout.stripe.test/c/pay/cs_test_1" && bought.status == "pending")
+            #expect(bought.amount == Credits(50) && bought.credits == Credits(50))
             let again = try await client.json(
                 .post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
-            #expect(again["payment_id"] as? String == buy["payment_id"] as? String && provider.checkouts.withLock { $0.count } == 1)
+            #expect(
+                try again.decode(BillingService.CheckoutResponse.self).paymentId == bought.paymentId
+                    && provider.checkouts.withLock { $0.count } == 1)
             let checkout = try #require(provider.checkouts.withLock { $0.first })
             #expect(checkout.amountCents == 5000 && !checkout.recurringMonthly && checkout.customerEmail == "payer@example.com")
-            #expect(try await client.json(.post, "/api/v1/credits/buy", ["amount": 0.001], token: jwt)["field"] as? String == "amount")
+            #expect(try await client.json(.post, "/api/v1/credits/buy", ["amount": 0.001], token: jwt).error?.field == "amount")
 
-            let paymentID = try #require(buy["payment_id"] as? String)
+            let paymentID = bought.paymentId.uuidString
             let event: [String: Any] = [
                 "id": "evt_credits", "type": "checkout.session.completed",
                 "data": ["object": ["id": "cs_test_1", "payment_status": "paid", "amount_total": 5000, "client_reference_id": paymentID]],
             ]
             // Wrong secret, tampered body, stale timestamp, no header: 400 and nothing delivered.
-            var (status, text) = try await Self.post(
-                client, "/api/v1/billing/stripe/webhook", try Self.signed(event, secret: "whsec_wrong"))
-            #expect(status == .badRequest && text.contains("invalid_signature"))
+            var answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event, secret: "whsec_wrong"))
+            #expect(answer.status == .badRequest && answer.error?.code == "invalid_signature")
             var tampered = try Self.signed(event)
             tampered.0 = ByteBuffer(string: String(buffer: tampered.0).replacingOccurrences(of: "5000", with: "9000"))
-            (status, _) = try await Self.post(client, "/api/v1/billing/stripe/webhook", tampered)
-            #expect(status == .badRequest)
-            (status, text) = try await Self.post(
+            answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", tampered)
+            #expect(answer.status == .badRequest)
+            answer = try await Self.post(
                 client, "/api/v1/billing/stripe/webhook", try Self.signed(event, at: Date().addingTimeInterval(-301)))
-            #expect(status == .badRequest && text.contains("300"))
-            (status, _) = try await Self.post(
+            #expect(answer.status == .badRequest && answer.error?.detail.contains("300") == true, "\(answer.text)")
+            answer = try await Self.post(
                 client, "/api/v1/billing/stripe/webhook", (ByteBuffer(string: "{}"), [.contentType: "application/json"]))
-            #expect(status == .badRequest)
-            #expect(number(try await client.json(.get, "/api/v1/credits/balance", token: jwt)["balance"]) == 0)
+            #expect(answer.status == .badRequest)
+            #expect(try await Self.balance(client, jwt) == .zero)
 
             // A header with several v1 signatures (Stripe's secret rotation) passes when one matches.
             var rotated = try Self.signed(event)
             rotated.1[HTTPField.Name("Stripe-Signature")!] =
                 rotated.1[HTTPField.Name("Stripe-Signature")!]! + ",v1=" + String(repeating: "0", count: 64)
-            (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", rotated)
-            #expect(status == .ok && text.contains("fulfilled"), "\(text)")
-            (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event))
-            #expect(status == .ok && text.contains("duplicate"))
+            answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", rotated)
+            #expect(try answer.status == .ok && Self.result(answer) == "fulfilled", "\(answer.text)")
+            answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event))
+            #expect(try answer.status == .ok && Self.result(answer) == "duplicate", "\(answer.text)")
             var sameSession = event
             sameSession["id"] = "evt_other"
-            (status, text) = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(sameSession))
-            #expect(text.contains("already fulfilled"))
-            let balance = try await client.json(.get, "/api/v1/credits/balance", token: jwt)
-            #expect(number(balance["balance"]) == 50, "credits granted once: \(balance.text)")
+            answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(sameSession))
+            #expect(try Self.result(answer) == "already fulfilled", "\(answer.text)")
+            #expect(try await Self.balance(client, jwt) == Credits(50), "credits granted once")
 
             // A plan by card: the plan and its limits change when Stripe confirms, and renew on invoice.paid.
-            let subscribe = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "pro", "method": "stripe"], token: jwt)
-            #expect(subscribe["status"] as? String == "pending" && provider.checkouts.withLock { $0.last?.recurringMonthly } == true)
+            let subscribe = try await Self.subscribe(client, "pro", "stripe", token: jwt)
+            #expect(subscribe.status == "pending" && provider.checkouts.withLock { $0.last?.recurringMonthly } == true)
             #expect(
-                try await client.json(.get, "/api/v1/account/limits", token: jwt)["plan"].flatMap {
-                    ($0 as? [String: Any])?["id"] as? String
-                } == "free")
-            (status, _) = try await Self.post(
+                try await client.json(.get, "/api/v1/account/limits", token: jwt).decode(PlansController.LimitsResponse.self).plan.id
+                    == "free")
+            answer = try await Self.post(
                 client, "/api/v1/billing/stripe/webhook",
                 try Self.signed([
                     "id": "evt_plan", "type": "checkout.session.completed",
                     "data": [
                         "object": [
                             "id": "cs_test_3", "payment_status": "paid", "amount_total": 1500, "subscription": "sub_42",
-                            "metadata": ["payment_id": subscribe["payment_id"] as! String],
+                            "metadata": ["payment_id": subscribe.paymentId.uuidString],
                         ]
                     ],
                 ]))
-            let limits = try await client.json(.get, "/api/v1/account/limits", token: jwt)
-            #expect((limits["plan"] as? [String: Any])?["id"] as? String == "pro")
-            let billing = try await client.json(.get, "/api/v1/billing", token: jwt)
-            let subscription = try #require(billing["subscription"] as? [String: Any])
-            let firstEnd = try #require(subscription["current_period_end"] as? String)
-            (status, text) = try await Self.post(
+            #expect(try answer.status == .ok && Self.result(answer) == "fulfilled", "\(answer.text)")
+            let limits = try await client.json(.get, "/api/v1/account/limits", token: jwt).decode(PlansController.LimitsResponse.self)
+            #expect(limits.plan.id == "pro")
+            let billing = try await client.json(.get, "/api/v1/billing", token: jwt).decode(BillingController.Overview.self)
+            #expect(billing.plan == "pro")
+            let subscription = try #require(billing.subscription)
+            #expect(subscription.planId == "pro" && subscription.method == "stripe")
+            let firstEnd = subscription.currentPeriodEnd
+            answer = try await Self.post(
                 client, "/api/v1/billing/stripe/webhook",
                 try Self.signed([
                     "id": "evt_renew", "type": "invoice.paid",
@@ -331,14 +366,15 @@ struct BillingTests {
                         "object": ["id": "in_1", "billing_reason": "subscription_cycle", "subscription": "sub_42", "amount_paid": 1500]
                     ],
                 ]))
-            #expect(text.contains("renewed"))
-            let renewed = try await client.json(.get, "/api/v1/billing", token: jwt)
-            #expect(((renewed["subscription"] as? [String: Any])?["current_period_end"] as? String ?? "") > firstEnd)
+            #expect(try Self.result(answer) == "renewed", "\(answer.text)")
+            let renewed = try await client.json(.get, "/api/v1/billing", token: jwt).decode(BillingController.Overview.self)
+            #expect(try #require(renewed.subscription).currentPeriodEnd > firstEnd)
             // Every card payment minted tokens with the split.
             let mints = try await TokenMint.query(on: app.coordinator.store.db).filter(\.$userID == UUID(uuidString: id)!).all()
             #expect(mints.count == 3 && mints.allSatisfy { $0.source == .stripe })
-            let cancel = try await client.json(.post, "/api/v1/billing/cancel", token: jwt)
-            #expect(cancel["cancel_at_period_end"] as? Bool == true && provider.canceled.withLock { $0 } == ["sub_42"])
+            let cancel = try await client.json(.post, "/api/v1/billing/cancel", token: jwt).decode(
+                BillingController.SubscriptionResponse.self)
+            #expect(cancel.cancelAtPeriodEnd == true && provider.canceled.withLock { $0 } == ["sub_42"])
         }
     }
 
@@ -347,43 +383,44 @@ struct BillingTests {
         try await TestApp.run(.coordinator, Self.settings) { app, client in
             let admin = try await client.signInAdmin(app)
             let (jwt, id) = try await client.signUp(app, email: "token@example.com")
-            let token = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "pro", "method": "token"], token: jwt)
-            #expect(number(token["amount"]) == 12.75 && token["discount_percent"] as? Int == 15 && token["status"] as? String == "pending")
-            let paymentID = try #require(token["payment_id"] as? String)
+            let token = try await Self.subscribe(client, "pro", "token", token: jwt)
+            #expect(token.amount == Credits(micro: 12_750_000) && token.discountPercent == 15 && token.status == "pending")
+            #expect(token.listPrice == Credits(15) && token.planId == "pro" && token.method == "token")
+            let paymentID = token.paymentId.uuidString
             let confirmation: [String: Any] = ["payment_id": paymentID, "chain": "base", "tx_hash": "0xabcdef0123456789", "amount": 12.75]
-            var (status, text) = try await Self.post(
+            var answer = try await Self.post(
                 client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: "nope", header: "DCDN-Signature"))
-            #expect(status == .badRequest)
+            #expect(answer.status == .badRequest)
             var short = confirmation
             short["amount"] = 10
             short["tx_hash"] = "0xshortpayment0001"
-            (status, text) = try await Self.post(
+            answer = try await Self.post(
                 client, "/api/v1/billing/token/webhook", try Self.signed(short, secret: Self.tokenSecret, header: "DCDN-Signature"))
-            #expect(status == .unprocessableContent, "underpaid: \(text)")
-            (status, text) = try await Self.post(
+            #expect(answer.status == .unprocessableContent, "underpaid: \(answer.text)")
+            answer = try await Self.post(
                 client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: Self.tokenSecret, header: "DCDN-Signature"))
-            #expect(status == .ok && text.contains("fulfilled"), "\(text)")
-            (status, text) = try await Self.post(
+            #expect(try answer.status == .ok && Self.result(answer) == "fulfilled", "\(answer.text)")
+            answer = try await Self.post(
                 client, "/api/v1/billing/token/webhook", try Self.signed(confirmation, secret: Self.tokenSecret, header: "DCDN-Signature"))
-            #expect(text.contains("duplicate"))
-            #expect(try await client.json(.get, "/api/v1/billing", token: jwt)["plan"] as? String == "pro")
+            #expect(try Self.result(answer) == "duplicate", "\(answer.text)")
+            #expect(try await client.json(.get, "/api/v1/billing", token: jwt).decode(BillingController.Overview.self).plan == "pro")
             let mint = try #require(try await TokenMint.query(on: app.coordinator.store.db).filter(\.$source == .token).first())
             #expect(mint.amount == Credits(micro: 12_750_000).micro)
 
             // Credits: full price, now.
             _ = try await client.json(.post, "/api/v1/credits/grant", ["user_id": id, "amount": 20], token: admin)
-            let paid = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "standard", "method": "credits"], token: jwt)
-            #expect(paid["status"] as? String == "paid" && number(paid["amount"]) == 5 && paid["discount_percent"] as? Int == 0)
-            #expect(number(try await client.json(.get, "/api/v1/credits/balance", token: jwt)["balance"]) == 15)
+            let paid = try await Self.subscribe(client, "standard", "credits", token: jwt)
+            #expect(paid.status == "paid" && paid.amount == Credits(5) && paid.discountPercent == 0)
+            #expect(try await Self.balance(client, jwt) == Credits(15))
             let broke = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "credits"], token: jwt)
-            #expect(broke.status.code == 402 && broke.code == "insufficient_credits")
+            #expect(broke.status.code == 402 && broke.error?.code == "insufficient_credits")
 
             // Renewal: a month later credits pay again; with too few, grace; after grace, back to free.
             let billing = app.coordinator.billing
             let userID = UUID(uuidString: id)!
             let month = Date().addingTimeInterval(32 * 86_400)
             try await billing.renewDue(now: month)
-            #expect(number(try await client.json(.get, "/api/v1/credits/balance", token: jwt)["balance"]) == 10)
+            #expect(try await Self.balance(client, jwt) == Credits(10))
             _ = try await client.json(.post, "/api/v1/credits/revoke", ["user_id": id, "amount": 10], token: admin)
             let twoMonths = month.addingTimeInterval(32 * 86_400)
             try await billing.renewDue(now: twoMonths)
@@ -401,11 +438,12 @@ struct BillingTests {
         try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
             let admin = try await client.signInAdmin(app)
             let (affiliate, _) = try await client.signUp(app, email: "affiliate@example.com")
-            let joined = try await client.json(.post, "/api/v1/affiliate/join", token: affiliate)
-            let code = try #require(joined["code"] as? String)
-            #expect((joined["referral_link"] as? String)?.hasSuffix("/?ref=\(code)") == true)
+            let joined = try await client.json(.post, "/api/v1/affiliate/join", token: affiliate).decode(AffiliateService.Dashboard.self)
+            let code = try #require(joined.code)
+            #expect(joined.joined && joined.referralLink?.hasSuffix("/?ref=\(code)") == true)
             #expect(
-                try await client.json(.post, "/api/v1/affiliate/join", token: affiliate)["code"] as? String == code,
+                try await client.json(.post, "/api/v1/affiliate/join", token: affiliate).decode(AffiliateService.Dashboard.self).code
+                    == code,
                 "joining twice keeps the code")
 
             let registered = try await client.json(
@@ -416,75 +454,75 @@ struct BillingTests {
             _ = try await client.json(.get, "/api/v1/auth/verify-email?token=\(token)")
             let login = try await client.json(
                 .post, "/api/v1/auth/login", ["email": "referred@example.com", "password": "a long enough password"])
-            let referred = try #require(login["access_token"] as? String)
-            let referredID = try #require((login["user"] as? [String: Any])?["id"] as? String)
+            let session = try login.decode(AuthController.LoginResponse.self)
+            let referred = session.accessToken
+            let referredID = session.user.id.uuidString
 
             // Credit-funded: no commission.
             _ = try await client.json(.post, "/api/v1/credits/grant", ["user_id": referredID, "amount": 100], token: admin)
             _ = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "credits"], token: referred)
-            var dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate)
-            #expect(
-                dashboard["total_referrals"] as? Int == 1 && dashboard["paying_referrals"] as? Int == 0
-                    && number(dashboard["total_earned"]) == 0)
+            var dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(
+                AffiliateService.Dashboard.self)
+            #expect(dashboard.totalReferrals == 1 && dashboard.payingReferrals == 0 && dashboard.totalEarned == .zero)
 
             // Card: 80 %, twice (a renewal counts again).
             for (index, event) in ["evt_a", "evt_b"].enumerated() {
-                let subscribe = try await client.json(
-                    .post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "stripe"], token: referred)
-                let (status, _) = try await Self.post(
+                let subscribe = try await Self.subscribe(client, "business", "stripe", token: referred)
+                let answer = try await Self.post(
                     client, "/api/v1/billing/stripe/webhook",
                     try Self.signed([
                         "id": event, "type": "checkout.session.completed",
                         "data": [
                             "object": [
                                 "id": "cs_\(index)", "payment_status": "paid", "amount_total": 5900,
-                                "metadata": ["payment_id": subscribe["payment_id"] as! String],
+                                "metadata": ["payment_id": subscribe.paymentId.uuidString],
                             ]
                         ],
                     ]))
-                #expect(status == .ok)
+                #expect(answer.status == .ok)
             }
-            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate)
-            #expect(number(dashboard["total_earned"]) == 94.4 && dashboard["paying_referrals"] as? Int == 1, "\(dashboard.text)")
-            #expect((dashboard["commissions"] as? [[String: Any]])?.first?["percent"] as? Int == 80)
+            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(AffiliateService.Dashboard.self)
+            #expect(dashboard.totalEarned == Credits(micro: 94_400_000) && dashboard.payingReferrals == 1, "\(dashboard)")
+            #expect(dashboard.commissions.first?.percent == 80 && dashboard.commissions.count == 2)
             let early = try await client.json(.post, "/api/v1/affiliate/request-payout", token: affiliate)
-            #expect(early.status == .conflict && early.code == "payout_below_minimum")
-            let subscribe = try await client.json(
-                .post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "stripe"], token: referred)
+            #expect(early.status == .conflict && early.error?.code == "payout_below_minimum")
+            let subscribe = try await Self.subscribe(client, "business", "stripe", token: referred)
             _ = try await Self.post(
                 client, "/api/v1/billing/stripe/webhook",
                 try Self.signed([
                     "id": "evt_c", "type": "checkout.session.async_payment_succeeded",
                     "data": [
-                        "object": ["id": "cs_9", "payment_status": "paid", "metadata": ["payment_id": subscribe["payment_id"] as! String]]
+                        "object": ["id": "cs_9", "payment_status": "paid", "metadata": ["payment_id": subscribe.paymentId.uuidString]]
                     ],
                 ]))
             let payout = try await client.json(.post, "/api/v1/affiliate/request-payout", token: affiliate)
-            #expect(payout.status == .created && number(payout["amount"]) == 141.6, "\(payout.text)")
-            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate)
-            #expect(number(dashboard["available_balance"]) == 0 && (dashboard["payouts"] as? [[String: Any]])?.count == 1)
-            let payouts = try await client.json(.get, "/api/v1/affiliate/admin/payouts", token: admin)
-            let payoutID = try #require((payouts["payouts"] as? [[String: Any]])?.first?["id"] as? String)
-            #expect(
-                try await client.json(.post, "/api/v1/affiliate/admin/payouts/\(payoutID)/paid", token: admin)["status"] as? String
-                    == "paid")
+            #expect(payout.status == .created, "\(payout.text)")
+            #expect(try payout.decode(AffiliateController.AdminPayout.self).amount == Credits(micro: 141_600_000), "\(payout.text)")
+            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(AffiliateService.Dashboard.self)
+            #expect(dashboard.availableBalance == .zero && dashboard.payouts.count == 1)
+            let payouts = try await client.json(.get, "/api/v1/affiliate/admin/payouts", token: admin).decode(
+                AffiliateController.PayoutList.self)
+            let payoutID = try #require(payouts.payouts.first).id
+            let paid = try await client.json(.post, "/api/v1/affiliate/admin/payouts/\(payoutID)/paid", token: admin).decode(
+                AffiliateController.AdminPayout.self)
+            #expect(paid.id == payoutID && paid.status == "paid")
 
             // Self-referral: an affiliate's own payments earn nothing, even with their own code on file.
             let affiliateUser = try #require(
                 try await User.query(on: app.coordinator.store.db).filter(\.$email == "affiliate@example.com").first())
             affiliateUser.referralCode = code
             try await affiliateUser.save(on: app.coordinator.store.db)
-            let own = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "pro", "method": "stripe"], token: affiliate)
+            let own = try await Self.subscribe(client, "pro", "stripe", token: affiliate)
             _ = try await Self.post(
                 client, "/api/v1/billing/stripe/webhook",
                 try Self.signed([
                     "id": "evt_self", "type": "checkout.session.completed",
                     "data": [
-                        "object": ["id": "cs_self", "payment_status": "paid", "metadata": ["payment_id": own["payment_id"] as! String]]
+                        "object": ["id": "cs_self", "payment_status": "paid", "metadata": ["payment_id": own.paymentId.uuidString]]
                     ],
                 ]))
-            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate)
-            #expect(number(dashboard["total_earned"]) == 141.6)
+            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(AffiliateService.Dashboard.self)
+            #expect(dashboard.totalEarned == Credits(micro: 141_600_000))
         }
     }
 }

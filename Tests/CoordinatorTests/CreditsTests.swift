@@ -31,8 +31,6 @@ final class Tally: Sendable {
     let spent = Mutex<Int64>(0)
 }
 
-func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
-
 @Suite("Credit ledger")
 struct CreditsTests {
     /// A user row straight in the database (ledger tests need no sign-in).

@@ -144,13 +144,12 @@ struct DashboardTests {
     func devOutbox() async throws {
         try await TestApp.run(.dev) { _, client in
             _ = try await client.json(.post, "/api/v1/auth/register", ["email": "jo@example.com", "password": "a long enough password"])
-            let outbox = try await client.json(.get, "/api/v1/dev/outbox?to=jo@example.com")
-            #expect(outbox["total"] as? Int == 1)
-            let message = try #require((outbox["messages"] as? [[String: Any]])?.first)
-            let body = try #require(message["body"] as? String)
-            #expect(body.contains("/dashboard/verify-email?token="))
-            let id = try #require(message["id"] as? String)
-            let (_, html, _) = try await page(client, "/dashboard/outbox/\(id.lowercased())")
+            let outbox = try await client.json(.get, "/api/v1/dev/outbox?to=jo@example.com").decode(DevOutboxController.MessageList.self)
+            #expect(outbox.total == 1)
+            let message = try #require(outbox.messages.first)
+            #expect(message.to == ["jo@example.com"])
+            #expect(message.body.contains("/dashboard/verify-email?token="))
+            let (_, html, _) = try await page(client, "/dashboard/outbox/\(message.id.uuidString.lowercased())")
             #expect(html.contains("class=\"mail-link\""))
         }
     }

@@ -21,24 +21,26 @@ struct DomainTests {
             let created = try await client.json(
                 .post, "/api/v1/cdn/domains", ["domain": "Example.COM.", "origin_ip": "203.0.113.7"], token: jwt)
             #expect(created.status == .created, "\(created.text)")
-            #expect(created["name"] as? String == "example.com")
-            #expect(created["status"] as? String == "pending")
-            #expect(created["nameservers"] as? [String] == ["ns1.dcdn.invalid", "ns2.dcdn.invalid"])
-            let id = try #require(created["id"] as? String)
-            let records = try await client.json(.get, "/api/v1/cdn/domains/\(id)/records", token: jwt)
-            let list = try #require(records["records"] as? [[String: Any]])
+            let domain = try created.decode(DomainsController.DomainResponse.self)
+            #expect(domain.name == "example.com")
+            #expect(domain.status == "pending")
+            #expect(domain.nameservers == ["ns1.dcdn.invalid", "ns2.dcdn.invalid"])
+            let records = try await client.json(.get, "/api/v1/cdn/domains/\(domain.id)/records", token: jwt).decode(
+                DomainsController.RecordList.self)
+            #expect(records.total == 2)
             #expect(
-                Set(list.map { "\($0["name"]!) \($0["type"]!) \($0["content"]!) \($0["proxied"]!)" }) == [
-                    "@ A 203.0.113.7 1", "www CNAME example.com 1",
+                Set(records.records.map { "\($0.name) \($0.type) \($0.content) \($0.proxied)" }) == [
+                    "@ A 203.0.113.7 true", "www CNAME example.com true",
                 ])
 
             let idn = try await client.json(
-                .post, "/api/v1/cdn/domains", ["domain": "bücher.example", "origin_ip": "origin.example.net:8080"], token: jwt)
-            #expect(idn["name"] as? String == "xn--bcher-kva.example")
-            #expect(idn["origin"] as? String == "origin.example.net:8080")
+                .post, "/api/v1/cdn/domains", ["domain": "bücher.example", "origin_ip": "origin.example.net:8080"], token: jwt
+            ).decode(DomainsController.DomainResponse.self)
+            #expect(idn.name == "xn--bcher-kva.example")
+            #expect(idn.origin == "origin.example.net:8080")
             let duplicate = try await client.json(
                 .post, "/api/v1/cdn/domains", ["domain": "example.com", "origin_ip": "203.0.113.7"], token: jwt)
-            #expect(duplicate.code == "domain_taken")
+            #expect(duplicate.error?.code == "domain_taken")
             for bad in [
                 ["domain": "not a domain", "origin_ip": "203.0.113.7"], ["domain": "x.example", "origin_ip": "10.0.0.1"],
                 ["domain": "y.example"],
@@ -61,11 +63,11 @@ struct DomainTests {
             let fourth = try await client.json(
                 .post, "/api/v1/cdn/domains", ["domain": "d4.example", "origin_ip": "203.0.113.1"], token: jwt)
             #expect(fourth.status == .forbidden)
-            #expect(fourth.code == "plan_limit_reached")
-            #expect(fourth["field"] as? String == "domains")
-            let usage = try await client.json(.get, "/api/v1/account/limits", token: jwt)
-            let domains = (usage["usage"] as? [[String: Any]])?.first { $0["limit"] as? String == "domains" }
-            #expect(domains?["used"] as? Int == 3)
+            #expect(fourth.error?.code == "plan_limit_reached")
+            #expect(fourth.error?.field == "domains")
+            let usage = try await client.json(.get, "/api/v1/account/limits", token: jwt).decode(PlansController.LimitsResponse.self)
+            let domains = usage.usage.first { $0.limit == "domains" }
+            #expect(domains?.used == 3 && domains?.maximum == 3)
         }
     }
 
@@ -74,22 +76,24 @@ struct DomainTests {
         try await TestApp.run { app, client in
             let (jwt, _) = try await client.signUp(app, email: "settings@example.com")
             let created = try await client.json(
-                .post, "/api/v1/cdn/domains", ["domain": "site.example", "origin_ip": "203.0.113.7"], token: jwt)
-            let id = try #require(created["id"] as? String)
-            let serial = try #require(created["serial"] as? Int)
+                .post, "/api/v1/cdn/domains", ["domain": "site.example", "origin_ip": "203.0.113.7"], token: jwt
+            ).decode(DomainsController.DomainResponse.self)
+            let id = created.id
+            #expect(created.devMode == false && created.devModeUntil == nil)
             let updated = try await client.json(
                 .patch, "/api/v1/cdn/domains/\(id)",
-                ["ssl_mode": "strict", "cache_level": "aggressive", "browser_ttl": 7200, "dev_mode": true], token: jwt)
-            #expect(updated["ssl_mode"] as? String == "strict")
-            #expect(updated["dev_mode"] as? Bool == true)
-            #expect(try #require(updated["serial"] as? Int) > serial)
-            let until = try #require((updated["dev_mode_until"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
+                ["ssl_mode": "strict", "cache_level": "aggressive", "browser_ttl": 7200, "dev_mode": true], token: jwt
+            ).decode(DomainsController.DomainResponse.self)
+            #expect(updated.sslMode == "strict" && updated.cacheLevel == "aggressive" && updated.browserTtl == 7200)
+            #expect(updated.devMode == true)
+            #expect(updated.serial > created.serial)
+            let until = try #require(updated.devModeUntil)
             #expect(abs(until.timeIntervalSinceNow - 3 * 3600) < 60)
             for (field, value) in [("ssl_mode", "sometimes" as Any), ("browser_ttl", 60), ("edge_ttl", 90 * 86400), ("cache_level", "max")]
             {
                 let refused = try await client.json(.patch, "/api/v1/cdn/domains/\(id)", [field: value], token: jwt)
                 #expect(refused.status == .unprocessableContent)
-                #expect(refused["field"] as? String == field)
+                #expect(refused.error?.field == field)
             }
         }
     }
@@ -98,9 +102,9 @@ struct DomainTests {
     func records() async throws {
         try await TestApp.run { app, client in
             let (jwt, _) = try await client.signUp(app, email: "dns@example.com")
-            let id = try #require(
-                try await client.json(.post, "/api/v1/cdn/domains", ["domain": "zone.example", "origin_ip": "203.0.113.7"], token: jwt)[
-                    "id"] as? String)
+            let id = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "zone.example", "origin_ip": "203.0.113.7"], token: jwt
+            ).decode(DomainsController.DomainResponse.self).id
             let path = "/api/v1/cdn/domains/\(id)/records"
             let good: [[String: Any]] = [
                 ["name": "mail", "type": "A", "content": "203.0.113.25"],
@@ -116,8 +120,8 @@ struct DomainTests {
                 let response = try await client.json(.post, path, record, token: jwt)
                 #expect(response.status == .created, "\(record): \(response.text)")
             }
-            let list = try await client.json(.get, path, token: jwt)
-            let contents = (list["records"] as? [[String: Any]] ?? []).map { "\($0["type"]!) \($0["content"]!)" }
+            let list = try await client.json(.get, path, token: jwt).decode(DomainsController.RecordList.self)
+            let contents = list.records.map { "\($0.type) \($0.content)" }
             #expect(contents.contains("AAAA 2001:db8::1"))
             #expect(contents.contains("TXT v=spf1 -all"))
             #expect(contents.contains("CAA 0 issue \"letsencrypt.org\""))
@@ -139,18 +143,19 @@ struct DomainTests {
             for (record, field) in bad {
                 let response = try await client.json(.post, path, record, token: jwt)
                 #expect(response.status == .unprocessableContent, "\(record)")
-                #expect(response["field"] as? String == field, "\(record): \(response.text)")
+                #expect(response.error?.field == field, "\(record): \(response.text)")
             }
             #expect(
-                try await client.json(.post, path, ["name": "www", "type": "A", "content": "203.0.113.9"], token: jwt).code
+                try await client.json(.post, path, ["name": "www", "type": "A", "content": "203.0.113.9"], token: jwt).error?.code
                     == "cname_conflict")
             #expect(
-                try await client.json(.post, path, ["name": "mail", "type": "A", "content": "203.0.113.25"], token: jwt).code
+                try await client.json(.post, path, ["name": "mail", "type": "A", "content": "203.0.113.25"], token: jwt).error?.code
                     == "duplicate_record")
 
-            let mail = try #require((list["records"] as? [[String: Any]])?.first { $0["name"] as? String == "mail" }?["id"] as? String)
-            let toggled = try await client.json(.patch, "\(path)/\(mail)", ["proxied": true], token: jwt)
-            #expect(toggled["proxied"] as? Bool == true)
+            let mail = try #require(list.records.first { $0.name == "mail" }).id
+            let toggled = try await client.json(.patch, "\(path)/\(mail)", ["proxied": true], token: jwt).decode(
+                DomainsController.RecordResponse.self)
+            #expect(toggled.id == mail && toggled.proxied == true)
             #expect(try await client.json(.delete, "\(path)/\(mail)", token: jwt).status == .noContent)
             #expect(try await client.json(.get, "\(path)/\(mail)", token: jwt).status == .notFound)
         }
@@ -161,9 +166,9 @@ struct DomainTests {
         try await TestApp.run { app, client in
             let (alice, _) = try await client.signUp(app, email: "alice@example.com")
             let (mallory, _) = try await client.signUp(app, email: "mallory@example.com")
-            let id = try #require(
-                try await client.json(.post, "/api/v1/cdn/domains", ["domain": "alice.example", "origin_ip": "203.0.113.7"], token: alice)[
-                    "id"] as? String)
+            let id = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "alice.example", "origin_ip": "203.0.113.7"], token: alice
+            ).decode(DomainsController.DomainResponse.self).id
             for (method, path) in [(HTTPRequest.Method.get, ""), (.patch, ""), (.delete, ""), (.get, "/records"), (.get, "/zone")] {
                 let response = try await client.json(
                     method, "/api/v1/cdn/domains/\(id)\(path)", method == .patch ? ["ssl_mode": "off"] : nil, token: mallory)
@@ -174,7 +179,9 @@ struct DomainTests {
                     .post, "/api/v1/cdn/domains/\(id)/records", ["name": "evil", "type": "A", "content": "203.0.113.66"], token: mallory
                 ).status == .notFound)
             #expect(try await client.json(.get, "/api/v1/content_moderation/status/alice.example", token: mallory).status == .notFound)
-            #expect(try await client.json(.get, "/api/v1/cdn/domains", token: mallory)["total"] as? Int == 0)
+            let malloryDomains = try await client.json(.get, "/api/v1/cdn/domains", token: mallory).decode(
+                DomainsController.DomainList.self)
+            #expect(malloryDomains.total == 0 && malloryDomains.domains.isEmpty)
         }
     }
 
@@ -182,9 +189,9 @@ struct DomainTests {
     func zoneFiles() async throws {
         try await TestApp.run { app, client in
             let (jwt, _) = try await client.signUp(app, email: "zone@example.com")
-            let id = try #require(
-                try await client.json(.post, "/api/v1/cdn/domains", ["domain": "import.example", "origin_ip": "203.0.113.7"], token: jwt)[
-                    "id"] as? String)
+            let id = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "import.example", "origin_ip": "203.0.113.7"], token: jwt
+            ).decode(DomainsController.DomainResponse.self).id
             let zone = """
                 $ORIGIN import.example.
                 $TTL 3600
@@ -202,10 +209,10 @@ struct DomainTests {
                 """
             let result = try await client.json(.post, "/api/v1/cdn/domains/\(id)/zone", ["zone": zone], token: jwt)
             #expect(result.status == .ok, "\(result.text)")
-            #expect(result["imported"] as? Int == 6)
-            #expect(result["skipped"] as? Int == 2, "SOA and apex NS are DCDN's")
-            let errors = try #require(result["errors"] as? [[String: Any]])
-            #expect(errors.map { $0["line"] as? Int } == [12, 13])
+            let imported = try result.decode(ZoneFile.ImportResult.self)
+            #expect(imported.imported == 6)
+            #expect(imported.skipped == 2, "SOA and apex NS are DCDN's")
+            #expect(imported.errors.map(\.line) == [12, 13])
 
             let exported = try await client.execute(
                 uri: "/api/v1/cdn/domains/\(id)/zone", method: .get, headers: [.authorization: "Bearer \(jwt)"]
@@ -216,9 +223,10 @@ struct DomainTests {
             #expect(exported.contains("_xmpp._tcp\t3600\tIN\tSRV\t5 0 5269 xmpp.import.example."))
             #expect(exported.contains("\t; proxied"))
             // What was exported imports again without changes.
-            let again = try await client.json(.post, "/api/v1/cdn/domains/\(id)/zone", ["zone": exported], token: jwt)
-            #expect(again["imported"] as? Int == 0)
-            #expect((again["errors"] as? [Any])?.isEmpty == true)
+            let again = try await client.json(.post, "/api/v1/cdn/domains/\(id)/zone", ["zone": exported], token: jwt).decode(
+                ZoneFile.ImportResult.self)
+            #expect(again.imported == 0)
+            #expect(again.errors.isEmpty)
         }
     }
 
@@ -227,15 +235,18 @@ struct DomainTests {
         try await TestApp.run { app, client in
             let (jwt, _) = try await client.signUp(app, email: "ha@example.com")
             _ = try await client.json(.post, "/api/v1/cdn/domains", ["domain": "ha.example", "origin_ip": "203.0.113.7"], token: jwt)
-            let features = try await client.json(.get, "/api/v1/content_moderation/features")
-            #expect((features["features"] as? [Any])?.count == 6)
+            let features = try await client.json(.get, "/api/v1/content_moderation/features").decode(
+                HighAvailabilityController.Features.self)
+            #expect(features.features.count == 6 && features.total == 6)
             let enabled = try await client.json(
                 .post, "/api/v1/content_moderation/enable",
-                ["domain_name": "ha.example", "multi_node_redundancy": true, "dns_fallback": true], token: jwt)
-            #expect(enabled["enabled"] as? Bool == true)
-            let status = try await client.json(.get, "/api/v1/high-availability/status/ha.example", token: jwt)
-            #expect(status["multi_node_redundancy"] as? Bool == true)
-            #expect(status["dns_fallback"] as? Bool == true)
+                ["domain_name": "ha.example", "multi_node_redundancy": true, "dns_fallback": true], token: jwt
+            ).decode(HighAvailabilityController.Status.self)
+            #expect(enabled.domain == "ha.example" && enabled.enabled == true)
+            let status = try await client.json(.get, "/api/v1/high-availability/status/ha.example", token: jwt).decode(
+                HighAvailabilityController.Status.self)
+            #expect(status.multiNodeRedundancy == true)
+            #expect(status.dnsFallback == true)
         }
     }
 }
@@ -247,7 +258,8 @@ struct NodeAPITests {
             .post, "/api/v1/admin/nodes",
             ["name": name, "roles": ["edge", "dns"], "region": "eu-central", "country": "de", "ipv4": "192.0.2.10"], token: admin)
         #expect(created.status == .created, "\(created.text)")
-        return (try #require(created["id"] as? String), try #require(created["token"] as? String))
+        let node = try created.decode(NodesAdminController.NodeResponse.self)
+        return (node.id.uuidString, try #require(node.token))
     }
 
     @Test("admins create nodes with a token shown once; customers cannot")
@@ -260,15 +272,18 @@ struct NodeAPITests {
             #expect(token.hasPrefix("dcdn_node_"))
             let list = try await client.json(.get, "/api/v1/admin/nodes", token: admin)
             #expect(!list.text.contains(token))
-            #expect((list["nodes"] as? [[String: Any]])?.first?["country"] as? String == "DE")
-            let rotated = try await client.json(.post, "/api/v1/admin/nodes/\(id)/token", token: admin)
-            let newToken = try #require(rotated["token"] as? String)
+            let nodes = try list.decode(NodesAdminController.NodeList.self)
+            #expect(nodes.nodes.first?.country == "DE" && nodes.nodes.allSatisfy { $0.token == nil })
+            let rotated = try await client.json(.post, "/api/v1/admin/nodes/\(id)/token", token: admin).decode(
+                NodesAdminController.NodeResponse.self)
+            let newToken = try #require(rotated.token)
+            #expect(newToken != token)
             #expect(try await client.json(.get, "/api/v1/node-api/config", token: token).status == .unauthorized)
             #expect(try await client.json(.get, "/api/v1/node-api/config", token: newToken).status == .ok)
             let bad = try await client.json(
                 .post, "/api/v1/admin/nodes", ["name": "x", "roles": ["edge"], "region": "r", "country": "Germany", "ipv4": "192.0.2.1"],
                 token: admin)
-            #expect(bad["field"] as? String == "country")
+            #expect(bad.error?.field == "country")
             #expect(try await client.json(.get, "/api/v1/node-api/config", token: jwtLike).status == .unauthorized)
         }
     }
@@ -320,13 +335,13 @@ struct NodeAPITests {
             #expect(applied.full && applied.dns?.zones.map(\.name) == ["one.example", "two.example"])
             #expect(applied.edge?.domains.map(\.name) == ["one.example", "two.example"])
 
-            let firstID = try #require(first["id"] as? String)
+            let firstID = try first.decode(DomainsController.DomainResponse.self).id
             _ = try await client.json(.delete, "/api/v1/cdn/domains/\(firstID)", token: jwt)
             let removal = try await client.nodeConfig("since=\(delta.version)", token: token)
-            #expect(removal.removedDomains == [UUID(uuidString: firstID)])
+            #expect(removal.removedDomains == [firstID])
             #expect(removal.dns?.zones.isEmpty == true && removal.edge?.domains.isEmpty == true)
             #expect(applied.applying(removal).dns?.zones.map(\.name) == ["two.example"])
-            #expect(try await client.json(.get, "/api/v1/node-api/config?wait=999", token: token)["field"] as? String == "wait")
+            #expect(try await client.json(.get, "/api/v1/node-api/config?wait=999", token: token).error?.field == "wait")
         }
     }
 
@@ -360,7 +375,7 @@ struct NodeAPITests {
             #expect(try await app.coordinator.nodes.expireSilentNodes(now: Date().addingTimeInterval(16)) == 1)
             #expect(try await Node.find(UUID(uuidString: id), on: app.coordinator.store.db)?.healthy == false)
             let badRole = try await client.json(.post, "/api/v1/node-api/register", ["role": "toaster"], token: token)
-            #expect(badRole["field"] as? String == "role")
+            #expect(badRole.error?.field == "role")
         }
     }
 
@@ -372,7 +387,7 @@ struct NodeAPITests {
             _ = try await client.json(.patch, "/api/v1/admin/nodes/\(id)", ["ip_allowlist": ["198.51.100.0/24"]], token: admin)
             let refused = try await client.json(.get, "/api/v1/node-api/config", token: token)
             #expect(refused.status == .forbidden)
-            #expect(refused.code == "ip_not_allowed")
+            #expect(refused.error?.code == "ip_not_allowed")
             _ = try await client.json(.patch, "/api/v1/admin/nodes/\(id)", ["ip_allowlist": ["127.0.0.0/8"]], token: admin)
             #expect(try await client.json(.get, "/api/v1/node-api/config", token: token).status == .ok)
         }

@@ -20,7 +20,7 @@ struct RateLimitTests {
             }
             let limited = try await client.json(.post, "/api/v1/auth/login", ["email": "x@example.com", "password": "whatever it is"])
             #expect(limited.status == .tooManyRequests)
-            #expect(limited.code == "rate_limited")
+            #expect(limited.error?.code == "rate_limited")
             let retryAfter = try #require(limited.headers[.retryAfter].flatMap(Int.init))
             #expect((1...200).contains(retryAfter), "one token comes back after 600/3 s")
         }
@@ -72,18 +72,21 @@ struct PlanTests {
         try await TestApp.run { _, client in
             let response = try await client.json(.get, "/api/v1/plans")
             #expect(response.status == .ok)
-            let plans = try #require(response["plans"] as? [[String: Any]])
-            #expect(plans.map { $0["id"] as? String } == ["free", "standard", "pro", "business", "enterprise"])
-            let free = try #require(plans.first?["limits"] as? [String: Any])
-            #expect(free["domains"] as? Int == 3)
-            #expect(free["monitors"] as? Int == 2)
-            #expect(free["email_routes"] as? Int == 5)
-            #expect(free["agent_runs_per_day"] as? Int == 100)
-            let pro = try #require(plans[2]["limits"] as? [String: Any])
-            #expect(pro["domains"] is NSNull, "Pro has unlimited domains")
-            #expect(pro["included_tokens"] as? Int == 1_000_000)
-            #expect(plans[1]["monthly_price"] as? Double == 5)
-            #expect(plans[4]["monthly_price"] is NSNull)
+            let list = try response.decode(PlansController.PlanList.self)
+            let plans = list.plans
+            #expect(list.total == 5 && plans.map(\.id) == ["free", "standard", "pro", "business", "enterprise"])
+            // A limit is a number, or null (present) where unlimited.
+            let free = try #require(plans.first).limits
+            #expect(free["domains"] == .some(3))
+            #expect(free["monitors"] == .some(2))
+            #expect(free["email_routes"] == .some(5))
+            #expect(free["agent_runs_per_day"] == .some(100))
+            let pro = plans[2].limits
+            #expect(pro["domains"] == .some(nil), "Pro has unlimited domains")
+            #expect(pro["included_tokens"] == .some(1_000_000))
+            #expect(plans[1].monthlyPrice == Credits(5))
+            // `monthly_price` is always sent: null for the custom-priced plan.
+            #expect(plans[4].monthlyPrice == nil && response.text.contains(#""monthly_price":null"#))
         }
     }
 
@@ -121,26 +124,29 @@ struct PlanTests {
             let edited = try await client.json(
                 .patch, "/api/v1/admin/plans/free", ["limits": ["domains": 5, "monitors": NSNull()], "monthly_price": 1.5], token: admin)
             #expect(edited.status == .ok, "\(edited.text)")
-            let limits = try #require(edited["limits"] as? [String: Any])
-            #expect(limits["domains"] as? Int == 5)
-            #expect(limits["monitors"] is NSNull)
-            #expect(edited["monthly_price"] as? Double == 1.5)
+            let plan = try edited.decode(PlanResponse.self)
+            #expect(plan.id == "free")
+            #expect(plan.limits["domains"] == .some(5))
+            #expect(plan.limits["monitors"] == .some(nil))
+            #expect(plan.monthlyPrice == Credits(micro: 1_500_000))
             let unknown = try await client.json(.patch, "/api/v1/admin/plans/free", ["limits": ["rockets": 1]], token: admin)
-            #expect(unknown["field"] as? String == "limits.rockets")
+            #expect(unknown.error?.field == "limits.rockets")
             let negative = try await client.json(.patch, "/api/v1/admin/plans/free", ["limits": ["domains": -1]], token: admin)
             #expect(negative.status == .unprocessableContent)
 
             let moved = try await client.json(
-                .patch, "/api/v1/admin/users/\(userID)", ["plan_id": "business", "role": "reseller"], token: admin)
-            #expect(moved["plan"] as? String == "business")
-            #expect(moved["role"] as? String == "reseller")
-            let mine = try await client.json(.get, "/api/v1/account/limits", token: user)
-            #expect((mine["plan"] as? [String: Any])?["id"] as? String == "business")
+                .patch, "/api/v1/admin/users/\(userID)", ["plan_id": "business", "role": "reseller"], token: admin
+            ).decode(UserResponse.self)
+            #expect(moved.id.uuidString == userID)
+            #expect(moved.plan == "business")
+            #expect(moved.role == "reseller")
+            let mine = try await client.json(.get, "/api/v1/account/limits", token: user).decode(PlansController.LimitsResponse.self)
+            #expect(mine.plan.id == "business")
             let badPlan = try await client.json(.patch, "/api/v1/admin/users/\(userID)", ["plan_id": "platinum"], token: admin)
-            #expect(badPlan["field"] as? String == "plan_id")
-            let list = try await client.json(.get, "/api/v1/admin/users?limit=1", token: admin)
-            #expect(list["total"] as? Int == 2)
-            #expect((list["users"] as? [Any])?.count == 1)
+            #expect(badPlan.error?.field == "plan_id")
+            let list = try await client.json(.get, "/api/v1/admin/users?limit=1", token: admin).decode(AdminController.UserList.self)
+            #expect(list.total == 2)
+            #expect(list.users.count == 1)
             #expect(try await client.json(.get, "/api/v1/admin/users?limit=501", token: admin).status == .unprocessableContent)
         }
     }
@@ -238,19 +244,20 @@ struct PerDomainLimitTests {
         try await TestApp.run { app, client in
             let admin = try await client.signInAdmin(app)
             let (jwt, _) = try await client.signUp(app, email: "caps@example.com")
-            let limits =
-                try #require(
-                    try await client.json(.get, "/api/v1/plans", token: jwt)["plans"] as? [[String: Any]]
-                ).first { $0["id"] as? String == "free" }?["limits"] as? [String: Any]
-            #expect(limits?["page_rules_per_domain"] as? Int == 50 && limits?["rate_limits_per_domain"] as? Int == 25)
-            #expect(limits?["firewall_rules_per_domain"] as? Int == 50)
+            let limits = try #require(
+                try await client.json(.get, "/api/v1/plans", token: jwt).decode(PlansController.PlanList.self).plans.first {
+                    $0.id == "free"
+                }
+            ).limits
+            #expect(limits["page_rules_per_domain"] == .some(50) && limits["rate_limits_per_domain"] == .some(25))
+            #expect(limits["firewall_rules_per_domain"] == .some(50))
             let edited = try await client.json(
                 .patch, "/api/v1/admin/plans/free",
                 ["limits": ["page_rules_per_domain": 1, "rate_limits_per_domain": 1, "firewall_rules_per_domain": 1]], token: admin)
             #expect(edited.status == .ok, "\(edited.text)")
-            let created = try await client.json(
-                .post, "/api/v1/cdn/domains", ["domain": "caps.example", "origin_ip": "203.0.113.5"], token: jwt)
-            let id = try #require(created["id"] as? String)
+            let id = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "caps.example", "origin_ip": "203.0.113.5"], token: jwt
+            ).decode(DomainsController.DomainResponse.self).id
             let base = "/api/v1/cdn/domains/\(id)"
             for (path, body, limit) in [
                 ("/page-rules", ["pattern": "caps.example/a/*", "cache_level": "bypass"], "page_rules_per_domain"),
@@ -264,13 +271,13 @@ struct PerDomainLimitTests {
                 #expect(first.status == .created, "\(path): \(first.text)")
                 let second = try await client.json(.post, base + path, body, token: jwt)
                 #expect(
-                    second.status == .forbidden && second.code == "plan_limit_reached" && second["field"] as? String == limit,
+                    second.status == .forbidden && second.error?.code == "plan_limit_reached" && second.error?.field == limit,
                     "\(second.text)")
             }
-            let usage = try #require(try await client.json(.get, "/api/v1/account/limits", token: jwt)["usage"] as? [[String: Any]])
+            let usage = try await client.json(.get, "/api/v1/account/limits", token: jwt).decode(PlansController.LimitsResponse.self).usage
             for limit in ["page_rules_per_domain", "rate_limits_per_domain", "firewall_rules_per_domain"] {
-                let row = usage.first { $0["limit"] as? String == limit }
-                #expect(row?["used"] as? Int == 1 && row?["maximum"] as? Int == 1, "\(limit): \(String(describing: row))")
+                let row = usage.first { $0.limit == limit }
+                #expect(row?.used == 1 && row?.maximum == 1, "\(limit): \(String(describing: row))")
             }
         }
     }

@@ -9,20 +9,23 @@ import Testing
 
 @Suite("Domain security and DDoS reports")
 struct SecurityTests {
+    static func attacks(_ client: any TestClientProtocol, _ jwt: String, _ query: String = "") async throws
+        -> SecurityController.AttackList
+    {
+        try await client.json(.get, "/api/v1/ddos/attacks" + query, token: jwt).decode()
+    }
+
     @Test("firewall settings validate, travel to nodes with the network's protection, and belong to their tenant")
     func settings() async throws {
         try await TestApp.run { app, client in
             let admin = try await client.signInAdmin(app)
             let node = try await NodeAPITests().makeNode(client, admin: admin)
             let (jwt, _) = try await client.signUp(app, email: "guard@example.com")
-            let id = try #require(
-                try await client.json(.post, "/api/v1/cdn/domains", ["domain": "guard.example", "origin_ip": "203.0.113.9"], token: jwt)[
-                    "id"]
-                    as? String)
+            let id = try await CDNTests().domain(client, jwt, "guard.example")
             let base = "/api/v1/cdn/domains/\(id)/security"
-            let defaults = try await client.json(.get, base, token: jwt)
-            #expect(defaults["waf_sensitivity"] as? String == "medium" && defaults["clearance_minutes"] as? Int == 30)
-            #expect((defaults["sanctioned_countries"] as? [String])?.count == 23)
+            let defaults = try await client.json(.get, base, token: jwt).decode(SecurityController.SettingsResponse.self)
+            #expect(defaults.domain == "guard.example" && defaults.wafSensitivity == "medium" && defaults.clearanceMinutes == 30)
+            #expect(defaults.sanctionedCountries.count == 23)
 
             let patched = try await client.json(
                 .patch, base,
@@ -30,15 +33,16 @@ struct SecurityTests {
                     "ip_block": ["198.51.100.0/24", "2001:db8::1/128"], "country_block": ["de"], "waf_sensitivity": "high",
                     "under_attack": true,
                 ],
-                token: jwt)
-            #expect(patched["ip_block"] as? [String] == ["198.51.100.0/24", "2001:db8::1"])
-            #expect(patched["country_block"] as? [String] == ["DE"] && patched["under_attack"] as? Bool == true)
+                token: jwt
+            ).decode(SecurityController.SettingsResponse.self)
+            #expect(patched.ipBlock == ["198.51.100.0/24", "2001:db8::1"])
+            #expect(patched.countryBlock == ["DE"] && patched.underAttack == true && patched.wafSensitivity == "high")
             for (body, field) in [
                 (["ip_allow": ["10.0.0.0/33"]], "ip_allow"), (["country_allow": ["DEU"]], "country_allow"),
                 (["waf_sensitivity": "max"], "waf_sensitivity"), (["clearance_minutes": 99999], "clearance_minutes"),
             ] as [([String: Any], String)] {
                 let rejected = try await client.json(.patch, base, body, token: jwt)
-                #expect(rejected.status == .unprocessableContent && rejected["field"] as? String == field, "\(rejected.text)")
+                #expect(rejected.status == .unprocessableContent && rejected.error?.field == field, "\(rejected.text)")
             }
             let rule = try await client.json(
                 .post, base + "/firewall-rules",
@@ -52,10 +56,12 @@ struct SecurityTests {
                 (["field": "path", "operator": "equals", "value": "/", "action": "explode"], "action"),
             ] as [([String: Any], String)] {
                 let rejected = try await client.json(.post, base + "/firewall-rules", body, token: jwt)
-                #expect(rejected.status == .unprocessableContent && rejected["field"] as? String == field, "\(rejected.text)")
+                #expect(rejected.status == .unprocessableContent && rejected.error?.field == field, "\(rejected.text)")
             }
             let limit = try await client.json(.post, base + "/rate-limits", ["path": "/api/*", "requests": 10, "period": 60], token: jwt)
-            #expect(limit.status == .created && limit["action"] as? String == "block" && limit["duration"] as? Int == 60)
+            #expect(limit.status == .created, "\(limit.text)")
+            let limitRule = try limit.decode(RateLimitRuleConfig.self)
+            #expect(limitRule.path == "/api/*" && limitRule.action == "block" && limitRule.duration == 60)
 
             let config = try #require(try await client.nodeConfig(token: node.token).edge)
             let domain = try #require(config.domains.first)
@@ -72,10 +78,11 @@ struct SecurityTests {
             #expect(
                 try await client.json(.post, "/api/v1/ddos/under-attack", ["domain_name": "guard.example", "enabled": false], token: other)
                     .status == .notFound)
-            let off = try await client.json(.post, "/api/v1/ddos/under-attack", ["domain_id": id, "enabled": false], token: jwt)
-            #expect(off["under_attack"] as? Bool == false)
+            let off = try await client.json(.post, "/api/v1/ddos/under-attack", ["domain_id": id.uuidString, "enabled": false], token: jwt)
+                .decode(SecurityController.UnderAttackResponse.self)
+            #expect(off.domainId == id && off.underAttack == false)
             #expect(
-                try await client.json(.post, "/api/v1/ddos/under-attack", ["domain_name": "guard.example"], token: jwt)["field"] as? String
+                try await client.json(.post, "/api/v1/ddos/under-attack", ["domain_name": "guard.example"], token: jwt).error?.field
                     == "enabled")
         }
     }
@@ -87,10 +94,7 @@ struct SecurityTests {
             let first = try await NodeAPITests().makeNode(client, admin: admin)
             let second = try await NodeAPITests().makeNode(client, admin: admin, name: "edge-2")
             let (jwt, _) = try await client.signUp(app, email: "attacked@example.com")
-            let id = try #require(
-                try await client.json(
-                    .post, "/api/v1/cdn/domains", ["domain": "attacked.example", "origin_ip": "203.0.113.9"], token: jwt)["id"]
-                    as? String)
+            let id = try await CDNTests().domain(client, jwt, "attacked.example")
             let started = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-30))
             func report(_ attackID: String, peak: Int, sources: [String], ended: Bool) -> [String: Any] {
                 var attack: [String: Any] = [
@@ -122,32 +126,34 @@ struct SecurityTests {
                     .post, "/api/v1/node-api/report", report(attackID, peak: peak, sources: sources, ended: false), token: node.token)
                 #expect(answer.status == .noContent, "\(answer.text)")
             }
-            let attacks = try await client.json(.get, "/api/v1/ddos/attacks", token: jwt)
-            #expect(attacks["total"] as? Int == 1, "\(attacks.text)")
-            let attack = try #require((attacks["attacks"] as? [[String: Any]])?.first)
-            #expect(attack["peak_rps"] as? Int == 900 && attack["severity"] as? String == "high" && attack["status"] as? String == "active")
-            #expect(Set(attack["source_ips"] as? [String] ?? []) == ["198.51.100.1", "198.51.100.2"])
-            #expect(Set(attack["nodes"] as? [String] ?? []).count == 2)
-            #expect(try await client.json(.get, "/api/v1/ddos/attacks?status=mitigated", token: jwt)["total"] as? Int == 0)
+            let attacks = try await client.json(.get, "/api/v1/ddos/attacks", token: jwt).decode(SecurityController.AttackList.self)
+            #expect(attacks.total == 1, "\(attacks)")
+            let attack = try #require(attacks.attacks.first)
+            #expect(attack.peakRps == 900 && attack.severity == "high" && attack.status == "active" && attack.endedAt == nil)
+            #expect(Set(attack.sourceIps) == ["198.51.100.1", "198.51.100.2"])
+            #expect(Set(attack.nodes).count == 2)
+            #expect(try await Self.attacks(client, jwt, "?status=mitigated").total == 0)
 
-            let overview = try await client.json(.get, "/api/v1/ddos/overview?domain_id=\(id)", token: jwt)
-            #expect(overview["requests"] as? Int == 3000 && overview["blocked"] as? Int == 900 && overview["challenged"] as? Int == 1800)
-            #expect((overview["traffic"] as? [[String: Any]])?.count == 24)
-            #expect((overview["attack_types"] as? [String: Int])?["http_flood"] == 1)
-            #expect((overview["mitigation_methods"] as? [String: Int])?["js_challenge"] == 1800)
-            #expect((overview["top_countries"] as? [[String: Any]])?.first?["country"] as? String == "DE")
-            #expect((overview["threat_score"] as? Int ?? 0) > 50)
-            let live = try await client.json(.get, "/api/v1/ddos/live", token: jwt)
-            #expect(live["active_attacks"] as? Int == 1 && (live["requests_per_second"] as? Double ?? 0) > 0)
+            let overview = try await client.json(.get, "/api/v1/ddos/overview?domain_id=\(id)", token: jwt).decode(
+                SecurityService.Overview.self)
+            #expect(overview.requests == 3000 && overview.blocked == 900 && overview.challenged == 1800)
+            #expect(overview.traffic.count == 24)
+            #expect(overview.attackTypes["http_flood"] == 1)
+            #expect(overview.mitigationMethods["js_challenge"] == 1800)
+            #expect(overview.topCountries.first?.country == "DE")
+            #expect(overview.threatScore > 50)
+            let live = try await client.json(.get, "/api/v1/ddos/live", token: jwt).decode(SecurityService.Live.self)
+            #expect(live.activeAttacks == 1 && live.requestsPerSecond > 0)
 
             _ = try await client.json(
                 .post, "/api/v1/node-api/report", report(one, peak: 450, sources: [], ended: true), token: first.token)
-            let ended = try await client.json(.get, "/api/v1/ddos/attacks?status=mitigated", token: jwt)
-            #expect(ended["total"] as? Int == 1)
+            let ended = try await Self.attacks(client, jwt, "?status=mitigated")
+            #expect(ended.total == 1 && ended.attacks.first?.status == "mitigated" && ended.attacks.first?.endedAt != nil)
 
             let (other, _) = try await client.signUp(app, email: "bystander@example.com")
-            #expect(try await client.json(.get, "/api/v1/ddos/attacks", token: other)["total"] as? Int == 0)
-            #expect(try await client.json(.get, "/api/v1/ddos/overview", token: other)["requests"] as? Int == 0)
+            #expect(try await Self.attacks(client, other).total == 0)
+            #expect(
+                try await client.json(.get, "/api/v1/ddos/overview", token: other).decode(SecurityService.Overview.self).requests == 0)
             #expect(try await client.json(.get, "/api/v1/ddos/overview?domain_id=\(id)", token: other).status == .notFound)
         }
     }

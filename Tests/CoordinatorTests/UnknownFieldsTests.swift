@@ -42,15 +42,15 @@ struct UnknownFieldsTests {
             let admin = try await client.signInAdmin(app)
             let (_, userID) = try await client.signUp(app, email: "fields@example.com")
             let typo = try await client.json(.patch, "/api/v1/admin/users/\(userID)", ["plan": "business"], token: admin)
-            #expect(typo.status == .badRequest && typo.code == "unknown_field" && typo["field"] as? String == "plan", "\(typo.text)")
-            let user = try await client.json(.get, "/api/v1/admin/users?limit=500", token: admin)
-            let row = (user["users"] as? [[String: Any]])?.first { $0["id"] as? String == userID }
-            #expect(row?["plan"] as? String == "free", "the rejected call changed nothing")
+            #expect(typo.status == .badRequest && typo.error?.code == "unknown_field" && typo.error?.field == "plan", "\(typo.text)")
+            let users = try await client.json(.get, "/api/v1/admin/users?limit=500", token: admin).decode(AdminController.UserList.self)
+            let row = users.users.first { $0.id.uuidString == userID }
+            #expect(row != nil && row?.plan == "free", "the rejected call changed nothing")
             let (jwt, _) = try await client.signUp(app, email: "typo@example.com")
             let domain = try await client.json(
                 .post, "/api/v1/cdn/domains", ["domain": "typo.example", "origin_ip": "203.0.113.1", "orgin_port": 8080], token: jwt)
-            #expect(domain.status == .badRequest && domain["field"] as? String == "orgin_port", "\(domain.text)")
-            #expect(try await client.json(.get, "/api/v1/cdn/domains", token: jwt)["total"] as? Int == 0)
+            #expect(domain.status == .badRequest && domain.error?.field == "orgin_port", "\(domain.text)")
+            #expect(try await client.json(.get, "/api/v1/cdn/domains", token: jwt).decode(DomainsController.DomainList.self).total == 0)
         }
     }
 }

@@ -46,7 +46,7 @@ struct WebSecurityTests {
             }
             let notFound = try await client.json(.get, "/api/v1/nope")
             #expect(notFound.status == .notFound)
-            #expect(notFound.code == "not_found")
+            #expect(notFound.error?.code == "not_found")
         }
     }
 
@@ -104,7 +104,7 @@ struct WebSecurityTests {
             // Bearer calls carry no ambient credential; a browser on a non-allowlisted origin is still refused.
             let login = try await client.json(
                 .post, "/api/v1/auth/login", ["email": "victim@example.com", "password": "a long enough password"])
-            let jwt = try #require(login["access_token"] as? String)
+            let jwt = try login.decode(AuthController.LoginResponse.self).accessToken
             #expect(try await client.json(.post, "/api/v1/auth/tokens", ["name": "a"], token: jwt).status == .created)
             #expect(
                 try await client.json(
@@ -122,10 +122,12 @@ struct OperabilityTests {
     @Test("health, readiness and metrics")
     func endpoints() async throws {
         try await TestApp.run { _, client in
-            #expect(try await client.json(.get, "/healthz")["status"] as? String == "ok")
+            #expect(try await client.json(.get, "/healthz").decode(OperabilityController.Status.self).status == "ok")
             let ready = try await client.json(.get, "/readyz")
             #expect(ready.status == .ok)
-            #expect(ready["database"] as? String == (TestApp.postgresURL == nil ? "sqlite" : "postgres"))
+            let readiness = try ready.decode(OperabilityController.Status.self)
+            #expect(readiness.status == "ready" && readiness.detail == nil)
+            #expect(readiness.database == (TestApp.postgresURL == nil ? "sqlite" : "postgres"))
             _ = try await client.json(.get, "/api/v1/plans")
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
             #expect(metrics.contains(#"dcdn_http_requests_total{method="GET",route="/api/v1/plans",status="200"}"#))
