@@ -17,7 +17,7 @@ packages=(git curl ca-certificates tor-geoipdb tzdata zlib1g-dev libbrotli-dev l
 bench=(dnsperf nsd knot dnsutils wrk nginx varnish libvips-tools python3-pil postgresql python3-venv time)
 if [ "$profile" = test ]; then
   # The benchmarks' peers too: `make test` runs every benchmark in smoke mode.
-  packages+=(postgresql chromium chromium-driver python3 python3-venv python3-pip dnsutils knot-dnsutils nsd pebble "${bench[@]}")
+  packages+=(postgresql chromium chromium-driver python3 python3-venv python3-pip dnsutils bind9-utils knot-dnsutils nsd pebble "${bench[@]}")
 fi
 if [ "$profile" = bench ]; then
   packages+=("${bench[@]}")

@@ -14,6 +14,7 @@ public struct DNSType: RawRepresentable, Hashable, Sendable, CustomStringConvert
     public static let opt = DNSType(rawValue: 41)
     public static let hinfo = DNSType(rawValue: 13)
     public static let caa = DNSType(rawValue: 257)
+    public static let ds = DNSType(rawValue: 43)
     public static let tsig = DNSType(rawValue: 250)
     public static let ixfr = DNSType(rawValue: 251)
     public static let axfr = DNSType(rawValue: 252)
@@ -21,7 +22,7 @@ public struct DNSType: RawRepresentable, Hashable, Sendable, CustomStringConvert
 
     static let names: [UInt16: String] = [
         1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 13: "HINFO", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV", 41: "OPT", 250: "TSIG",
-        251: "IXFR", 252: "AXFR", 255: "ANY", 257: "CAA",
+        43: "DS", 251: "IXFR", 252: "AXFR", 255: "ANY", 257: "CAA",
     ]
 
     public init?(name: String) {

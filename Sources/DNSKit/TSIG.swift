@@ -59,28 +59,66 @@ public struct TSIGKey: Sendable, Equatable {
             input += variables(time: time, fudge: Self.fudge, error: 0, other: [])
         }
         let signature = mac(input)
+        let record = TSIGRecord(
+            keyName: name, algorithm: Self.algorithm, timeSigned: time, fudge: Self.fudge, mac: signature, originalID: id, error: 0,
+            otherData: [])
+        return (Self.append(record, to: message), signature)
+    }
+
+    /// TSIG error codes (RFC 8945 §3).
+    public static let badSig: UInt16 = 16
+    public static let badKey: UInt16 = 17
+    public static let badTime: UInt16 = 18
+
+    /// The answer to a request whose signature failed (RFC 8945 §5.2): `response` (its RCODE
+    /// NOTAUTH) with a TSIG record carrying the error. BADKEY and BADSIG are unsigned (an empty
+    /// MAC, the request's key name and algorithm); BADTIME is signed, with the request's time
+    /// and the server's own time in Other Data, so the client can see the clock skew.
+    public func errorResponse(_ response: [UInt8], request: DNSMessage, failure: Failure, now: Date = Date()) -> [UInt8] {
+        guard let tsig = request.tsig else { return response }
+        switch failure {
+        case .unsigned: return response
+        case .badKey, .badSignature:
+            let record = TSIGRecord(
+                keyName: tsig.keyName, algorithm: tsig.algorithm, timeSigned: tsig.timeSigned, fudge: tsig.fudge, mac: [],
+                originalID: request.id, error: failure == .badKey ? Self.badKey : Self.badSig, otherData: [])
+            return Self.append(record, to: response)
+        case .badTime:
+            let other = Self.u48(UInt64(now.timeIntervalSince1970))
+            var input = [UInt8(tsig.mac.count >> 8), UInt8(tsig.mac.count & 0xff)] + tsig.mac + response
+            input += variables(time: tsig.timeSigned, fudge: tsig.fudge, error: Self.badTime, other: other)
+            let record = TSIGRecord(
+                keyName: name, algorithm: Self.algorithm, timeSigned: tsig.timeSigned, fudge: tsig.fudge, mac: mac(input),
+                originalID: request.id, error: Self.badTime, otherData: other)
+            return Self.append(record, to: response)
+        }
+    }
+
+    /// An encoded message with `record` appended to its additional section (RFC 8945 §4.2).
+    static func append(_ record: TSIGRecord, to message: [UInt8]) -> [UInt8] {
         var writer = WireWriter()
         writer.append(message)
-        writer.name(name, compress: false)
+        writer.name(record.keyName, compress: false)
         writer.u16(DNSType.tsig.rawValue)
         writer.u16(255)
         writer.u32(0)
         var data = WireWriter()
-        data.name(Self.algorithm, compress: false)
-        data.append(Self.u48(time))
-        data.u16(Self.fudge)
-        data.u16(UInt16(signature.count))
-        data.append(signature)
-        data.u16(id)
-        data.u16(0)
-        data.u16(0)
+        data.name(record.algorithm, compress: false)
+        data.append(Self.u48(record.timeSigned))
+        data.u16(record.fudge)
+        data.u16(UInt16(record.mac.count))
+        data.append(record.mac)
+        data.u16(record.originalID)
+        data.u16(record.error)
+        data.u16(UInt16(record.otherData.count))
+        data.append(record.otherData)
         writer.u16(UInt16(data.bytes.count))
         writer.append(data.bytes)
         var signed = writer.bytes
         let additional = (UInt16(signed[10]) << 8 | UInt16(signed[11])) + 1
         signed[10] = UInt8(additional >> 8)
         signed[11] = UInt8(additional & 0xff)
-        return (signed, signature)
+        return signed
     }
 
     /// The TSIG variables of RFC 8945 §4.3.3, names in canonical (lower-case, uncompressed) form.

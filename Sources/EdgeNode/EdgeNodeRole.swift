@@ -28,6 +28,8 @@ public struct EdgeNodeRole: Service {
         public var originCABundle: String?
         /// Connection-level and flood defences.
         public var protection: EdgeProtectionSettings = .init()
+        /// Which addresses origins may have (private ones are refused; dev allows loopback).
+        public var originPolicy = OriginAddressPolicy()
         /// Country data for sanctions, country rules and reports (Debian's tor-geoipdb).
         public var geoIPv4Path = GeoIPDatabase.defaultIPv4Path
         public var geoIPv6Path = GeoIPDatabase.defaultIPv6Path
@@ -85,11 +87,12 @@ public struct EdgeNodeRole: Service {
     public func run() async throws {
         let clients = OriginClients(readTimeout: .seconds(Int64(options.originTimeout)), originCABundle: options.originCABundle)
         var origins = OriginFetcher(clients: clients, logger: logger, timeout: .seconds(Int64(options.originTimeout) + 5))
+        origins.addresses = OriginAddresses(policy: options.originPolicy)
         origins.images = ImagePipeline(fetcher: SourceFetcher(policy: .init(privateSources: options.imagePrivateSources)))
         let cache = EdgeCache(
             store: store, flights: FlightTable(), origins: origins, state: state, compressed: CompressedVariants())
         let proxy = EdgeProxy(state: state, cache: cache, origins: origins, security: security)
-        let webSockets = WebSocketTunnel(state: state, logger: logger)
+        let webSockets = WebSocketTunnel(state: state, logger: logger, addresses: origins.addresses)
         let (host, port, logger, state, purger, certificates, security) = (
             options.host, options.port, logger, state, purger, certificates, security
         )

@@ -1,4 +1,5 @@
 import Foundation
+import RawStructuredFieldValues
 
 /// The directives of a Cache-Control (or CDN-Cache-Control, RFC 9213) field, RFC 9111 §5.2.
 package struct CacheControl: Equatable, Sendable {
@@ -74,10 +75,12 @@ package struct CacheControl: Equatable, Sendable {
             if digits > 0 { argument = negative ? 0 : (digits > 10 ? Int(Int32.max) : min(number, Int(Int32.max))) }
         }
         switch name {
-        case "max-age": maxAge = argument ?? 0
-        case "s-maxage": sharedMaxAge = argument ?? 0
-        case "stale-while-revalidate": staleWhileRevalidate = argument
-        case "stale-if-error": staleIfError = argument
+        // RFC 9111 §4.2.1: a directive given twice with different values makes the response
+        // stale; a value that is not a delta-seconds does too.
+        case "max-age": maxAge = Self.once(maxAge, argument ?? 0)
+        case "s-maxage": sharedMaxAge = Self.once(sharedMaxAge, argument ?? 0)
+        case "stale-while-revalidate": staleWhileRevalidate = Self.once(staleWhileRevalidate, argument ?? 0)
+        case "stale-if-error": staleIfError = Self.once(staleIfError, argument ?? 0)
         // A qualified no-cache/private ("no-cache=Set-Cookie") is treated as the unqualified
         // form, which RFC 9111 §5.2.2.4 allows a cache to do.
         case "no-store": noStore = true
@@ -89,6 +92,51 @@ package struct CacheControl: Equatable, Sendable {
         case "no-transform": noTransform = true
         case "max-stale": maxStale = hasArgument ? argument : Int.max
         default: return
+        }
+    }
+
+    /// A delta-seconds directive's value when it appears again: the same value stands, another
+    /// one means zero.
+    private static func once(_ current: Int?, _ new: Int) -> Int { current.map { $0 == new ? new : 0 } ?? new }
+
+    /// A targeted field (`CDN-Cache-Control`, RFC 9213 §2.1): the field lines joined and parsed as
+    /// an RFC 8941 Dictionary; nil when it does not parse or is empty, and the cache then ignores
+    /// it as a whole. Delta-seconds directives must be Integers and the others Booleans (a
+    /// String argument, as in `no-cache="set-cookie"`, counts as the directive); a member of
+    /// another type is not consumed (§2.1).
+    package init?(targeted lines: [String]) {
+        let joined = lines.joined(separator: ", ")
+        guard !joined.allSatisfy({ $0 == " " || $0 == "\t" }) else { return nil }
+        var parser = StructuredFieldValueParser(Array(joined.utf8))
+        guard let dictionary = try? parser.parseDictionaryFieldValue() else { return nil }
+        self.init()
+        for (name, member) in dictionary {
+            guard case .item(let item) = member else { continue }
+            let bare = item.bareItem
+            var seconds: Int? {
+                if case .integer(let value) = bare { return value >= 0 ? min(value, Int(Int32.max)) : nil } else { return nil }
+            }
+            var flag: Bool {
+                switch bare {
+                case .bool(let value): value
+                case .string: true
+                default: false
+                }
+            }
+            switch name {
+            case "max-age": maxAge = seconds
+            case "s-maxage": sharedMaxAge = seconds
+            case "stale-while-revalidate": staleWhileRevalidate = seconds
+            case "stale-if-error": staleIfError = seconds
+            case "no-store": noStore = flag
+            case "no-cache": noCache = flag
+            case "private": isPrivate = flag
+            case "public": isPublic = flag
+            case "must-revalidate": mustRevalidate = flag
+            case "proxy-revalidate": proxyRevalidate = flag
+            case "no-transform": noTransform = flag
+            default: continue
+            }
         }
     }
 

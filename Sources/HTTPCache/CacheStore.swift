@@ -146,7 +146,9 @@ public final class CacheStore: Sendable {
     /// Stores a complete response whose body the writer collected. Small bodies are served from
     /// memory at once and reach the disk in the background; a spooled body is renamed into place.
     package func store(_ response: CachedResponse, from writer: CacheWriter) {
-        guard !writer.failed else { return }
+        // A response that sets a cookie is one visitor's: never shared (CachePolicy refuses it;
+        // this is the store's own guarantee for every path that writes an entry).
+        guard !writer.failed, !response.setsCookie else { return }
         var response = response
         response.bodyLength = writer.length
         response.bodyFile = nil
@@ -264,6 +266,7 @@ public final class CacheStore: Sendable {
     /// Replaces the metadata of a stored response (after a 304), keeping its body.
     package func update(_ response: CachedResponse) {
         let id = response.entryID
+        guard !response.setsCookie else { return remove(ids: [id]) }
         let current = index.withLock { $0.entries[id] }
         guard let current else { return }
         var response = response
@@ -277,6 +280,9 @@ public final class CacheStore: Sendable {
     }
 
     // MARK: Removal
+
+    /// One stored response (a key's variant), by `CachedResponse.entryID`.
+    package func remove(entryID: String) { remove(ids: [entryID]) }
 
     /// Every variant of these primary keys.
     package func remove(keys: [String]) {
@@ -359,8 +365,13 @@ public final class CacheStore: Sendable {
                 unlink(path)
                 continue
             }
-            referenced.insert(file)
             response.buildFields()
+            // Written by a version that stored cookies: never served.
+            if response.setsCookie {
+                unlink(path)
+                continue
+            }
+            referenced.insert(file)
             loaded.append(response)
         }
         for name in names where name.hasSuffix(".tmp") || (name.hasSuffix(".body") && !referenced.contains(name)) {

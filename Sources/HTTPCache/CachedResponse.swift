@@ -90,10 +90,22 @@ package struct CachedResponse: Codable, Sendable {
     /// Seconds of freshness left; negative once stale.
     package func ttl(now: Double) -> Double { freshness - age(now: now) }
 
+    /// It may be served stale (while revalidating, on an origin error, with the origin down):
+    /// not under must-revalidate, proxy-revalidate, s-maxage or no-cache (RFC 9111 §4.2.4).
+    package var mayServeStale: Bool { !mustRevalidate && !noCache }
+
+    /// It carries Set-Cookie: one visitor's response, never stored for others.
+    package var setsCookie: Bool { fields[.setCookie] != nil || fields[.setCookie2] != nil }
+
     package var etag: String? { header("ETag") }
     package var lastModified: String? { header("Last-Modified") }
     /// The conditional fields that revalidate it with the origin.
     package var validators: [(String, String)] {
         [etag.map { ("If-None-Match", $0) }, lastModified.map { ("If-Modified-Since", $0) }].compactMap { $0 }
     }
+}
+
+extension HTTPField.Name {
+    /// RFC 2965's obsolete cookie field: still one visitor's state.
+    package static let setCookie2 = Self("Set-Cookie2")!
 }

@@ -172,44 +172,10 @@ public struct SourceFetcher: Sendable {
         return (text, nil)
     }
 
-    /// Every address of a name, through the system resolver (off the event loops).
+    /// Every address of a name, through the system resolver.
     static func resolve(_ host: String) async throws(ImageError) -> [IPAddress] {
-        let result: Result<[IPAddress], ImageError>
-        do {
-            result = try await NIOThreadPool.singleton.runIfActive {
-                var hints = addrinfo()
-                hints.ai_family = AF_UNSPEC
-                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-                var list: UnsafeMutablePointer<addrinfo>?
-                guard getaddrinfo(host, nil, &hints, &list) == 0, let list else {
-                    return .failure(.badSource("the source host \(host) does not resolve"))
-                }
-                defer { freeaddrinfo(list) }
-                var addresses: [IPAddress] = []
-                var cursor: UnsafeMutablePointer<addrinfo>? = list
-                while let entry = cursor {
-                    if let sockaddr = entry.pointee.ai_addr {
-                        switch Int32(sockaddr.pointee.sa_family) {
-                        case AF_INET:
-                            sockaddr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { pointer in
-                                var address = pointer.pointee.sin_addr
-                                addresses.append(IPAddress(bytes: withUnsafeBytes(of: &address) { Array($0) })!)
-                            }
-                        case AF_INET6:
-                            sockaddr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
-                                var address = pointer.pointee.sin6_addr
-                                addresses.append(IPAddress(bytes: withUnsafeBytes(of: &address) { Array($0) })!)
-                            }
-                        default: break
-                        }
-                    }
-                    cursor = entry.pointee.ai_next
-                }
-                return .success(addresses)
-            }
-        } catch {
-            result = .failure(.badSource("the resolver is shutting down"))
-        }
-        return try result.get()
+        let addresses = await HostResolver.addresses(of: host)
+        guard !addresses.isEmpty else { throw .badSource("the source host \(host) does not resolve") }
+        return addresses
     }
 }

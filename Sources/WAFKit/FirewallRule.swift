@@ -13,18 +13,23 @@ package struct RequestFacts {
     /// Two upper-case letters (made only for the rules that ask).
     package var country: String? { packedCountry.map(GeoIPDatabase.code) }
     package let host: String
-    /// Path and query.
+    /// Path and query, as the visitor sent them.
     package let target: String
+    /// The path as the origin will resolve it (`RequestPath.normalize`): what rules match.
+    package let path: String
 
-    package init(head: HTTPRequest, client: ClientIP?, packedCountry: UInt16?, host: String, target: String) {
+    /// `path` is `RequestPath.normalize(target)` when the caller has not computed it already.
+    package init(head: HTTPRequest, client: ClientIP?, packedCountry: UInt16?, host: String, target: String, path: String? = nil) {
         self.head = head
         self.client = client
         self.packedCountry = packedCountry
         self.host = host
         self.target = target
+        self.path = path ?? RequestPath.normalize(target[...])
     }
 
-    package var path: Substring { target.firstIndex(of: "?").map { target[..<$0] } ?? target[...] }
+    /// The normalised path and the query as sent: what the `uri` field matches.
+    package var uri: String { query.isEmpty ? path : path + "?" + query }
     package var query: Substring {
         guard let mark = target.firstIndex(of: "?") else { return "" }
         return target[target.index(after: mark)...]
@@ -132,9 +137,9 @@ package final class FirewallRule: Sendable {
             case .country: facts.country?[...]
             case .method: facts.head.method.rawValue[...]
             case .host: facts.host[...]
-            case .path: facts.path
+            case .path: facts.path[...]
             case .query: facts.query
-            case .uri: facts.target[...]
+            case .uri: facts.uri[...]
             case .userAgent: facts.head.headerFields[.userAgent]?[...]
             case .referer: facts.head.headerFields[.referer]?[...]
             case .header(let name): facts.head.headerFields[name]?[...]

@@ -51,9 +51,11 @@ extension EdgeNodeRole.Options {
         var limits = CacheStore.Limits()
         limits.memoryBytes = settings.cacheMemoryMB << 20
         limits.diskBytes = settings.cacheDiskMB << 20
-        return .init(
+        var options = Self(
             host: host, port: port, cacheDirectory: settings.cacheDiskMB > 0 ? dataDirectory + "/cache" : nil,
             cacheLimits: limits, originTimeout: settings.originTimeout, imagePrivateSources: settings.imagePrivateSources,
             httpsPort: settings.httpsPort, originCABundle: settings.originCABundle, protection: settings.protection)
+        options.originPolicy = settings.originPolicy
+        return options
     }
 }

@@ -63,6 +63,7 @@ struct EdgeCacheClockTests {
             let route = try #require(routes.route(forHost: "example.com"))
             var origins = OriginFetcher(clients: clients, logger: Logger(label: "test"))
             origins.clock = time.clock
+            origins.addresses = OriginAddresses(policy: .init(allowLoopback: true))
             let cache = EdgeCache(
                 store: CacheStore(directory: nil, limits: .init(), logger: Logger(label: "test")), flights: FlightTable(),
                 origins: origins, state: EdgeState(), compressed: CompressedVariants())

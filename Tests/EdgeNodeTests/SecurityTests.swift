@@ -159,6 +159,36 @@ struct AttackDetectorTests {
         #expect(detector.drain().attacks.isEmpty)
     }
 
+    @Test("the per-visitor flood bound adapts to the domain's usual rate; a quiet domain keeps the configured one")
+    func adaptiveBound() {
+        let detector = AttackDetector(thresholds: .init(clientRPS: 100, domainRPS: 50), geoIP: nil)
+        for second in 0..<90 {
+            for step in 0..<600 { detector.record(domain: "busy.example", country: nil, now: 1000 + Double(second) + Double(step) / 600) }
+            for step in 0..<20 { detector.record(domain: "quiet.example", country: nil, now: 1000 + Double(second) + Double(step) / 20) }
+            detector.tick(now: 1001 + Double(second), offenders: [:])
+        }
+        let busy = detector.record(domain: "busy.example", country: nil, now: 1091)
+        #expect(!busy.flooded)
+        #expect((500...600).contains(busy.clientLimit ?? 0), "one visitor may send what the whole domain usually gets: \(busy)")
+        #expect(detector.record(domain: "quiet.example", country: nil, now: 1091).clientLimit == nil, "the configured 100 stands")
+    }
+
+    @Test("browsers asking for a page are challenged; API clients and a page's own fetches get 429")
+    func browserOrAPI() {
+        func head(_ fields: HTTPFields) -> HTTPRequest {
+            var head = HTTPRequest(method: .get, scheme: "https", authority: "shop.example", path: "/")
+            head.headerFields = fields
+            return head
+        }
+        #expect(EdgeSecurity.isBrowserNavigation(head([.accept: "text/html,application/xhtml+xml,*/*;q=0.8"])))
+        #expect(EdgeSecurity.isBrowserNavigation(head([.accept: "TEXT/HTML"])))
+        #expect(!EdgeSecurity.isBrowserNavigation(head([:])), "curl and scripts send no Accept or */*")
+        #expect(!EdgeSecurity.isBrowserNavigation(head([.accept: "*/*"])))
+        #expect(!EdgeSecurity.isBrowserNavigation(head([.accept: "application/json"])))
+        #expect(!EdgeSecurity.isBrowserNavigation(head([.accept: "image/avif,image/webp,*/*"])))
+        #expect(!EdgeSecurity.isBrowserNavigation(head([.accept: "text/html", .authorization: "Bearer x"])), "an API client with a token")
+    }
+
     @Test("ten slow connections cut off within a minute are a Slowloris attack")
     func slowloris() {
         let detector = AttackDetector(thresholds: .init(clientRPS: 100, domainRPS: 50), geoIP: nil)

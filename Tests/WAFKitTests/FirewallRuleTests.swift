@@ -23,6 +23,37 @@ struct FirewallRuleTests {
         FirewallRule(FirewallRuleConfig(id: UUID(), field: field, operator: op, value: value, action: action))!
     }
 
+    @Test("path rules, uri rules and rate-limit paths match the normalised path, whatever the spelling")
+    func normalisedPaths() {
+        let startsWith = Self.rule("path", "starts_with", "/admin")
+        let equals = Self.rule("path", "equals", "/admin/panel")
+        let matches = Self.rule("path", "matches", "^/admin/")
+        let uri = Self.rule("uri", "starts_with", "/admin/panel?")
+        let limit = RateLimit(RateLimitRuleConfig(id: UUID(), path: "/admin/*", requests: 5, period: 60, action: "block", duration: 60))!
+        let exact = RateLimit(RateLimitRuleConfig(id: UUID(), path: "/login", requests: 5, period: 60, action: "block", duration: 60))!
+        for spelling in [
+            "/admin/panel", "//admin/panel", "/./admin/panel", "/%61dmin/panel", "/%2e/admin/panel", "/x/../admin/panel",
+            "/admin//panel", "/admin%2Fpanel", "/static/%2e%2e/admin/panel",
+        ] {
+            let facts = Self.facts(spelling + "?id=1")
+            #expect(startsWith.matches(facts), "\(spelling)")
+            #expect(equals.matches(facts), "\(spelling)")
+            #expect(matches.matches(facts), "\(spelling)")
+            #expect(uri.matches(facts), "\(spelling)")
+            #expect(limit.applies(to: facts.path[...]), "\(spelling)")
+        }
+        // Rules compare ignoring case, as before; rate-limit paths are paths (case counts).
+        #expect(startsWith.matches(Self.facts("/%41dmin/panel")) && equals.matches(Self.facts("/ADMIN/panel")))
+        for spelling in ["/login", "//login", "/./login", "/%6cogin", "/a/../login"] {
+            #expect(exact.applies(to: Self.facts(spelling).path[...]), "\(spelling)")
+        }
+        // Not the same resource to the origin: left alone.
+        for other in ["/%2561dmin/panel", "/administrator", "/public/admin"] {
+            #expect(!equals.matches(Self.facts(other)), "\(other)")
+        }
+        #expect(!startsWith.matches(Self.facts("/%2561dmin/panel")), "decoded once, as the origin decodes it")
+    }
+
     @Test("address ranges hold IPv4, IPv6 and IPv4-mapped visitors")
     func ranges() {
         let set = IPRangeSet(["198.51.100.0/24", "2001:db8::/32", "203.0.113.9"])

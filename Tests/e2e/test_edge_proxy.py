@@ -64,7 +64,8 @@ def test_routes_by_host_and_forwards_with_standard_headers(site):
         assert seen["path"] == "/hello?x=1"
         headers = {key.lower(): value for key, value in seen["headers"].items()}
         assert headers["host"] == host
-        assert headers["x-forwarded-for"] == "198.51.100.7, 127.0.0.1"
+        # Replaced, not appended to: a chain the visitor wrote is not the visitor's address.
+        assert headers["x-forwarded-for"] == "127.0.0.1" and headers["x-real-ip"] == "127.0.0.1"
         assert headers["x-forwarded-proto"] == "http"
         assert headers["via"] == "1.1 dcdn"
         assert headers["cdn-loop"] == "dcdn"

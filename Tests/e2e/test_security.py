@@ -216,20 +216,47 @@ def test_custom_rules_and_rate_limits(site):
     assert requests.delete(f"{api}/rate-limits/{limit.json()['id']}", headers=site["headers"], timeout=10).status_code == 404
 
 
-def flood(site, source, seconds, results):
-    """Requests as fast as one keep-alive connection allows, counting statuses."""
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def flood(site, source, seconds, results, accept=BROWSER_ACCEPT, retry_after=None):
+    """Requests as fast as one keep-alive connection allows, counting statuses (and collecting
+    the Retry-After of 429s into `retry_after` when given). Browser-like by default: those are
+    challenged; API-like requests get 429."""
     edge = urllib.parse.urlsplit(site["edge"])
     connection = http.client.HTTPConnection(edge.hostname, edge.port, timeout=10, source_address=(source, 0))
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            connection.request("GET", "/static/app.js", headers={"Host": site["name"]})
+            connection.request("GET", "/static/app.js", headers={"Host": site["name"], "Accept": accept})
             response = connection.getresponse()
             response.read()
             results[response.status] = results.get(response.status, 0) + 1
+            if response.status == 429 and retry_after is not None:
+                retry_after.append(response.getheader("Retry-After"))
         except (ConnectionError, http.client.HTTPException, OSError):
             connection.close()
             connection = http.client.HTTPConnection(edge.hostname, edge.port, timeout=10, source_address=(source, 0))
+
+
+def test_an_api_client_over_the_bound_gets_429_with_retry_after_never_a_challenge_page(guarded, site):
+    for accept, source in (("application/json", "127.0.0.5"), ("*/*", "127.0.0.6")):
+        results, retry_after = {}, []
+        flood(site, source, 3, results, accept=accept, retry_after=retry_after)
+        assert results.get(429, 0) > 0 and 403 not in results, (accept, results)
+        assert set(results) <= {200, 429}, results
+        assert retry_after and all(value is not None and int(value) >= 1 for value in retry_after), retry_after
+    # With a token, even an HTML Accept is an API client.
+    results = {}
+    edge = urllib.parse.urlsplit(site["edge"])
+    connection = http.client.HTTPConnection(edge.hostname, edge.port, timeout=10, source_address=("127.0.0.7", 0))
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        connection.request("GET", "/static/app.js", headers={"Host": site["name"], "Accept": BROWSER_ACCEPT, "Authorization": "Bearer t"})
+        response = connection.getresponse()
+        response.read()
+        results[response.status] = results.get(response.status, 0) + 1
+    assert results.get(429, 0) > 0 and 403 not in results, results
 
 
 def test_a_flood_is_challenged_while_a_well_behaved_client_is_served(guarded, site):

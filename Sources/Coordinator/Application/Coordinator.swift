@@ -81,7 +81,7 @@ public final class Coordinator: Sendable {
         self.planLimits = planLimits
         feed = ConfigFeed(store: store, settings: settings, areas: areas, clock: PollClock(clock))
         nodes = NodeService(store: store, feed: feed)
-        domains = DomainService(store: store, feed: feed, planLimits: planLimits, allowPrivateOrigins: settings.allowPrivateOrigins)
+        domains = DomainService(store: store, feed: feed, planLimits: planLimits, originPolicy: settings.originPolicy)
         cdn = CDNService(store: store, feed: feed, domains: domains, planLimits: planLimits)
         security = SecurityService(store: store, feed: feed, domains: domains, planLimits: planLimits)
         ledger = CreditLedger(store: store, graceHours: settings.billing.graceHours)

@@ -10,7 +10,8 @@ public struct DomainService: Sendable {
     let feed: ConfigFeed
     let planLimits: PlanLimits
     /// Operators (and `dcdn dev`) may allow origins on private addresses.
-    let allowPrivateOrigins: Bool
+    /// Which addresses origins and proxied records may have (the edge checks the same).
+    let originPolicy: OriginAddressPolicy
     static let devModeLength: TimeInterval = 3 * 3600
     static let browserTTLRange = 3600...31_536_000
     static let edgeTTLRange = 3600...2_592_000
@@ -153,8 +154,8 @@ public struct DomainService: Sendable {
                 throw APIError.validation(
                     settings.originIp != nil ? "origin_ip" : "origin", "must be an IP address or host name, optionally with :port")
             }
-            if !allowPrivateOrigins, let ip = IPAddress(origin.host), ip.isInternal {
-                throw APIError.validation(settings.originIp != nil ? "origin_ip" : "origin", "must be a public address")
+            if let ip = IPAddress(origin.host), let refusal = originPolicy.refusal(ip) {
+                throw APIError.validation(settings.originIp != nil ? "origin_ip" : "origin", "must be a public address: \(refusal)")
             }
             domain.origin = origin.description
         }
@@ -278,8 +279,8 @@ public struct DomainService: Sendable {
         if proxied, !DNSRecordContent.proxiableTypes.contains(type) {
             throw APIError.validation("proxied", "only A, AAAA and CNAME records can be proxied")
         }
-        if proxied, !allowPrivateOrigins, type != "CNAME", let ip = IPAddress(record.content), ip.isInternal {
-            throw APIError.validation("content", "a proxied record must point at a public address")
+        if proxied, type != "CNAME", let ip = IPAddress(record.content), let refusal = originPolicy.refusal(ip) {
+            throw APIError.validation("content", "a proxied record must point at a public address: \(refusal)")
         }
         if name == "@", type == "NS" {
             throw APIError.validation("name", "the apex NS records are DCDN's; add NS records only for subdomains")

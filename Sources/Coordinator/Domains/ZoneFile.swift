@@ -6,10 +6,11 @@ import Hummingbird
 /// serves. The SOA and apex NS records are DCDN's own, so import skips them.
 enum ZoneFile {
     static func export(domain: Domain, records: [DomainRecord], settings: DCDNSettings) -> String {
+        // No $TTL: a record on automatic TTL has none, and any importer then gives it the SOA
+        // MINIMUM, which is what DCDN serves for it (300 s).
         var lines = [
             "; \(domain.name) exported from DCDN on \(Date().formatted(.iso8601))",
             "$ORIGIN \(domain.name).",
-            "$TTL 300",
             "@\t3600\tIN\tSOA\t\(settings.nameservers[0]).\t\(settings.hostmaster).\t\(domain.serial) 3600 600 1209600 300",
         ]
         lines += settings.nameservers.map { "@\t86400\tIN\tNS\t\($0)." }
@@ -30,13 +31,27 @@ enum ZoneFile {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// TXT data as one or more quoted strings of at most 255 bytes.
+    /// TXT data as one or more quoted character-strings of at most 255 bytes each (RFC 1035
+    /// §3.3.14), in presentation form (§5.1): `"` and `\` escaped, and every byte outside
+    /// printable ASCII written as `\DDD`, so that any text survives any zone-file reader.
     static func quoted(_ text: String) -> String {
-        let escaped = Array(text.utf8)
-        return stride(from: 0, to: max(escaped.count, 1), by: 255).map { start in
-            let chunk = String(decoding: escaped[start..<min(start + 255, escaped.count)], as: UTF8.self)
-            return "\"" + chunk.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        let bytes = Array(text.utf8)
+        return stride(from: 0, to: max(bytes.count, 1), by: 255).map { start in
+            "\"" + escaped(bytes[start..<min(start + 255, bytes.count)]) + "\""
         }.joined(separator: " ")
+    }
+
+    /// Bytes in presentation form, for inside a quoted string.
+    static func escaped(_ bytes: some Sequence<UInt8>) -> String {
+        var text = ""
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): text += "\\" + String(UnicodeScalar(byte))
+            case 0x20...0x7E: text.unicodeScalars.append(UnicodeScalar(byte))
+            default: text += "\\" + String(format: "%03d", Int(byte))
+            }
+        }
+        return text
     }
 
     struct ImportResult: ResponseCodable {
@@ -92,19 +107,31 @@ enum ZoneFile {
         var proxied: Bool
     }
 
-    /// Tokenises with $ORIGIN, $TTL, parentheses, quotes and comments.
+    /// One token of a zone file: its bytes with RFC 1035 §5.1 escapes decoded, and whether it was
+    /// a quoted string.
+    struct Token: Equatable {
+        var bytes: [UInt8]
+        var quoted: Bool
+
+        var text: String { String(decoding: bytes, as: UTF8.self) }
+    }
+
+    /// Tokenises with $ORIGIN, $TTL, parentheses, quotes, escapes and comments. Lines end at LF,
+    /// CRLF or a lone CR, each counted once (a browser's text box sends CRLF).
     static func parse(_ text: String, origin defaultOrigin: String) -> ([Entry], [ImportResult.Problem]) {
         var entries: [Entry] = []
         var problems: [ImportResult.Problem] = []
         var origin = defaultOrigin
         var defaultTTL: Int?
         var previousName = "@"
-        var pending: [String] = []
+        var pending: [Token] = []
         var pendingLine = 0
         var depth = 0
         var pendingStartsWithBlank = false
         var proxied = false
-        for (index, rawLine) in text.components(separatedBy: .newlines).enumerated() {
+        // A byte-order mark (Windows editors write one) is not part of the first line.
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        for (index, rawLine) in lines(text).enumerated() {
             let (tokens, comment) = tokenize(rawLine)
             if pending.isEmpty {
                 pendingLine = index + 1
@@ -113,43 +140,61 @@ enum ZoneFile {
             }
             if comment.lowercased().contains("proxied") { proxied = true }
             for token in tokens {
-                if token == "(" { depth += 1 } else if token == ")" { depth = max(0, depth - 1) } else { pending.append(token) }
+                if !token.quoted, token.bytes == [UInt8(ascii: "(")] {
+                    depth += 1
+                } else if !token.quoted, token.bytes == [UInt8(ascii: ")")] {
+                    depth = max(0, depth - 1)
+                } else {
+                    pending.append(token)
+                }
             }
             guard depth == 0, !pending.isEmpty else { continue }
             defer { pending = [] }
             var fields = pending
-            if fields[0].uppercased() == "$ORIGIN", fields.count >= 2 {
-                origin = fields[1].lowercased().hasSuffix(".") ? String(fields[1].lowercased().dropLast()) : fields[1].lowercased()
+            let directive = fields[0].quoted ? "" : fields[0].text.uppercased()
+            if directive == "$ORIGIN", fields.count >= 2 {
+                let name = fields[1].text.lowercased()
+                origin = name.hasSuffix(".") ? String(name.dropLast()) : name
                 continue
             }
-            if fields[0].uppercased() == "$TTL", fields.count >= 2 {
-                defaultTTL = Int(fields[1])
+            if directive == "$TTL", fields.count >= 2 {
+                guard let ttl = ttlSeconds(fields[1].text) else {
+                    problems.append(.init(line: pendingLine, detail: Self.badTTL(fields[1].text)))
+                    continue
+                }
+                defaultTTL = ttl
                 continue
             }
-            if fields[0].hasPrefix("$") {
-                problems.append(.init(line: pendingLine, detail: "\(fields[0]) is not supported"))
+            if directive.hasPrefix("$") {
+                problems.append(.init(line: pendingLine, detail: "\(fields[0].text) is not supported"))
                 continue
             }
             var name = previousName
             if !pendingStartsWithBlank {
-                name = absolute(fields.removeFirst(), origin: origin)
+                name = absolute(fields.removeFirst().text, origin: origin)
             }
             previousName = name
             var ttl: Int? = nil
-            // [TTL] [CLASS] or [CLASS] [TTL], then TYPE.
+            var badTTL: String?
+            // [TTL] [CLASS] or [CLASS] [TTL], then TYPE. A TTL starts with a digit; a type never does.
             for _ in 0..<2 {
-                guard let field = fields.first else { break }
-                if let value = Int(field) {
-                    ttl = value; fields.removeFirst()
-                } else if ["IN", "CH", "HS"].contains(field.uppercased()) {
+                guard let field = fields.first, !field.quoted else { break }
+                if field.bytes.first.map({ (48...57).contains($0) }) == true {
+                    if let value = ttlSeconds(field.text) { ttl = value } else { badTTL = field.text }
+                    fields.removeFirst()
+                } else if ["IN", "CH", "HS"].contains(field.text.uppercased()) {
                     fields.removeFirst()
                 }
+            }
+            if let badTTL {
+                problems.append(.init(line: pendingLine, detail: Self.badTTL(badTTL)))
+                continue
             }
             guard !fields.isEmpty else {
                 problems.append(.init(line: pendingLine, detail: "no record type"))
                 continue
             }
-            let type = fields.removeFirst().uppercased()
+            let type = fields.removeFirst().text.uppercased()
             let relative = relativeName(name, zone: defaultOrigin)
             guard let relative else {
                 problems.append(.init(line: pendingLine, detail: "\(name) is outside \(defaultOrigin)"))
@@ -159,26 +204,31 @@ enum ZoneFile {
             var content: String
             switch type {
             case "MX":
-                guard fields.count == 2, let value = Int(fields[0]) else {
+                guard fields.count == 2, let value = Int(fields[0].text) else {
                     problems.append(.init(line: pendingLine, detail: "MX needs a preference and a host")); continue
                 }
                 priority = value
-                content = absolute(fields[1], origin: origin)
+                content = absolute(fields[1].text, origin: origin)
             case "SRV":
-                guard fields.count == 4, let value = Int(fields[0]) else {
+                guard fields.count == 4, let value = Int(fields[0].text) else {
                     problems.append(.init(line: pendingLine, detail: "SRV needs priority, weight, port and target")); continue
                 }
                 priority = value
-                content = "\(fields[1]) \(fields[2]) \(absolute(fields[3], origin: origin))"
+                content = "\(fields[1].text) \(fields[2].text) \(absolute(fields[3].text, origin: origin))"
             case "CNAME", "NS":
                 guard fields.count == 1 else { problems.append(.init(line: pendingLine, detail: "\(type) needs one host name")); continue }
-                content = absolute(fields[0], origin: origin)
+                content = absolute(fields[0].text, origin: origin)
             case "TXT":
-                content = fields.map { $0.hasPrefix("\"") ? String($0.dropFirst().dropLast()) : $0 }.joined()
-            case "CAA":
-                content = fields.joined(separator: " ")
+                // The character-strings are one text: their bytes joined, then read as UTF-8.
+                let bytes = fields.flatMap(\.bytes)
+                guard let text = String(validating: bytes, as: UTF8.self) else {
+                    problems.append(.init(line: pendingLine, detail: "TXT data must be UTF-8 text (DCDN stores TXT records as text)"))
+                    continue
+                }
+                // Quoted, so that text which itself starts and ends with a quote keeps it.
+                content = "\"" + text + "\""
             default:
-                content = fields.joined(separator: " ")
+                content = fields.map { $0.quoted ? "\"" + escaped($0.bytes) + "\"" : $0.text }.joined(separator: " ")
             }
             entries.append(
                 Entry(
@@ -188,45 +238,117 @@ enum ZoneFile {
         return (entries, problems)
     }
 
-    /// Splits a line into tokens, keeping quoted strings (with their quotes) whole; returns the comment too.
-    static func tokenize(_ line: String) -> ([String], String) {
-        var tokens: [String] = []
-        var current = ""
-        var quoted = false
-        var escaped = false
-        var comment = ""
-        var index = line.startIndex
-        while index < line.endIndex {
-            let character = line[index]
-            defer { index = line.index(after: index) }
-            if quoted {
-                current.append(character)
-                if escaped {
-                    escaped = false
-                } else if character == "\\" {
-                    escaped = true; current.removeLast()
-                } else if character == "\"" {
-                    quoted = false
-                }
+    static func badTTL(_ text: String) -> String {
+        "TTL \(text) is not a TTL: use seconds, or units s, m, h, d and w (1h30m, 2d)"
+    }
+
+    /// A TTL in BIND's syntax: seconds, or numbers each followed by a unit s, m, h, d or w
+    /// (any case), added up ("1h30m" is 5400); a final number without a unit is seconds. Nil
+    /// when it is none of these or exceeds 2^31 - 1 (RFC 2181 §8).
+    static func ttlSeconds(_ text: String) -> Int? {
+        guard let first = text.utf8.first, (48...57).contains(first) else { return nil }
+        var total = 0
+        var number: Int?
+        for byte in text.utf8 {
+            if (48...57).contains(byte) {
+                number = (number ?? 0) * 10 + Int(byte - 48)
+                guard number! <= Int(Int32.max) else { return nil }
                 continue
             }
-            switch character {
-            case ";":
-                comment = String(line[line.index(after: index)...])
-                index = line.index(before: line.endIndex)
-            case "\"":
+            let unit: Int
+            switch byte | 0x20 {
+            case UInt8(ascii: "s"): unit = 1
+            case UInt8(ascii: "m"): unit = 60
+            case UInt8(ascii: "h"): unit = 3600
+            case UInt8(ascii: "d"): unit = 86_400
+            case UInt8(ascii: "w"): unit = 604_800
+            default: return nil
+            }
+            guard let value = number else { return nil }
+            total += value * unit
+            number = nil
+            guard total <= Int(Int32.max) else { return nil }
+        }
+        total += number ?? 0
+        return total <= Int(Int32.max) ? total : nil
+    }
+
+    /// The lines of a text, split at LF, CRLF or a lone CR.
+    static func lines(_ text: String) -> [Substring] {
+        var lines: [Substring] = []
+        var start = text.startIndex
+        var index = text.startIndex
+        // Characters, not scalars: "\r\n" is one Character in Swift.
+        while index < text.endIndex {
+            let character = text[index]
+            if character == "\n" || character == "\r\n" || character == "\r" {
+                lines.append(text[start..<index])
+                start = text.index(after: index)
+            }
+            index = text.index(after: index)
+        }
+        if start < text.endIndex { lines.append(text[start...]) }
+        return lines
+    }
+
+    /// Splits a line into tokens, decoding `\X` and `\DDD` escapes (RFC 1035 §5.1) in quoted and
+    /// bare tokens alike; returns the comment too.
+    static func tokenize(_ line: Substring) -> ([Token], String) {
+        let bytes = Array(line.utf8)
+        var tokens: [Token] = []
+        var current: [UInt8] = []
+        var started = false
+        var quoted = false
+        var comment = ""
+        var index = 0
+        func finish() {
+            if started || !current.isEmpty { tokens.append(Token(bytes: current, quoted: quoted)) }
+            current = []
+            started = false
+            quoted = false
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == UInt8(ascii: "\\"), index < bytes.count {
+                // \DDD: a byte in decimal; \X: X itself.
+                if index + 3 <= bytes.count, bytes[index..<(index + 3)].allSatisfy({ (48...57).contains($0) }) {
+                    let value = bytes[index..<(index + 3)].reduce(0) { $0 * 10 + Int($1 - 48) }
+                    if value <= 255 {
+                        current.append(UInt8(value))
+                        index += 3
+                        started = true
+                        continue
+                    }
+                }
+                current.append(bytes[index])
+                index += 1
+                started = true
+                continue
+            }
+            if quoted {
+                if byte == UInt8(ascii: "\"") { finish() } else { current.append(byte) }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: ";"):
+                comment = String(decoding: bytes[index...], as: UTF8.self)
+                index = bytes.count
+            case UInt8(ascii: "\""):
+                finish()
                 quoted = true
-                current.append(character)
-            case " ", "\t":
-                if !current.isEmpty { tokens.append(current); current = "" }
-            case "(", ")":
-                if !current.isEmpty { tokens.append(current); current = "" }
-                tokens.append(String(character))
+                started = true
+            case UInt8(ascii: " "), UInt8(ascii: "\t"):
+                finish()
+            case UInt8(ascii: "("), UInt8(ascii: ")"):
+                finish()
+                tokens.append(Token(bytes: [byte], quoted: false))
             default:
-                current.append(character)
+                current.append(byte)
+                started = true
             }
         }
-        if !current.isEmpty { tokens.append(current) }
+        finish()
         return (tokens, comment)
     }
 

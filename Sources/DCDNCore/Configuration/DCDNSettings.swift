@@ -40,8 +40,9 @@ public struct DCDNSettings: Sendable {
     /// Resolver used to observe customers' delegation ("host:port"); nil = /etc/resolv.conf.
     public var delegationResolver: String?
     public var delegationCheckSeconds: Int
-    /// Whether domains may point at private addresses (always in dev; a lab setting otherwise).
-    public var allowPrivateOrigins: Bool
+    /// Which addresses domains and proxied records may point at (`private_origins`; dev allows
+    /// loopback). The edge enforces the same policy when it connects.
+    public var originPolicy: OriginAddressPolicy
     /// Image sources allowed to be private, by host name, each pinned to `address[:port]`
     /// (`image_private_sources`: "name=address:port" items). Empty by default; dev pins its demo site.
     public var imagePrivateSources: [String: String]
@@ -158,7 +159,7 @@ public struct DCDNSettings: Sendable {
         hostmaster = string("hostmaster") ?? "hostmaster.\(nameservers[0].split(separator: ".").dropFirst().joined(separator: "."))"
         delegationResolver = string("delegation_resolver")
         delegationCheckSeconds = try int("delegation_check_interval", dev ? 10 : 300, 1...86_400)
-        allowPrivateOrigins = settings.flag("allow_private_origins") ?? dev
+        originPolicy = try EdgeSettings.originPolicy(settings, dev: dev)
         imagePrivateSources = try EdgeSettings.pins(settings)
         // dev has no public names to validate: issuance is off there unless a CA is configured.
         acmeDirectoryURL = string("acme_directory_url") ?? (dev ? "" : "https://acme-v02.api.letsencrypt.org/directory")

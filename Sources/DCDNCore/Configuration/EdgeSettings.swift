@@ -17,6 +17,9 @@ public struct EdgeSettings: Sendable {
     /// Image sources allowed to be private, by host name, each pinned to `address[:port]`
     /// (`image_private_sources`, top level: the coordinator's image endpoint reads it too).
     public var imagePrivateSources: [String: String]
+    /// Which addresses may be origins (`private_origins`, top level: the coordinator checks
+    /// origins against the same policy); dev allows loopback.
+    public var originPolicy: OriginAddressPolicy
 
     /// - Parameter dev: `dcdn dev`'s defaults (ports above 1024).
     public init(_ settings: SettingsReader, dev: Bool) throws {
@@ -39,6 +42,21 @@ public struct EdgeSettings: Sendable {
             testCountryHeader: edge.string("test_country_header"),
             enabled: edge.flag("security") ?? true)
         imagePrivateSources = try Self.pins(settings)
+        originPolicy = try Self.originPolicy(settings, dev: dev)
+    }
+
+    /// `private_origins`: internal address ranges (CIDR or single addresses) allowed as origins
+    /// all the same; loopback is allowed in dev.
+    static func originPolicy(_ settings: SettingsReader, dev: Bool) throws -> OriginAddressPolicy {
+        var allowed: [CIDR] = []
+        for item in settings.list("private_origins") {
+            guard let range = CIDR(item) else {
+                throw SettingsError(
+                    key: settings.key("private_origins"), message: "items are address ranges, e.g. 10.20.0.0/16 or fd00:1::/64")
+            }
+            allowed.append(range)
+        }
+        return OriginAddressPolicy(allowLoopback: dev, allowed: allowed)
     }
 
     /// `image_private_sources`: `host=address[:port]` items.

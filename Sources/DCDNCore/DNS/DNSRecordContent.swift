@@ -55,7 +55,9 @@ public enum DNSRecordContent {
                 ["issue", "issuewild", "iodef"].contains(parts[1].lowercased())
             else { throw invalid("must be \"flags tag value\", e.g. 0 issue \"letsencrypt.org\"") }
             let value = unquoted(parts[2])
-            guard !value.contains("\""), value.utf8.count <= 255 else { throw invalid("value must be at most 255 bytes without quotes") }
+            guard !value.unicodeScalars.contains("\""), value.utf8.count <= 255 else {
+                throw invalid("value must be at most 255 bytes without quotes")
+            }
             return ("\(flags) \(parts[1].lowercased()) \"\(value)\"", nil)
         default:
             throw invalid("must be one of \(types.joined(separator: ", "))", field: "type")
@@ -95,8 +97,11 @@ public enum DNSRecordContent {
         return host
     }
 
+    /// Without one pair of surrounding quotes, if it has them. Compared as scalars, not
+    /// Characters: a combining mark after the opening quote joins it into one Character.
     static func unquoted(_ text: String) -> String {
-        if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") { return String(text.dropFirst().dropLast()) }
-        return text
+        let scalars = text.unicodeScalars
+        guard scalars.count >= 2, scalars.first == "\"", scalars.last == "\"" else { return text }
+        return String(String.UnicodeScalarView(scalars.dropFirst().dropLast()))
     }
 }

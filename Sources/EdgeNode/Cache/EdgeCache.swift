@@ -51,7 +51,7 @@ struct EdgeCache: Sendable {
         if ttl > 0, !stored.noCache {
             return serve(entry, exchange: exchange, settings: settings, cacheStatus: "hit; ttl=\(Int(ttl))", now: now)
         }
-        if !stored.mustRevalidate, !stored.noCache, -ttl <= stored.staleWhileRevalidate {
+        if stored.mayServeStale, stored.staleWhileRevalidate > 0, -ttl <= stored.staleWhileRevalidate {
             if let ticket = flights.lead("revalidate " + stored.entryID) {
                 Task { await revalidateInBackground(entry, exchange: exchange, settings: settings, ticket: ticket) }
             }
@@ -66,8 +66,10 @@ struct EdgeCache: Sendable {
         let outcome = await origins.fetch(exchange, method: .get, cacheFill: true, validators: stored.validators)
         let now = clock.now()
         guard case .response(let origin, let requestTime) = outcome else {
-            // Disconnected from the origin: RFC 9111 §4.2.4 lets a cache serve stale unless forbidden.
-            if !stored.mustRevalidate {
+            // Disconnected from the origin: RFC 9111 §4.2.4 lets a cache serve stale unless
+            // forbidden (must-revalidate, s-maxage, and no-cache, which allows no use without a
+            // successful revalidation: §5.2.2.4).
+            if stored.mayServeStale {
                 return serve(
                     entry, exchange: exchange, settings: settings,
                     cacheStatus: "fwd=stale; ttl=\(Int(stored.ttl(now: now))); detail=origin-unreachable", now: now)
@@ -76,13 +78,17 @@ struct EdgeCache: Sendable {
         }
         let status = Int(origin.status.code)
         if status == 304 {
-            let updated = refreshed(stored, with: origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now)
-            store.update(updated)
+            let (updated, storable) = refreshed(
+                stored, with: origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now)
+            // The visitor who asked gets the 304's fields (their own Set-Cookie included); the
+            // shared copy is updated only if the merged response may be stored, as a 200 would.
+            if storable { store.update(updated) } else { store.remove(entryID: stored.entryID) }
             return serve(
                 CacheStore.Entry(response: updated, body: entry.body), exchange: exchange, settings: settings,
-                cacheStatus: "fwd=stale; fwd-status=304; ttl=\(Int(updated.ttl(now: now)))", now: now)
+                cacheStatus: "fwd=stale; fwd-status=304; ttl=\(Int(updated.ttl(now: now)))\(storable ? "" : "; detail=not-stored")",
+                now: now)
         }
-        if status >= 500, !stored.mustRevalidate, -stored.ttl(now: now) <= stored.staleIfError {
+        if status >= 500, stored.mayServeStale, -stored.ttl(now: now) <= stored.staleIfError {
             return serve(
                 entry, exchange: exchange, settings: settings,
                 cacheStatus: "fwd=stale; fwd-status=\(status); ttl=\(Int(stored.ttl(now: now))); detail=stale-if-error", now: now)
@@ -101,7 +107,9 @@ struct EdgeCache: Sendable {
         else { return }
         let now = clock.now()
         if origin.status == .notModified {
-            store.update(refreshed(stored, with: origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now))
+            let (updated, storable) = refreshed(
+                stored, with: origin, exchange: exchange, settings: settings, requestTime: requestTime, now: now)
+            if storable { store.update(updated) } else { store.remove(entryID: stored.entryID) }
             return
         }
         let headers = OriginFetcher.storedHeaders(origin.headers)
@@ -195,20 +203,23 @@ struct EdgeCache: Sendable {
         return response
     }
 
-    /// A stored response updated by a 304 (RFC 9111 §4.3.4): new fields replace stored ones.
+    /// A stored response updated by a 304 (RFC 9111 §4.3.4): new fields replace stored ones. The
+    /// merged response goes through the same storability rules as a fresh 200 (`storable`):
+    /// a 304 that adds Set-Cookie, `private` or `no-store` leaves nothing to store, and the stale
+    /// copy is dropped rather than kept with the new fields or refreshed without them.
     private func refreshed(
         _ stored: CachedResponse, with origin: HTTPClientResponse, exchange: Exchange, settings: CacheSettings, requestTime: Double,
         now: Double
-    ) -> CachedResponse {
+    ) -> (response: CachedResponse, storable: Bool) {
         let skip: Set<String> = ["content-length", "content-encoding", "transfer-encoding", "content-range"]
         let fresh = OriginFetcher.storedHeaders(origin.headers).filter { !skip.contains($0[0].lowercased()) }
         let replaced = Set(fresh.map { $0[0].lowercased() })
         let headers = stored.headers.filter { !replaced.contains($0[0].lowercased()) } + fresh
-        var updated =
-            CachePolicy.storable(
-                status: stored.status, headers: OriginFetcher.fields(headers), requestHasAuthorization: false, path: exchange.target,
-                settings: settings, now: now,
-                requestTime: requestTime) ?? stored
+        let policy = CachePolicy.storable(
+            status: stored.status, headers: OriginFetcher.fields(headers),
+            requestHasAuthorization: exchange.headers[.authorization] != nil, path: exchange.target, settings: settings, now: now,
+            requestTime: requestTime)
+        var updated = policy ?? stored
         updated.key = stored.key
         updated.variant = stored.variant
         updated.domain = stored.domain
@@ -216,7 +227,7 @@ struct EdgeCache: Sendable {
         updated.bodyLength = stored.bodyLength
         updated.bodyFile = stored.bodyFile
         if updated.responseTime == stored.responseTime { updated.responseTime = now }
-        return updated
+        return (updated, policy != nil)
     }
 
     /// A fresh response in the memory tier as HTTP/1.1 bytes, without suspending (see

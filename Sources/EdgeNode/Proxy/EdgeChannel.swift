@@ -119,6 +119,8 @@ struct EdgeChannel: HTTPChannelHandler {
             case .unknownHost: (.notFound, "Unknown site", "This DCDN node does not serve that site.")
             case .loop: (.init(code: 508), "Loop detected", "This request already passed through DCDN.")
             case .originUnreachable: (.badGateway, "The origin is unreachable", "DCDN could not open a WebSocket to the site's server.")
+            case .originRefused:
+                (.forbidden, "The origin's address is not allowed", "The site points at an address DCDN does not connect to.")
             case .origin(let status) where status >= 400:
                 (.init(code: status), "WebSocket refused", "The site's server did not accept the WebSocket.")
             case .origin: (.badGateway, "No WebSocket at the origin", "The site's server does not speak WebSocket here.")

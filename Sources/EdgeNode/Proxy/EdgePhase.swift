@@ -16,8 +16,12 @@ struct EdgeFlow {
     var route: EdgeRoutes.Route!
     /// The Host header's name, normalised.
     var host = ""
-    /// Path and query, starting with "/".
+    /// Path and query as the visitor sent them, starting with "/": what the cache keys on and
+    /// the origin gets.
     var target = "/"
+    /// The path as the origin resolves it (`RequestPath.normalize`): what firewall rules, rate
+    /// limits and page rules match.
+    var path = "/"
     /// Set by the firewall phase: the visitor's address, country and trust.
     var visit: Visit!
     /// Set by the page-rule phase: the cache settings after the matching page rule.
@@ -32,7 +36,8 @@ struct EdgeFlow {
     }
 
     var facts: RequestFacts {
-        RequestFacts(head: head, client: visit?.client ?? client, packedCountry: visit?.packedCountry, host: host, target: target)
+        RequestFacts(
+            head: head, client: visit?.client ?? client, packedCountry: visit?.packedCountry, host: host, target: target, path: path)
     }
 }
 
@@ -75,6 +80,7 @@ struct RoutePhase: EdgeHeadPhase {
         flow.host = EdgeRoutes.hostName(authority)
         let path = flow.head.path ?? "/"
         flow.target = path.hasPrefix("/") ? path : "/" + path
+        flow.path = RequestPath.normalize(flow.target[...])
         return nil
     }
 }
@@ -150,7 +156,9 @@ struct PageRulePhase: EdgeHeadPhase {
         if scheme == "https", route.site.httpsOff {
             return redirect("http://\(authority)\(flow.target)", status: 301, domain: route.domain)
         }
-        let matched = route.site.rule(scheme: scheme, url: flow.host + flow.target)
+        // Matched on the normalised path, as the firewall's rules are; the query as sent.
+        let query = flow.target.firstIndex(of: "?").map { flow.target[$0...] } ?? ""
+        let matched = route.site.rule(scheme: scheme, url: flow.host + flow.path + query)
         if let (rule, captures) = matched {
             if let forwarding = rule.forwardingUrl {
                 return redirect(

@@ -10,6 +10,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import NodeProtocol
+import Synchronization
 import WAFKit
 
 /// The request context of the edge: it needs the visitor's address for X-Forwarded-For and
@@ -237,9 +238,13 @@ struct OriginFetcher: Sendable {
         case response(HTTPClientResponse, requestTime: Double)
         case timedOut
         case unreachable
+        /// The origin's address is not one the edge may connect to (`OriginAddresses`).
+        case refused(String)
     }
 
     let clients: OriginClients
+    /// Checks and pins origins' addresses.
+    var addresses = OriginAddresses(policy: OriginAddressPolicy())
     let logger: Logger
     var timeout: TimeAmount = .seconds(120)
     /// Stamps request times (RFC 9111 §4.2.3); tests move it by hand.
@@ -257,6 +262,45 @@ struct OriginFetcher: Sendable {
     static let conditionalAndRange: Set<String> = [
         "if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range", "range",
     ]
+
+    /// Request fields through which a visitor could make the origin answer for another host,
+    /// scheme, port, path, method or client than the one the cache keys on (the kind of cache
+    /// poisoning an origin that trusts them allows: Express with `trust proxy`, Symfony's
+    /// `X-Original-URL`, Rails' method override). Never forwarded as the visitor sent them: the
+    /// edge sets its own forwarding fields (`forwardingFields`) and drops the rest. Every
+    /// `X-Forwarded-*` field is dropped, whatever its suffix.
+    static let visitorForwarding: Set<String> = [
+        "forwarded", "x-real-ip", "x-client-ip", "true-client-ip", "cf-connecting-ip", "fastly-client-ip", "x-cluster-client-ip",
+        "client-ip", "x-original-forwarded-for", "x-host", "x-original-host", "x-forwarded-server", "x-original-url", "x-rewrite-url",
+        "x-override-url", "x-http-host-override", "front-end-https", "x-url-scheme", "x-scheme", "x-arr-ssl", "x-proxyuser-ip",
+    ]
+    /// Method overrides (Rails, Express, ASP.NET) turn a cacheable GET into another method at the
+    /// origin: dropped from GET and HEAD, kept for the methods APIs use them with.
+    static let methodOverride: Set<String> = ["x-http-method-override", "x-http-method", "x-method-override"]
+
+    /// True when the visitor's field `name` (lower case) is not forwarded: the edge replaces it.
+    /// Underscores count as hyphens: CGI-style origins (PHP, WSGI, Rack) read `X_Forwarded_Host`
+    /// as `HTTP_X_FORWARDED_HOST`, the same variable as `X-Forwarded-Host`.
+    static func replacedByEdge(_ name: String, cacheable: Bool) -> Bool {
+        let name = name.contains("_") ? name.replacingOccurrences(of: "_", with: "-") : name
+        return name == "host" || name.hasPrefix("x-forwarded-") || visitorForwarding.contains(name)
+            || (cacheable && methodOverride.contains(name))
+    }
+
+    /// The fields the edge sends in place of the visitor's: Host is exactly the name the cache
+    /// keyed on (lower case, no port, no final dot), X-Forwarded-For and X-Real-IP the address the
+    /// visitor connected from (not a chain the visitor wrote), X-Forwarded-Proto the scheme of the
+    /// visitor's connection, Forwarded the same in RFC 7239's form; Via and CDN-Loop (RFC 8586)
+    /// mark the request as passed through DCDN.
+    static func forwardingFields(host: String, scheme: String, client: String?, via: String?) -> [(String, String)] {
+        let client = client ?? "unknown"
+        let node = client.contains(":") ? "\"[\(client)]\"" : client
+        return [
+            ("Host", host), ("X-Forwarded-For", client), ("X-Real-IP", client), ("X-Forwarded-Proto", scheme),
+            ("X-Forwarded-Host", host), ("Forwarded", "for=\(node);host=\(host);proto=\(scheme)"),
+            ("Via", (via.map { "\($0), " } ?? "") + "1.1 \(loopToken)"), ("CDN-Loop", loopToken),
+        ]
+    }
 
     /// `validators` replace the visitor's conditional fields (a cache revalidation); `cacheFill`
     /// drops the visitor's conditional and Range fields so the origin sends the whole object.
@@ -279,30 +323,45 @@ struct OriginFetcher: Sendable {
             exchange.headers[values: .connection].flatMap { $0.split(separator: ",") }.map {
                 $0.trimmingCharacters(in: .whitespaces).lowercased()
             })
-        let dropped = cacheFill || !validators.isEmpty ? Self.conditionalAndRange : []
+        var dropped = cacheFill || !validators.isEmpty ? Self.conditionalAndRange : []
+        // No body is sent (a cache fill, or a GET the visitor sent one with): the length of the
+        // visitor's body must not reach the origin, which would wait for it.
+        let sendsBody =
+            streamingBody && exchange.body != nil
+            && (exchange.headers[.contentLength] != nil || exchange.headers[.transferEncoding] != nil)
+        if !sendsBody { dropped.insert("content-length") }
+        let cacheable = method == .get || method == .head
         for field in exchange.headers {
             let name = field.name.canonicalName
-            guard !Self.hopByHop.contains(name), !connectionTokens.contains(name), !dropped.contains(name), name != "host",
-                name != "x-forwarded-for"
+            guard !Self.hopByHop.contains(name), !connectionTokens.contains(name), !dropped.contains(name), name != "via",
+                !Self.replacedByEdge(name, cacheable: cacheable)
             else { continue }
             outbound.headers.add(name: field.name.rawName, value: field.value)
         }
         for (name, value) in validators { outbound.headers.add(name: name, value: value) }
-        let client = exchange.client ?? "unknown"
-        let forwardedFor = exchange.headers[.xForwardedFor].map { "\($0), \(client)" } ?? client
-        outbound.headers.add(name: "Host", value: exchange.head.authority ?? exchange.host)
-        outbound.headers.add(name: "X-Forwarded-For", value: forwardedFor)
-        outbound.headers.add(name: "X-Forwarded-Proto", value: exchange.head.scheme ?? "http")
-        outbound.headers.add(name: "X-Forwarded-Host", value: exchange.head.authority ?? exchange.host)
-        outbound.headers.add(name: "Via", value: (exchange.headers[.via].map { "\($0), " } ?? "") + "1.1 \(Self.loopToken)")
-        outbound.headers.add(name: "CDN-Loop", value: Self.loopToken)
-        if streamingBody, let body = exchange.body, exchange.headers[.contentLength] != nil || exchange.headers[.transferEncoding] != nil {
+        for (name, value) in Self.forwardingFields(
+            host: exchange.host, scheme: exchange.head.scheme ?? "http", client: exchange.client, via: exchange.headers[.via])
+        {
+            outbound.headers.add(name: name, value: value)
+        }
+        if sendsBody, let body = exchange.body {
             let length = exchange.headers[.contentLength].flatMap(Int64.init).map { HTTPClientRequest.Body.Length.known($0) } ?? .unknown
             outbound.body = .stream(body, length: length)
         }
+        let address: IPAddress
+        switch await addresses.decide(route.originHost) {
+        case .connect(let checked): address = checked
+        case .refused(let reason):
+            logger.warning("origin address refused", metadata: ["domain": "\(route.domain)", "reason": "\(reason)"])
+            return .refused(reason)
+        case .unresolved:
+            logger.info("origin host does not resolve", metadata: ["domain": "\(route.domain)", "host": "\(route.originHost)"])
+            return .unreachable
+        }
         let requestTime = clock.now()
         do {
-            let response = try await clients.client(verifying: route.verifyOrigin).execute(outbound, timeout: timeout)
+            let client = clients.client(verifying: route.verifyOrigin, host: route.originHost, address: address)
+            let response = try await client.execute(outbound, timeout: timeout)
             return .response(response, requestTime: requestTime)
         } catch let error as HTTPClientError where error == .readTimeout || error == .deadlineExceeded {
             return .timedOut
@@ -314,6 +373,14 @@ struct OriginFetcher: Sendable {
 
     func failurePage(_ outcome: Outcome, exchange: Exchange, state: EdgeState) -> Response {
         let domain = exchange.route.domain
+        if case .refused = outcome {
+            // Cloudflare's error 1000 ("DNS points to prohibited IP") answers the same way.
+            state.count(domain, status: 403, bytes: 0, hit: false)
+            return EdgePages.page(
+                .forbidden, title: "The origin's address is not allowed",
+                message: "\(domain) points at an address DCDN does not connect to (private, loopback or link-local).",
+                domain: domain)
+        }
         if case .timedOut = outcome {
             state.count(domain, status: 504, bytes: 0, hit: false)
             return EdgePages.page(
@@ -343,10 +410,16 @@ struct OriginFetcher: Sendable {
     }
 }
 
-/// Two pooled, kept-alive clients: one verifying origin certificates (strict), one not (full).
+/// Pooled, kept-alive clients to origins: one verifying origin certificates (strict), one not
+/// (full), for address origins; and for each host-name origin a client pinned to the address
+/// `OriginAddresses` checked (the name stays in the URL for Host, SNI and the certificate check).
 public final class OriginClients: Sendable {
     let verified: HTTPClient
     let unverified: HTTPClient
+    private let verifying: HTTPClient.Configuration
+    private let notVerifying: HTTPClient.Configuration
+    /// Pinned clients by "strict|name": the address they connect to and the client.
+    private let pinned = Mutex<[String: (address: IPAddress, client: HTTPClient)]>([:])
 
     /// `originCABundle`: a PEM file of extra roots that strict mode also trusts (an origin CA).
     public init(connectTimeout: TimeAmount = .seconds(10), readTimeout: TimeAmount = .seconds(60), originCABundle: String? = nil) {
@@ -362,17 +435,40 @@ public final class OriginClients: Sendable {
             tls.additionalTrustRoots = [.file(originCABundle)]
             configuration.tlsConfiguration = tls
         }
+        verifying = configuration
         verified = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         configuration.tlsConfiguration = .makeClientConfiguration()
         configuration.tlsConfiguration?.certificateVerification = .none
+        notVerifying = configuration
         unverified = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    func client(verifying: Bool) -> HTTPClient { verifying ? verified : unverified }
+    /// The client for an origin at `host` that was checked to connect to `address`.
+    func client(verifying strict: Bool, host: String, address: IPAddress) -> HTTPClient {
+        if IPAddress(host) != nil { return strict ? verified : unverified }
+        let key = (strict ? "strict|" : "full|") + host
+        let (client, replaced) = pinned.withLock { pinned -> (HTTPClient, HTTPClient?) in
+            if let current = pinned[key], current.address == address { return (current.client, nil) }
+            var configuration = strict ? verifying : notVerifying
+            configuration.dnsOverride = [host: address.description]
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let old = pinned.updateValue((address, client), forKey: key)
+            return (client, old?.client)
+        }
+        if let replaced {
+            // Requests still running on the old address finish first.
+            Task {
+                try? await Task.sleep(for: .seconds(300))
+                try? await replaced.shutdown()
+            }
+        }
+        return client
+    }
 
     public func shutdown() async {
         try? await verified.shutdown()
         try? await unverified.shutdown()
+        for (_, entry) in pinned.withLock({ $0 }) { try? await entry.client.shutdown() }
     }
 }
 
@@ -397,5 +493,4 @@ struct RequestBodyRemainder: AsyncSequence, @unchecked Sendable {  // iterated o
 
 extension HTTPField.Name {
     static let cdnLoop = Self("CDN-Loop")!
-    static let xForwardedFor = Self("X-Forwarded-For")!
 }

@@ -15,6 +15,8 @@ struct WebSocketTunnel: NIOTypedHTTPServerProtocolUpgrader, Sendable {
 
     let state: EdgeState
     let logger: Logger
+    /// Checks and pins the origin's address, as for every other origin connection.
+    let addresses: OriginAddresses
     var connectTimeout: TimeAmount = .seconds(10)
     /// The visitor's connection is TLS (X-Forwarded-Proto: https).
     var secure = false
@@ -36,13 +38,15 @@ struct WebSocketTunnel: NIOTypedHTTPServerProtocolUpgrader, Sendable {
     /// A refused upgrade is answered, not passed to the HTTP pipeline (NIO does not deliver it).
     enum Refusal: Sendable {
         case unknownHost, loop, originUnreachable
+        /// The origin's address is not one the edge may connect to.
+        case originRefused
         /// The origin's own status for a request it would not upgrade.
         case origin(Int)
     }
 
     /// This tunnel's configuration with a fresh attempt, for one connection.
     func forConnection(secure: Bool) -> WebSocketTunnel {
-        WebSocketTunnel(state: state, logger: logger, connectTimeout: connectTimeout, secure: secure)
+        WebSocketTunnel(state: state, logger: logger, addresses: addresses, connectTimeout: connectTimeout, secure: secure)
     }
 
     func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders)
@@ -77,7 +81,16 @@ struct WebSocketTunnel: NIOTypedHTTPServerProtocolUpgrader, Sendable {
                     try origin.pipeline.syncOperations.addHandler(reader)
                 }
             }
-        return bootstrap.connect(host: route.originHost, port: route.originPort).flatMap { origin in
+        let addresses = self.addresses
+        return loop.makeFutureWithTask { await addresses.decide(route.originHost) }.flatMapThrowing { decision -> SocketAddress in
+            switch decision {
+            case .connect(let address): return try SocketAddress(ipAddress: address.description, port: route.originPort)
+            case .refused(let reason):
+                attempt.refusal = .originRefused
+                throw Refused(description: reason)
+            case .unresolved: throw Refused(description: "the origin host does not resolve")
+            }
+        }.flatMap { address in bootstrap.connect(to: address) }.flatMap { origin in
             origin.writeAndFlush(ByteBuffer(string: head)).flatMap { reader.response }.flatMapThrowing { answer -> HTTPHeaders in
                 let (status, headers) = answer
                 guard status == 101 else {
@@ -124,22 +137,25 @@ struct WebSocketTunnel: NIOTypedHTTPServerProtocolUpgrader, Sendable {
             request.headers["Connection"].flatMap { $0.split(separator: ",") }.map {
                 $0.trimmingCharacters(in: .whitespaces).lowercased()
             })
-        var text = "GET \(request.uri) HTTP/1.1\r\nHost: \(authority)\r\nConnection: Upgrade\r\n"
+        var text = "GET \(request.uri) HTTP/1.1\r\nConnection: Upgrade\r\n"
         for (name, value) in request.headers {
             let lower = name.lowercased()
             if lower == "upgrade" {
                 text += "Upgrade: \(value)\r\n"
                 continue
             }
-            guard !OriginFetcher.hopByHop.contains(lower), !connectionTokens.contains(lower), lower != "host",
-                lower != "x-forwarded-for"
+            guard !OriginFetcher.hopByHop.contains(lower), !connectionTokens.contains(lower), lower != "via",
+                !OriginFetcher.replacedByEdge(lower, cacheable: true)
             else { continue }
             text += "\(name): \(value)\r\n"
         }
-        let forwardedFor = request.headers.first(name: "X-Forwarded-For").map { "\($0), \(client)" } ?? client
-        text += "X-Forwarded-For: \(forwardedFor)\r\nX-Forwarded-Proto: \(secure ? "https" : "http")\r\nX-Forwarded-Host: \(authority)\r\n"
-        text += "Via: 1.1 \(OriginFetcher.loopToken)\r\nCDN-Loop: \(OriginFetcher.loopToken)\r\n\r\n"
-        return text
+        let via = request.headers["Via"].isEmpty ? nil : request.headers["Via"].joined(separator: ", ")
+        for (name, value) in OriginFetcher.forwardingFields(
+            host: EdgeRoutes.hostName(authority), scheme: secure ? "https" : "http", client: client, via: via)
+        {
+            text += "\(name): \(value)\r\n"
+        }
+        return text + "\r\n"
     }
 }
 

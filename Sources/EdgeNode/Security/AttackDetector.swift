@@ -48,8 +48,17 @@ final class AttackDetector: Sendable {
         /// Ended since the last report.
         var ended: [AttackEvent] = []
         var slowCutoffs: [(time: Double, client: ClientIP, domain: String?)] = []
-        /// The domains under an HTTP flood, as last published to the threads.
+        /// The domains under an HTTP flood and the adaptive client limits, as last published.
+        var published = Published()
+    }
+
+    /// What the threads read on every request, republished by `tick` when it changes.
+    struct Published: Equatable, Sendable {
+        /// Domains under an HTTP flood.
         var flooded: Set<String> = []
+        /// Per-visitor flood thresholds above the configured one, for domains whose usual rate
+        /// is higher: one visitor may send as much as the whole domain usually gets.
+        var clientLimits: [String: Int] = [:]
     }
 
     /// One thread's requests per domain and second, collected by `tick`: requests only take
@@ -69,9 +78,9 @@ final class AttackDetector: Sendable {
             var second: Double = 0
             var current: [String: Counts] = [:]
             var finished: [(second: Double, counts: [String: Counts])] = []
-            /// The flooded domains as of `generation`.
+            /// The published state as of `generation`.
             var generation = -1
-            var flooded: Set<String> = []
+            var published = Published()
         }
 
         let buckets = Mutex(Buckets())
@@ -84,7 +93,7 @@ final class AttackDetector: Sendable {
     private let tallies = Mutex<[Tally]>([])
     /// Bumped whenever the flooded domains change; threads re-read them then.
     private let generation = Atomic<Int>(0)
-    private let published = Mutex<Set<String>>([])
+    private let published = Mutex(Published())
 
     init(thresholds: Thresholds, geoIP: GeoIPDatabase?) {
         self.thresholds = thresholds
@@ -96,9 +105,10 @@ final class AttackDetector: Sendable {
     static let unknownCountry = UInt16(UInt8(ascii: "X")) << 8 | UInt16(UInt8(ascii: "X"))
 
     /// One request to `domain` (every request the edge answers, blocked ones too). Returns
-    /// whether the domain is under an HTTP flood now.
+    /// whether the domain is under an HTTP flood now, and its adaptive per-visitor threshold
+    /// when that is above the configured one.
     @discardableResult
-    func record(domain: String, country: UInt16?, now: Double) -> Bool {
+    func record(domain: String, country: UInt16?, now: Double) -> (flooded: Bool, clientLimit: Int?) {
         let tally = local.currentValue ?? register()
         let current = generation.load(ordering: .acquiring)
         return tally.buckets.withLock { buckets in
@@ -114,10 +124,10 @@ final class AttackDetector: Sendable {
             buckets.current[domain, default: Tally.Counts()].requests += 1
             buckets.current[domain]!.countries[country ?? Self.unknownCountry, default: 0] += 1
             if buckets.generation != current {
-                buckets.flooded = published.withLock { $0 }
+                buckets.published = published.withLock { $0 }
                 buckets.generation = current
             }
-            return buckets.flooded.contains(domain)
+            return (buckets.published.flooded.contains(domain), buckets.published.clientLimits[domain])
         }
     }
 
@@ -206,7 +216,7 @@ final class AttackDetector: Sendable {
                 }
             }
         }
-        let flooded = state.withLock { state -> Set<String>? in
+        let flooded = state.withLock { state -> Published? in
             for finished in seconds.keys.sorted() {
                 for (domain, counts) in seconds[finished]! {
                     judge(domain: domain, second: finished, requests: counts.requests, &state)
@@ -227,10 +237,16 @@ final class AttackDetector: Sendable {
                 state.ended.append(event)
                 state.attacks.removeValue(forKey: key)
             }
-            let flooded = Set(state.attacks.values.filter { $0.event.type == "http_flood" }.compactMap(\.event.domain))
-            guard flooded != state.flooded else { return nil }
-            state.flooded = flooded
-            return flooded
+            var next = Published()
+            next.flooded = Set(state.attacks.values.filter { $0.event.type == "http_flood" }.compactMap(\.event.domain))
+            for (domain, rate) in state.domains where Int(rate.baseline) > thresholds.clientRPS {
+                // Rounded down to a tenth of itself, so that the published map rarely changes.
+                let step = max(1, Int(rate.baseline) / 10)
+                next.clientLimits[domain] = Int(rate.baseline) / step * step
+            }
+            guard next != state.published else { return nil }
+            state.published = next
+            return next
         }
         if let flooded {
             published.withLock { $0 = flooded }

@@ -154,25 +154,32 @@ final class EdgeSecurity: Sendable {
     func admit(_ facts: RequestFacts, visit: Visit, domain: String, policy: SecurityPolicy, network: NetworkProtection) -> Screening {
         guard settings.enabled else { return .pass }
         let now = Date().timeIntervalSince1970
-        let flooded = detector.record(domain: domain, country: visit.packedCountry, now: now)
+        let (flooded, usual) = detector.record(domain: domain, country: visit.packedCountry, now: now)
         guard !visit.trusted, let client = visit.client else { return .pass }
-        // While many sources flood the domain, each is held to a tenth of the usual bound.
-        let threshold = flooded ? max(5, settings.floodClientRPS / 10) : settings.floodClientRPS
+        // The bound adapts to the domain's own traffic: one visitor (an office NAT, a carrier's
+        // CGNAT address, an API client) may send as much as the whole domain usually gets. While
+        // many sources flood the domain, each is held to a tenth of it.
+        let bound = max(settings.floodClientRPS, usual ?? 0)
+        let threshold = flooded ? max(5, bound / 10) : bound
         let (flood, started) = traffic.countFlood(domain: domain, client: client, threshold: threshold, now: now)
         if started { detector.clientFlood(domain: domain, client: client, now: now) }
         switch flood {
         case .block(let until):
             return .refuse(Self.tooMany(until: until, now: now))
-        case .challenge:
-            if !cleared(facts, visit: visit, domain: domain, network: network) { return .challenge(.jsChallenge) }
+        case .challenge(let until):
+            if !cleared(facts, visit: visit, domain: domain, network: network) {
+                return Self.isBrowserNavigation(facts.head) ? .challenge(.jsChallenge) : .refuse(Self.tooMany(until: until, now: now))
+            }
         case nil: break
         }
-        let path = facts.path
+        let path = facts.path[...]
         for limit in policy.rateLimits where limit.applies(to: path) {
             switch traffic.count(limit, domain: domain, client: client, now: now) {
             case .block(let until): return .refuse(Self.tooMany(until: until, now: now))
-            case .challenge:
-                if !cleared(facts, visit: visit, domain: domain, network: network) { return .challenge(.rateLimiting) }
+            case .challenge(let until):
+                if !cleared(facts, visit: visit, domain: domain, network: network) {
+                    return Self.isBrowserNavigation(facts.head) ? .challenge(.rateLimiting) : .refuse(Self.tooMany(until: until, now: now))
+                }
             case nil: continue
             }
         }
@@ -219,6 +226,14 @@ final class EdgeSecurity: Sendable {
         return Refusal(
             status: .forbidden, mitigation: .wafRules, title: "Request blocked",
             message: "The site's web application firewall blocked this request (\(categories)).")
+    }
+
+    /// A browser asking for a page, which can run a JavaScript challenge: it accepts HTML and
+    /// sends no Authorization. API clients, scripts and a page's own fetches (images, XHR) get a
+    /// 429 with Retry-After instead, which they can act on; a challenge page they cannot pass.
+    static func isBrowserNavigation(_ head: HTTPRequest) -> Bool {
+        guard head.headerFields[.authorization] == nil, let accept = head.headerFields[.accept] else { return false }
+        return ASCIICase.contains(accept.utf8, Array("text/html".utf8))
     }
 
     static func tooMany(until: Double, now: Double) -> Refusal {

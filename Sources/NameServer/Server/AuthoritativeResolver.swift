@@ -64,11 +64,14 @@ public struct AuthoritativeResolver: Sendable {
         var name = question.name
         for _ in 0...Self.maxCNAMEChain {
             let key = name.key
-            if let cut = delegation(above: name, in: zone) {
-                // Not ours to answer: point at the delegated servers (not authoritative).
+            // The DS set at a cut is the parent's (RFC 4035 §3.1.4.1): answered here, not referred.
+            if let cut = delegation(above: name, in: zone), !(question.type == .ds && cut == name) {
+                // Not ours to answer: point at the delegated servers (not authoritative), with
+                // every in-domain glue address (RFC 9471 §3).
                 response.authoritative = response.answers.isEmpty ? false : response.authoritative
                 if let servers = zone.rrsets[cut.key]?[DNSType.ns.rawValue] {
                     response.authorities += servers.data.map { DNSRecord(name: cut, type: .ns, ttl: servers.ttl, data: $0) }
+                    addGlue(for: servers, in: zone, &response)
                 }
                 return
             }
@@ -78,7 +81,9 @@ public struct AuthoritativeResolver: Sendable {
             if !zone.names.contains(key) {
                 // Wildcard: "*" under the closest encloser (RFC 4592 §3.3.1).
                 guard let wildcard = wildcardKey(for: name, in: zone) else {
-                    if response.answers.isEmpty { response.rcode = UInt16(DNSRCode.nxDomain.rawValue) }
+                    // The RCODE of the last step of a CNAME chain (RFC 6604 §3), as BIND, Knot,
+                    // NSD and PowerDNS answer: NXDOMAIN with the CNAMEs that led here.
+                    response.rcode = UInt16(DNSRCode.nxDomain.rawValue)
                     negative(zone, &response)
                     return
                 }

@@ -121,8 +121,14 @@ public final class DNSServer: Service, Sendable {
         } catch {
             logger.warning(
                 "refused zone transfer with a bad signature", metadata: ["client": "\(client.map { "\($0)" } ?? "?")", "error": "\(error)"])
+            // Unsigned: transfers are not open (REFUSED, as BIND and NSD answer). A signature that
+            // fails: NOTAUTH with the TSIG error (RFC 8945 §5.2).
+            guard error != .unsigned else {
+                refusal.rcode = UInt16(DNSRCode.refused.rawValue)
+                return [refusal.encode()]
+            }
             refusal.rcode = UInt16(DNSRCode.notAuth.rawValue)
-            return [refusal.encode()]
+            return [key.errorResponse(refusal.encode(), request: query, failure: error)]
         }
         guard let question = query.questions.first, let zone = store.zones.zone(named: question.name.key) else {
             refusal.rcode = UInt16(DNSRCode.notAuth.rawValue)
