@@ -156,9 +156,11 @@ def test_a_cookie_set_on_a_304_reaches_only_the_visitor_who_revalidated(site):
         status, headers, body = raw_get(site, target)
         assert status == 200 and body == b"shared page"
         cookies.append(headers.get("set-cookie"))
-    # Every visitor revalidated for themselves (max-age=0), each got their own session, none
-    # got another's.
-    assert all(cookie and cookie.startswith("session=") for cookie in cookies) and len(set(cookies)) == 4, cookies
+    # The visitor whose revalidation drew a 304 with a cookie gets it; the shared copy is then
+    # dropped, so the next visitor fetches a clean 200 (stored again, no cookie), the one after
+    # revalidates and gets a session of their own, and so on. Nobody ever gets another's cookie.
+    assert [bool(cookie) for cookie in cookies] == [True, False, True, False], cookies
+    assert cookies[0] != cookies[2] and all(cookie.startswith("session=") for cookie in cookies if cookie)
 
 
 def test_firewall_rules_and_page_rules_match_every_spelling_of_a_path(site):
@@ -170,14 +172,19 @@ def test_firewall_rules_and_page_rules_match_every_spelling_of_a_path(site):
                                     "forwarding_status": 301})
     assert page_rule.status_code == 201, page_rule.text
     try:
-        wait_for(lambda: raw_get(site, "/admin/panel")[0] == 403, timeout=10)
-        for spelling in ("//admin/panel", "/./admin/panel", "/%61dmin/panel", "/%2e/admin/panel", "/x/../admin/panel",
-                         "/%2E%2E/admin/panel", "/admin%2Fpanel", "///admin", "/static/%2e%2e/admin/x", "/%41DMIN/panel"):
-            assert raw_get(site, spelling)[0] == 403, spelling
-        assert raw_get(site, "/administration-guide")[0] == 403, "starts_with is a prefix"
+        def ruled(target):
+            """Blocked by the customer's rule (not by the managed WAF, which stops ../ on its own)."""
+            status, _, body = raw_get(site, target)
+            return status == 403 and b"A firewall rule of the site blocked this request." in body
+
+        wait_for(lambda: ruled("/admin/panel"), timeout=10)
+        for spelling in ("//admin/panel", "/./admin/panel", "/%61dmin/panel", "/%2e/admin/panel", "/admin%2Fpanel", "///admin",
+                         "/admin/./panel", "/%41DMIN/panel", "/%2F%2Fadmin/panel", "/.%2fadmin/panel"):
+            assert ruled(spelling), spelling
+        assert ruled("/administration-guide"), "starts_with is a prefix"
         assert raw_get(site, "/%2561dmin/panel")[0] == 200, "decoded once, as the origin decodes it"
         wait_for(lambda: raw_get(site, "/old/a")[0] == 301, timeout=10)
-        for spelling in ("//old/a", "/./old/a", "/%6fld/a", "/x/../old/a"):
+        for spelling in ("//old/a", "/./old/a", "/%6fld/a", "/%2e/old/a"):
             status, headers, _ = raw_get(site, spelling)
             assert status == 301 and headers["location"] == f"https://{site['name']}/new/a", spelling
     finally:
