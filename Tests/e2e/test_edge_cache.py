@@ -275,9 +275,12 @@ def test_heuristic_freshness_only_where_allowed(site):
     plain = "/page.html?t=" + uuid.uuid4().hex[:6]
     get(site, plain)
     assert "hit" not in status(get(site, plain)), "no validators, no explicit freshness, not a static file"
-    styles = "/site.css?t=" + uuid.uuid4().hex[:6]
+    styles = "/site.css?type=text/css&t=" + uuid.uuid4().hex[:6]
     get(site, styles)
     assert "hit" in status(get(site, styles)), "static files get the edge TTL at the standard level"
+    mislabelled = "/site.css?t=" + uuid.uuid4().hex[:6]  # text/plain: not a stylesheet (Cache Deception Armor)
+    get(site, mislabelled)
+    assert "hit" not in status(get(site, mislabelled))
     teapot = path(status="418")
     get(site, teapot)
     assert "hit" not in status(get(site, teapot)), "418 is not cacheable by default"

@@ -13,6 +13,9 @@ from conftest import Instance, free_port, operator_coordinator, serve_http
 from test_dns import wait_for
 from test_edge_cache import Origin  # the same controllable origin
 
+# The test's origin listens on loopback, which only `dcdn dev` allows by default.
+LOOPBACK_ORIGINS = {"DCDN_PRIVATE_ORIGINS": "127.0.0.0/8"}
+
 
 @pytest.fixture(scope="module")
 def origin():
@@ -22,7 +25,7 @@ def origin():
 
 @pytest.fixture(scope="module")
 def cluster(origin):
-    coordinator, headers = operator_coordinator(env={"DCDN_ALLOW_PRIVATE_ORIGINS": "true"})
+    coordinator, headers = operator_coordinator(env=LOOPBACK_ORIGINS)
     node = requests.post(
         f"{coordinator.url}/api/v1/admin/nodes", json={"name": "edge-test", "roles": ["edge"], "region": "eu", "country": "DE", "ipv4": "192.0.2.80"},
         headers=headers, timeout=10,
@@ -33,7 +36,7 @@ def cluster(origin):
     edge_data = tempfile.mkdtemp()
     args = ["--coordinator-url", coordinator.url, "--node-token", node["token"], "--host", "127.0.0.1", "--data-dir", edge_data, "--http-port", str(free_port()), "--https-port", str(free_port())]
     state = {"coordinator": coordinator, "args": args, "name": name, "headers": headers, "api": f"{coordinator.url}/api/v1/cdn/domains/{domain.json()['id']}"}
-    state["edge"] = Instance("node", args, ready="edge listening")
+    state["edge"] = Instance("node", args, ready="edge listening", env=LOOPBACK_ORIGINS)
     yield state
     state["edge"].stop()
     if state["coordinator"].process.poll() is None:
@@ -54,7 +57,7 @@ def test_disk_tier_survives_a_crash(cluster):
     wait_for(lambda: len([f for f in os.listdir(cluster["args"][cluster["args"].index("--data-dir") + 1] + "/cache") if f.endswith(".meta")]) >= 2, timeout=10)
     cluster["edge"].process.send_signal(signal.SIGKILL)
     cluster["edge"].process.wait(10)
-    cluster["edge"] = Instance("node", cluster["args"], ready="edge listening")
+    cluster["edge"] = Instance("node", cluster["args"], ready="edge listening", env=LOOPBACK_ORIGINS)
     assert "cache loaded from disk" in cluster["edge"].output
     before = Origin.hits.get(small, 0), Origin.hits.get(large, 0)
     again = get(cluster, large)
@@ -76,7 +79,7 @@ def test_torn_files_are_never_served(cluster):
                 handle.truncate(3)
     with open(os.path.join(cache, "spool-interrupted.tmp"), "wb") as handle:
         handle.write(b"half a write")
-    cluster["edge"] = Instance("node", cluster["args"], ready="edge listening")
+    cluster["edge"] = Instance("node", cluster["args"], ready="edge listening", env=LOOPBACK_ORIGINS)
     assert not os.path.exists(os.path.join(cache, "spool-interrupted.tmp"))
     response = get(cluster, target)
     assert response.status_code == 200 and "hit" not in response.headers["Cache-Status"] and response.text.startswith("body ")
@@ -91,5 +94,5 @@ def test_serves_with_the_last_configuration_while_the_coordinator_is_stopped(clu
     assert fresh.status_code == 200 and fresh.text.startswith("body 1"), "misses still go to the origin"
     # A restarted node starts from its saved configuration, coordinator or not.
     cluster["edge"].stop()
-    cluster["edge"] = Instance("node", cluster["args"], ready="edge listening")
+    cluster["edge"] = Instance("node", cluster["args"], ready="edge listening", env=LOOPBACK_ORIGINS)
     assert "hit" in get(cluster, cached).headers["Cache-Status"]

@@ -458,7 +458,7 @@ def test_a_clearance_from_one_node_is_honoured_by_another(guarded, site):
                                "ipv4": "192.0.2.81"}).json()
     second = Instance("node", ["--coordinator-url", guarded.url, "--node-token", node["token"], "--host", "127.0.0.1",
                                "--data-dir", tempfile.mkdtemp(), "--http-port", str(free_port()), "--https-port", str(free_port())],
-                      ready="edge listening")
+                      ready="edge listening", env={"DCDN_PRIVATE_ORIGINS": "127.0.0.0/8"})  # the test's origin is on loopback
     try:
         other = dict(site, edge=f"http://127.0.0.1:{second.edge_port}")
         requests.post(guarded.url + "/api/v1/ddos/under-attack", json={"domain_name": site["name"], "enabled": True},

@@ -30,7 +30,7 @@ pids+=("$(cat "$work/varnish.pid")")
 
 # 3. dcdn: a coordinator and an edge node (its own process, so RSS is the edge's alone).
 edge_port=$(port)
-export DCDN_ALLOW_PRIVATE_ORIGINS=true
+export DCDN_PRIVATE_ORIGINS=127.0.0.0/8  # the origins these benchmarks run are on loopback
 bench_coordinator
 node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
 curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"off\"}" >/dev/null

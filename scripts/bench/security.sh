@@ -16,7 +16,7 @@ bench_start security
 bench_nginx_origin 1k.bin:1024
 bench_nginx_cache
 
-export DCDN_ALLOW_PRIVATE_ORIGINS=true
+export DCDN_PRIVATE_ORIGINS=127.0.0.0/8  # the origins these benchmarks run are on loopback
 bench_coordinator
 node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
 domain=$(curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"off\"}" | json_field id)

@@ -44,7 +44,7 @@ nginx -c "$work/nginx-tls.conf"
 # dcdn: a coordinator, the domain with the imported certificate, and an edge node.
 edge_port=$(port)
 edge_tls_port=$(port)
-export DCDN_ALLOW_PRIVATE_ORIGINS=true
+export DCDN_PRIVATE_ORIGINS=127.0.0.0/8  # the origins these benchmarks run are on loopback
 bench_coordinator
 node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
 curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"flexible\"}" >/dev/null
