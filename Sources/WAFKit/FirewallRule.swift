@@ -25,7 +25,7 @@ package struct RequestFacts {
         self.packedCountry = packedCountry
         self.host = host
         self.target = target
-        self.path = path ?? RequestPath.normalize(target[...])
+        self.path = path ?? RequestPath.path(of: target)
     }
 
     /// The normalised path and the query as sent: what the `uri` field matches.

@@ -18,7 +18,7 @@ struct AccountsDashboard {
         dashboard.post("login") { request, context in
             let form = try await FormData(request, context: context)
             do {
-                try rateLimits.login.enforce(key: context.clientKey, what: "sign-in attempts from your address")
+                try await rateLimits.login.enforce(key: context.clientKey, what: "sign-in attempts from your address")
                 let user = try await accounts.login(email: form.string("email"), password: form.string("password"))
                 return try await sessions.signIn(user, request: request, context: context)
             } catch let error as APIError {
@@ -37,7 +37,7 @@ struct AccountsDashboard {
         dashboard.post("register") { request, context in
             let form = try await FormData(request, context: context)
             do {
-                try rateLimits.register.enforce(key: context.clientKey, what: "registrations from your address")
+                try await rateLimits.register.enforce(key: context.clientKey, what: "registrations from your address")
                 let registration = try await accounts.register(
                     email: form.string("email"), password: form.string("password"), referralCode: form["referral_code"])
                 return Response.redirect(
@@ -59,7 +59,7 @@ struct AccountsDashboard {
         }
         dashboard.post("resend-verification") { request, context in
             let form = try await FormData(request, context: context)
-            try rateLimits.register.enforce(key: context.clientKey, what: "verification requests from your address")
+            try await rateLimits.register.enforce(key: context.clientKey, what: "verification requests from your address")
             try? await accounts.resendVerification(email: form.string("email"))
             return Response.redirect(to: "/dashboard/login?notice=verify_sent")
         }

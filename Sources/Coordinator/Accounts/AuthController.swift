@@ -75,7 +75,7 @@ struct AuthController {
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         let auth = api.group("auth")
         auth.post("register") { request, context -> EditedResponse<RegisterResponse> in
-            try rateLimits.register.enforce(key: context.clientKey, what: "registrations from your address")
+            try await rateLimits.register.enforce(key: context.clientKey, what: "registrations from your address")
             let body = try await request.decode(as: RegisterRequest.self, context: context)
             let registration = try await accounts.register(email: body.email, password: body.password, referralCode: body.referralCode)
             let detail =
@@ -88,7 +88,7 @@ struct AuthController {
                     user: UserResponse(registration.user), verificationSent: registration.verificationSent, detail: detail))
         }
         auth.post("login") { request, context -> LoginResponse in
-            try rateLimits.login.enforce(key: context.clientKey, what: "sign-in attempts from your address")
+            try await rateLimits.login.enforce(key: context.clientKey, what: "sign-in attempts from your address")
             let body = try await request.decode(as: LoginRequest.self, context: context)
             let user = try await accounts.login(email: body.email, password: body.password)
             return LoginResponse(
@@ -100,7 +100,7 @@ struct AuthController {
             return VerifyResponse(user: UserResponse(user))
         }
         auth.post("resend-verification") { request, context -> EditedResponse<DetailResponse> in
-            try rateLimits.register.enforce(key: context.clientKey, what: "verification requests from your address")
+            try await rateLimits.register.enforce(key: context.clientKey, what: "verification requests from your address")
             let body = try await request.decode(as: EmailRequest.self, context: context)
             try await accounts.resendVerification(email: body.email)
             return EditedResponse(

@@ -5,6 +5,7 @@ import Hummingbird
 import ImageKit
 import Logging
 import Prometheus
+import SQLKit
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -103,12 +104,18 @@ public final class Coordinator: Sendable {
             directoryURL: devCA?.directoryURL ?? settings.acmeDirectoryURL, logger: logger)
         oidc = settings.oidc.map { OIDCLogin(settings: $0, publicURL: publicURL, secrets: secrets) }
         metrics = PrometheusCollectorRegistry()
+        // On PostgreSQL the counts are shared by every replica; SQLite means one process.
+        let shared = store.engine == .postgres ? (store.db as? any SQLDatabase).map(SharedRateLimitCounts.init) : nil
         rateLimits = RateLimits(
-            login: RateLimiter(capacity: settings.loginRateLimit.count, per: Double(settings.loginRateLimit.seconds)),
-            register: RateLimiter(capacity: settings.registerRateLimit.count, per: Double(settings.registerRateLimit.seconds)),
-            api: RateLimiter(burst: settings.apiBurst, refillPerSecond: settings.apiRatePerSecond),
+            login: RateLimiter(
+                name: "login", capacity: settings.loginRateLimit.count, per: Double(settings.loginRateLimit.seconds), shared: shared),
+            register: RateLimiter(
+                name: "register", capacity: settings.registerRateLimit.count, per: Double(settings.registerRateLimit.seconds),
+                shared: shared),
+            api: RateLimiter(name: "api", burst: settings.apiBurst, refillPerSecond: settings.apiRatePerSecond, shared: shared),
             promoRedeem: RateLimiter(
-                capacity: settings.billing.promoRedeemLimit.count, per: Double(settings.billing.promoRedeemLimit.seconds)))
+                name: "promo", capacity: settings.billing.promoRedeemLimit.count, per: Double(settings.billing.promoRedeemLimit.seconds),
+                shared: shared))
         dashboard = try DashboardRenderer(
             isDev: settings.isDev, oidcLabel: settings.oidc?.buttonLabel,
             navigation: [DashboardController.overviewEntry] + ProductAreas.all.flatMap { $0.navigation },

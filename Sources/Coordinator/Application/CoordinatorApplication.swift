@@ -13,7 +13,8 @@ public func buildRouter(_ coordinator: Coordinator) -> Router<AppRequestContext>
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: StrictCORSMiddleware(allowedOrigins: Set(settings.corsOrigins)))
-    router.add(middleware: ErrorMiddleware(renderer: coordinator.dashboard))
+    let store = coordinator.store
+    router.add(middleware: ErrorMiddleware(renderer: coordinator.dashboard) { await store.answers() })
     router.add(middleware: ClientAddressMiddleware(trustedProxies: settings.trustedProxies))
     router.add(
         middleware: CSRFMiddleware(

@@ -32,7 +32,7 @@ struct BillingDashboard {
             return try await renderer.attempt(
                 request, fallback: { try await creditsPage(identity, request: request, error: $0, status: $1) }
             ) {
-                try rateLimits.promoRedeem.enforce(key: identity.userID.uuidString, what: "promo code attempts")
+                try await rateLimits.promoRedeem.enforce(key: identity.userID.uuidString, what: "promo code attempts")
                 _ = try await promos.redeem(form.string("code"), userID: identity.userID)
                 return Response.redirect(to: "/dashboard/credits?notice=promo_redeemed")
             }

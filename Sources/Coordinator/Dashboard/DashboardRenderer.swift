@@ -69,6 +69,14 @@ public struct DashboardRenderer: Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
+    /// What the dashboard shows while the database does not answer: a maintenance page that
+    /// reloads itself, 503 with Retry-After (the caller adds the header).
+    func maintenancePage(retryAfter: Int) -> Response {
+        page(
+            "maintenance", title: "Down for maintenance", identity: nil, status: .serviceUnavailable,
+            ["retryAfter": retryAfter])
+    }
+
     func errorPage(status: HTTPResponse.Status, message: String, signedIn: Bool) -> Response {
         page(
             "error", title: "\(status.code) \(status.reasonPhrase)", identity: nil, status: status,

@@ -81,6 +81,23 @@ public final class DatabaseStore: Service, Sendable {
         try await sql.raw("SELECT 1").run()
     }
 
+    /// Whether the database answers `SELECT 1` within `timeout`: after a request failed with an
+    /// error nobody handled, this tells an outage (503, retry later) from a fault (500). Asking
+    /// the database itself rather than recognising driver error types covers every way a
+    /// connection can fail (refused, reset, pool timeout, server shutting down).
+    public func answers(within timeout: Duration = .seconds(2)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await self.ping()) != nil }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
     /// Closes the connection pools; only the first call does anything.
     public func shutdown() async {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }

@@ -10,6 +10,7 @@ extension APIError {
             case badRequest = "bad_request"
             case bodyTooLarge = "body_too_large"
             case cnameConflict = "cname_conflict"
+            case databaseUnavailable = "database_unavailable"
             case conflict = "conflict"
             case constraintViolation = "constraint_violation"
             case creditsNotPurchasable = "credits_not_purchasable"
@@ -74,6 +75,7 @@ extension APIError {
         public static let badRequest = Code(.badRequest)
         public static let bodyTooLarge = Code(.bodyTooLarge)
         public static let cnameConflict = Code(.cnameConflict)
+        public static let databaseUnavailable = Code(.databaseUnavailable)
         public static let conflict = Code(.conflict)
         public static let constraintViolation = Code(.constraintViolation)
         public static let creditsNotPurchasable = Code(.creditsNotPurchasable)

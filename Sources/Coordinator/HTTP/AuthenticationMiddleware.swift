@@ -21,7 +21,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.identity = try await accounts.authenticate(sessionToken: token)
         }
         if let identity = context.identity, request.uri.path.hasPrefix("/api/") {
-            try rateLimits.api.enforce(key: identity.userID.uuidString, what: "API requests")
+            try await rateLimits.api.enforce(key: identity.userID.uuidString, what: "API requests")
         }
         return try await next(request, context)
     }

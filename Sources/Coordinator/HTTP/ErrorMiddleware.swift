@@ -7,6 +7,12 @@ import Logging
 /// client ever sees a stack trace or an empty 500, and outer middleware sees the real status.
 struct ErrorMiddleware: RouterMiddleware {
     let renderer: DashboardRenderer
+    /// Asked after an unhandled error: does the database answer now? If not, the request met an
+    /// outage, not a fault.
+    let databaseAnswers: @Sendable () async -> Bool
+
+    /// Seconds a client is told to wait during a database outage.
+    static let outageRetryAfter = 5
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws
         -> Response
@@ -14,11 +20,24 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let apiError = Self.apiError(for: error, context: context)
+            var apiError = Self.apiError(for: error, context: context)
+            var outage = false
+            if apiError.code == .internalError, !(await databaseAnswers()) {
+                // A dependency that is down is a 503 the client can retry, never a 500.
+                context.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
+                apiError = APIError(
+                    .serviceUnavailable, code: .databaseUnavailable,
+                    detail: "The database is not answering (maintenance or an outage); nothing was changed. Try again shortly.")
+                apiError.headers[.retryAfter] = String(Self.outageRetryAfter)
+                outage = true
+            }
             if request.uri.path.hasPrefix("/api/") || request.uri.path.hasPrefix("/metrics") {
                 return try apiError.response(from: request, context: context)
             }
-            var response = renderer.errorPage(status: apiError.status, message: apiError.detail, signedIn: context.identity != nil)
+            var response =
+                outage
+                ? renderer.maintenancePage(retryAfter: Self.outageRetryAfter)
+                : renderer.errorPage(status: apiError.status, message: apiError.detail, signedIn: context.identity != nil)
             for field in apiError.headers { response.headers.append(field) }
             return response
         }

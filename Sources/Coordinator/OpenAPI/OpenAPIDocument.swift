@@ -62,6 +62,9 @@ public enum OpenAPIDocument {
             // The same Idempotency-Key while the first call still runs.
             if idempotent { all.append((409, "Error")) }
             if path.contains("{"), access != .publicRoute { all.append((404, "Error")) }
+            // Every operation that reads the database answers 503 database_unavailable (with
+            // Retry-After) while it does not answer; the probes and the node API's own answers aside.
+            if !all.contains(where: { $0.0 == 503 }), !path.hasSuffix("healthz") { all.append((503, "Error")) }
             for (status, schema) in all {
                 let code = OpenAPI.Response.StatusCode.status(code: status)
                 if schema == "Error", let name = OpenAPIDocument.errorResponses[status] {
@@ -256,7 +259,7 @@ enum HTTPStatusText {
         case 422: "Validation error (names the field)"
         case 429: "Rate limited (Retry-After)"
         case 502: "Bad gateway (the upstream failed)"
-        case 503: "Unavailable"
+        case 503: "Unavailable (a dependency is down; Retry-After)"
         case 504: "Gateway timeout"
         default: "Status \(status)"
         }

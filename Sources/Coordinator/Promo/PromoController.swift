@@ -36,7 +36,7 @@ struct PromoController {
         }
         group.post("redeem") { request, context -> PromoService.Redemption in
             let identity = try context.requireIdentity()
-            try redeemAttempt(identity.userID)
+            try await redeemAttempt(identity.userID)
             let body = try await request.decode(as: RedeemRequest.self, context: context)
             return try await idempotency.run(request, user: identity.userID, route: "promo/redeem") { _ in
                 try await promos.redeem(body.code ?? "", userID: identity.userID)
@@ -45,7 +45,7 @@ struct PromoController {
     }
 
     /// Five attempts per user per minute (the guide's rule), counted before anything is looked up.
-    func redeemAttempt(_ userID: UUID) throws {
-        try rateLimits.promoRedeem.enforce(key: userID.uuidString, what: "promo code attempts")
+    func redeemAttempt(_ userID: UUID) async throws {
+        try await rateLimits.promoRedeem.enforce(key: userID.uuidString, what: "promo code attempts")
     }
 }

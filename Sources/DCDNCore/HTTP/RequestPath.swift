@@ -16,6 +16,13 @@ public enum RequestPath {
         return normalize(bytes: Array(path.utf8))
     }
 
+    /// The normalised path of a whole target; the target itself (no copy) when it is already a
+    /// normal path without a query, as nearly every request's is.
+    public static func path(of target: String) -> String {
+        if !target.utf8.contains(UInt8(ascii: "?")), isNormal(target[...].utf8) { return target }
+        return normalize(target[...])
+    }
+
     /// `normalize(_:)` for a whole target: the normalised path, then the query as it came.
     public static func normalizeTarget(_ target: String) -> String {
         guard let mark = target.firstIndex(of: "?") else { return normalize(target[...]) }

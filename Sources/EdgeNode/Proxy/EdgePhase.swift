@@ -80,7 +80,7 @@ struct RoutePhase: EdgeHeadPhase {
         flow.host = EdgeRoutes.hostName(authority)
         let path = flow.head.path ?? "/"
         flow.target = path.hasPrefix("/") ? path : "/" + path
-        flow.path = RequestPath.normalize(flow.target[...])
+        flow.path = RequestPath.path(of: flow.target)
         return nil
     }
 }

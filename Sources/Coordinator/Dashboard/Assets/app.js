@@ -1,5 +1,8 @@
 // Small progressive enhancements; every page works without this file.
 document.addEventListener("DOMContentLoaded", () => {
+  // The maintenance page tries again by itself (the link does the same by hand).
+  const reload = document.querySelector("[data-reload-after]");
+  if (reload) setTimeout(() => location.reload(), Number(reload.dataset.reloadAfter) * 1000);
   const toggle = document.querySelector(".menu-toggle");
   const sidebar = document.getElementById("sidebar");
   if (toggle && sidebar) {

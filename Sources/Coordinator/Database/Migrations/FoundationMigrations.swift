@@ -1,11 +1,15 @@
 import DCDNCore
 import FluentKit
+import SQLKit
 
 /// The first schema: plans, users and their credentials, the dev outbox.
 /// Migrations run in order and are never edited once released; changes come as new ones.
 enum FoundationMigrations {
     static var all: [any AsyncMigration] {
-        [CreatePlans(), CreateUsers(), CreateAPITokens(), CreateSessions(), CreateEmailVerifications(), CreateOutbox()]
+        [
+            CreatePlans(), CreateUsers(), CreateAPITokens(), CreateSessions(), CreateEmailVerifications(), CreateOutbox(),
+            CreateRateLimitCounts(),
+        ]
     }
 
     struct CreatePlans: AsyncMigration {
@@ -123,6 +127,25 @@ enum FoundationMigrations {
         }
         func revert(on database: any Database) async throws {
             try await database.schema(OutboxMessage.schema).delete()
+        }
+    }
+
+    /// Rate-limit counts shared by coordinator replicas (`SharedRateLimitCounts`): one row per
+    /// limit, key and window, times in Unix milliseconds.
+    struct CreateRateLimitCounts: AsyncMigration {
+        var name: String { "024_create_rate_limit_counts" }
+        func prepare(on database: any Database) async throws {
+            guard let sql = database as? any SQLDatabase else { return }
+            try await sql.raw(
+                """
+                CREATE TABLE rate_limit_counts (key TEXT NOT NULL, window_start BIGINT NOT NULL, count INTEGER NOT NULL,
+                    expires_at BIGINT NOT NULL, PRIMARY KEY (key, window_start))
+                """
+            ).run()
+            try await sql.raw("CREATE INDEX rate_limit_counts_expiry ON rate_limit_counts (expires_at)").run()
+        }
+        func revert(on database: any Database) async throws {
+            try await database.schema("rate_limit_counts").delete()
         }
     }
 }
