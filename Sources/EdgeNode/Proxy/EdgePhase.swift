@@ -156,9 +156,14 @@ struct PageRulePhase: EdgeHeadPhase {
         if scheme == "https", route.site.httpsOff {
             return redirect("http://\(authority)\(flow.target)", status: 301, domain: route.domain)
         }
-        // Matched on the normalised path, as the firewall's rules are; the query as sent.
-        let query = flow.target.firstIndex(of: "?").map { flow.target[$0...] } ?? ""
-        let matched = route.site.rule(scheme: scheme, url: flow.host + flow.path + query)
+        // Matched on the normalised path, as the firewall's rules are; the query as sent. The URL
+        // is only built when the domain has rules (this runs for every hit).
+        var matched: (PageRuleConfig, [String])?
+        if !route.site.rules.isEmpty {
+            let target = flow.target.utf8
+            let query = target.firstIndex(of: UInt8(ascii: "?")).map { flow.target[$0...] } ?? ""
+            matched = route.site.rule(scheme: scheme, url: flow.host + flow.path + query)
+        }
         if let (rule, captures) = matched {
             if let forwarding = rule.forwardingUrl {
                 return redirect(

@@ -127,7 +127,12 @@ final class AttackDetector: Sendable {
                 buckets.published = published.withLock { $0 }
                 buckets.generation = current
             }
-            return (buckets.published.flooded.contains(domain), buckets.published.clientLimits[domain])
+            let published = buckets.published
+            // Most nodes publish no adaptive limits and no floods: no hashing of the domain then.
+            return (
+                !published.flooded.isEmpty && published.flooded.contains(domain),
+                published.clientLimits.isEmpty ? nil : published.clientLimits[domain]
+            )
         }
     }
 
