@@ -97,7 +97,13 @@ struct SettingsTests {
         #expect(node.coordinatorURL == "https://cdn.example" && node.token == "dcdn_node_t" && node.region == "eu")
         #expect(throws: SettingsError.self) { try DCDNSettings(role: .coordinator, reader: reader) }
         // And the coordinator does not fail on a role's section it does not run.
-        _ = try DCDNSettings(role: .coordinator, reader: .values(["edge.max_connections_per_ip": "lots"]))
+        let coordinator = try DCDNSettings(role: .coordinator, reader: .values(["edge.max_connections_per_ip": "lots"]))
+        #expect(coordinator.acmeDirectoryURL == "https://acme-v02.api.letsencrypt.org/directory" && coordinator.jobLeaseSeconds == 60)
+        // Empty turns issuance off (as documented), where other empty settings mean "the default".
+        let off = try await SettingsReader.load(flags: [:], environment: ["DCDN_ACME_DIRECTORY_URL": "", "DCDN_JOB_LEASE": "5"])
+        let quiet = try DCDNSettings(role: .coordinator, reader: off)
+        #expect(quiet.acmeDirectoryURL == "" && quiet.jobLeaseSeconds == 5)
+        #expect(throws: SettingsError.self) { try DCDNSettings(role: .coordinator, reader: .values(["job_lease": "1"])) }
         let bad = #expect(throws: SettingsError.self) {
             try EdgeSettings(.values(["edge.max_connections_per_ip": "lots"]), dev: false)
         }

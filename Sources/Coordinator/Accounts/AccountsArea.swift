@@ -51,10 +51,11 @@ struct AccountsArea: ProductArea {
             .addRoutes(to: routes.dashboard)
     }
 
-    func jobs(logger: Logger) -> [any Service] {
+    func jobs(claims: JobClaims, logger: Logger) -> [any Service] {
         [
-            PeriodicJob(name: "expired credentials", interval: .seconds(3600), logger: logger) { [store] in
-                try await ExpiredCredentialsJob(store: store).runOnce()
+            // One sweep an hour across replicas: the round is the item.
+            PeriodicJob(name: "expired credentials", interval: .seconds(3600), claims: claims, logger: logger) { [store] round in
+                await round.run("sweep:\(round.number)") { try await ExpiredCredentialsJob(store: store).runOnce() }
             }
         ]
     }

@@ -2,7 +2,7 @@ import FluentKit
 import Foundation
 
 /// Deletes dashboard sessions and verification links that can no longer be used (run hourly by
-/// `Coordinator.jobs()`). Deleting is idempotent, so replicas running it at the same time do no harm.
+/// `Coordinator.jobs()`, by one replica a round).
 public struct ExpiredCredentialsJob: Sendable {
     let store: DatabaseStore
 

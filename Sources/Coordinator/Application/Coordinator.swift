@@ -30,6 +30,8 @@ public final class Coordinator: Sendable {
     public let affiliates: AffiliateService
     public let billing: BillingService
     let idempotency: IdempotentCalls
+    /// Which replica runs each due item of the background jobs.
+    let jobClaims: JobClaims
     /// `dcdn dev`'s certificate authority (ACME at /dev-acme), when no CA is configured.
     let devCA: DevCertificateAuthority?
     public let secrets: Secrets
@@ -94,6 +96,7 @@ public final class Coordinator: Sendable {
             provider: paymentProvider ?? StripeClient(base: settings.billing.stripeAPIBase, secretKey: settings.billing.stripeSecretKey),
             publicURL: publicURL, logger: logger)
         idempotency = IdempotentCalls(store: store)
+        jobClaims = JobClaims(database: store.db.sql, lease: .seconds(settings.jobLeaseSeconds), logger: logger)
         devCA =
             settings.isDev && settings.acmeDirectoryURL.isEmpty
             ? try DevCertificateAuthority(
@@ -124,9 +127,9 @@ public final class Coordinator: Sendable {
         areas.install(ProductAreas.all.map { $0.make(self) })
     }
 
-    /// Every area's background jobs; each is idempotent, so replicas run them side by side.
+    /// Every area's background jobs. Every replica runs them; `jobClaims` gives each due item to one.
     public func jobs() -> [any Service] {
-        areas.all.flatMap { $0.jobs(logger: logger) }
+        areas.all.flatMap { $0.jobs(claims: jobClaims, logger: logger) }
     }
 
     /// The configured secret, else one generated once into the data directory. Replicas behind

@@ -35,8 +35,8 @@ protocol ProductArea: Sendable {
     init(_ coordinator: Coordinator)
     /// Adds the area's routes: API, dashboard pages, and public routes at the root.
     func addRoutes(to routes: AreaRoutes)
-    /// Background jobs; each is idempotent, since every replica runs them.
-    func jobs(logger: Logger) -> [any Service]
+    /// Background jobs, usually `PeriodicJob`s whose items `claims` gives to one replica each.
+    func jobs(claims: JobClaims, logger: Logger) -> [any Service]
     /// Fills the area's part of the node feed: its fields of the edge's and the nameserver's
     /// per-domain configuration, and its role-wide settings.
     func contribute(to feed: inout NodeFeedBuilder) async throws
@@ -53,7 +53,7 @@ extension ProductArea {
     public static var schemas: [String: JSONSchema] { [:] }
     public static var limitCounters: [PlanLimit: PlanLimits.UsageCounter] { [:] }
     public func addRoutes(to routes: AreaRoutes) {}
-    public func jobs(logger: Logger) -> [any Service] { [] }
+    public func jobs(claims: JobClaims, logger: Logger) -> [any Service] { [] }
     public func contribute(to feed: inout NodeFeedBuilder) async throws {}
 }
 

@@ -50,7 +50,11 @@ struct BillingArea: ProductArea {
         dashboard.addRoutes(to: routes.dashboard)
     }
 
-    func jobs(logger: Logger) -> [any Service] {
-        [PeriodicJob(name: "plan renewals", interval: .seconds(60), logger: logger) { [billing] in try await billing.renewDue() }]
+    func jobs(claims: JobClaims, logger: Logger) -> [any Service] {
+        [
+            PeriodicJob(name: "plan renewals", interval: .seconds(60), claims: claims, logger: logger) { [billing] in
+                try await billing.renewDue(round: $0)
+            }
+        ]
     }
 }

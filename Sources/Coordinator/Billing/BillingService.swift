@@ -359,10 +359,31 @@ public struct BillingService: Sendable {
     // MARK: Renewals
 
     /// Renews, puts into grace, or ends subscriptions whose period is over (the renewal job).
-    public func renewDue(now: Date = Date()) async throws {
+    /// Each is one item of `round`: the renewal at a period's end; while in grace, a credit
+    /// payer's retry once per round, and for other payers the end of grace once it has come.
+    public func renewDue(now: Date = Date(), round: JobRound? = nil) async throws {
         let due = try await Subscription.query(on: store.db).filter(\.$status != .canceled).filter(\.$currentPeriodEnd <= now).limit(500)
             .all()
-        for subscription in due { try await renew(subscription, now: now) }
+        for listed in due {
+            let item = Self.renewalItem(listed, now: now, round: round?.number ?? 0)
+            guard let item else { continue }
+            try await round.run(item) {
+                // Read again under the claim: the state the item names may have moved on.
+                guard let subscription = try await Subscription.find(listed.id, on: store.db), subscription.status != .canceled,
+                    Self.renewalItem(subscription, now: now, round: round?.number ?? 0) == item
+                else { return }
+                try await renew(subscription, now: now)
+            }
+        }
+    }
+
+    /// The due occurrence a subscription is at, or nil when nothing is due yet.
+    static func renewalItem(_ subscription: Subscription, now: Date, round: Int64) -> String? {
+        let period = "\(subscription.id!):\(JobClaims.millis(subscription.currentPeriodEnd))"
+        guard subscription.status == .grace else { return period }
+        if subscription.method == .credits { return "\(period):retry:\(round)" }
+        guard let ends = subscription.graceEndsAt, ends <= now else { return nil }
+        return "\(period):end"
     }
 
     private func renew(_ subscription: Subscription, now: Date) async throws {

@@ -179,15 +179,18 @@ public struct CreditLedger: Sendable {
         }
     }
 
-    /// Expires every grant whose time has come (the expiry job). Returns how many expired.
+    /// Expires every grant whose time has come (the expiry job). Each grant is one item of
+    /// `round` (its id), so that of several replicas one expires it. Returns how many expired.
     @discardableResult
-    public func expireDue(now: Date = Date(), batch: Int = 500) async throws -> Int {
+    public func expireDue(now: Date = Date(), batch: Int = 500, round: JobRound? = nil) async throws -> Int {
         // A second of margin: the exact decision is made under the lock (`CreditBook.due`).
         let due = try await CreditGrant.query(on: store.db).filter(\.$expiresAt <= now.addingTimeInterval(1)).filter(\.$remaining > 0)
-            .field(\.$userID).limit(batch).all().map(\.userID)
+            .field(\.$id).field(\.$userID).limit(batch).all()
         var expired = 0
-        for userID in Set(due) {
-            expired += try await transaction { db in try await expireDue(of: userID, on: db, now: now) }
+        for grant in due {
+            try await round.run(grant.id!.uuidString) {
+                expired += try await transaction { db in try await expireDue(of: grant.userID, on: db, now: now) }
+            }
         }
         return expired
     }

@@ -55,7 +55,11 @@ struct CreditsArea: ProductArea {
         ).addRoutes(to: routes.dashboard)
     }
 
-    func jobs(logger: Logger) -> [any Service] {
-        [PeriodicJob(name: "credit expiry", interval: .seconds(60), logger: logger) { [ledger] in try await ledger.expireDue() }]
+    func jobs(claims: JobClaims, logger: Logger) -> [any Service] {
+        [
+            PeriodicJob(name: "credit expiry", interval: .seconds(60), claims: claims, logger: logger) { [ledger] in
+                try await ledger.expireDue(round: $0)
+            }
+        ]
     }
 }

@@ -12,20 +12,30 @@ struct DelegationCheck {
     let settings: DCDNSettings
     let store: DatabaseStore
 
-    func run() async throws {
-        let pending = try await Domain.query(on: store.db).filter(\.$status == .pending).limit(500).all()
+    /// Checks each pending domain not checked in the last half interval. One item per domain
+    /// and last check, so that of several replicas one asks the resolver.
+    func run(round: JobRound? = nil, now: Date = Date()) async throws {
+        let recent = now.addingTimeInterval(-Double(settings.delegationCheckSeconds) / 2)
+        let pending = try await Domain.query(on: store.db).filter(\.$status == .pending)
+            .group(.or) { $0.filter(\.$delegationCheckedAt == nil).filter(\.$delegationCheckedAt < recent) }
+            .limit(500).all()
         guard !pending.isEmpty else { return }
         let resolver = try resolverAddress()
         let ours = Set(settings.nameservers)
-        for domain in pending {
-            let servers = (try? await nameservers(of: domain.name, resolver: resolver)) ?? []
-            domain.delegationCheckedAt = Date()
-            if !servers.isEmpty, Set(servers).isSubset(of: ours) {
-                domain.status = .active
-                domain.activatedAt = Date()
-                logger.info("domain delegated to DCDN", metadata: ["domain": "\(domain.name)"])
+        for listed in pending {
+            try await round.run("\(listed.id!):\(listed.delegationCheckedAt.map(JobClaims.millis) ?? 0)") {
+                guard let domain = try await Domain.find(listed.id, on: store.db), domain.status == .pending,
+                    domain.delegationCheckedAt == listed.delegationCheckedAt
+                else { return }
+                let servers = (try? await nameservers(of: domain.name, resolver: resolver)) ?? []
+                domain.delegationCheckedAt = Date()
+                if !servers.isEmpty, Set(servers).isSubset(of: ours) {
+                    domain.status = .active
+                    domain.activatedAt = Date()
+                    logger.info("domain delegated to DCDN", metadata: ["domain": "\(domain.name)"])
+                }
+                try await domain.save(on: store.db)
             }
-            try await domain.save(on: store.db)
         }
     }
 

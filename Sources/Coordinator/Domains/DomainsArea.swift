@@ -47,11 +47,12 @@ struct DomainsArea: ProductArea {
             .addRoutes(to: routes.dashboard)
     }
 
-    func jobs(logger: Logger) -> [any Service] {
+    func jobs(claims: JobClaims, logger: Logger) -> [any Service] {
         [
-            PeriodicJob(name: "delegation check", interval: .seconds(Int64(settings.delegationCheckSeconds)), logger: logger) {
-                [settings, store] in
-                try await DelegationCheck(logger: logger, settings: settings, store: store).run()
+            PeriodicJob(
+                name: "delegation check", interval: .seconds(Int64(settings.delegationCheckSeconds)), claims: claims, logger: logger
+            ) { [settings, store] round in
+                try await DelegationCheck(logger: logger, settings: settings, store: store).run(round: round)
             }
         ]
     }

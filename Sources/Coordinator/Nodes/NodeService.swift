@@ -146,15 +146,23 @@ public struct NodeService: Sendable {
 
     /// Marks nodes silent for longer than the timeout unhealthy; returns how many changed.
     @discardableResult
-    public func expireSilentNodes(now: Date = Date()) async throws -> Int {
+    public func expireSilentNodes(now: Date = Date(), round: JobRound? = nil) async throws -> Int {
         let cutoff = now.addingTimeInterval(-Self.heartbeatTimeout)
         let silent = try await Node.query(on: db).filter(\.$healthy == true).all().filter { ($0.lastHeartbeatAt ?? .distantPast) < cutoff }
-        for node in silent {
-            node.healthy = false
-            try await node.save(on: db)
+        var marked = 0
+        for listed in silent {
+            // One item per node and last heartbeat: a node that comes back and falls silent again is a new one.
+            try await round.run("\(listed.id!):\(JobClaims.millis(listed.lastHeartbeatAt ?? .distantPast))") {
+                guard let node = try await Node.find(listed.id, on: db), node.healthy, node.lastHeartbeatAt == listed.lastHeartbeatAt else {
+                    return
+                }
+                node.healthy = false
+                try await node.save(on: db)
+                try await feed.bump()
+                marked += 1
+            }
         }
-        if !silent.isEmpty { try await feed.bump() }
-        return silent.count
+        return marked
     }
 
     private func apply(_ draft: Draft, to node: Node, creating: Bool) throws {

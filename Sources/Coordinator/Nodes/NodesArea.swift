@@ -32,9 +32,11 @@ struct NodesArea: ProductArea {
         NodesDashboard(renderer: renderer, nodes: nodes, publicURL: publicURL).addRoutes(to: routes.dashboard)
     }
 
-    func jobs(logger: Logger) -> [any Service] {
+    func jobs(claims: JobClaims, logger: Logger) -> [any Service] {
         [
-            PeriodicJob(name: "node health", interval: .seconds(2), logger: logger) { [nodes] in try await nodes.expireSilentNodes() },
+            PeriodicJob(name: "node health", interval: .seconds(2), claims: claims, logger: logger) { [nodes] in
+                try await nodes.expireSilentNodes(round: $0)
+            },
             LongPollDrain(feed: feed),
         ]
     }

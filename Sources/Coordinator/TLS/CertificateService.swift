@@ -26,8 +26,6 @@ public final class CertificateService: Sendable {
     /// For talking to the CA (with its extra trust roots); a client is made per run.
     let clientConfiguration: HTTPClient.Configuration
 
-    /// How long one attempt may hold a certificate.
-    static let lease: TimeInterval = 600
     static let maxBackoff: TimeInterval = 6 * 3600
 
     init(
@@ -116,7 +114,7 @@ public final class CertificateService: Sendable {
     /// Every certificate that is due, one at a time. An active domain without a row gets one;
     /// pending domains wait for their delegation (a CA could not validate them yet, and failed
     /// validations count against the CA's rate limits), unless someone asks with Issue now.
-    public func runDue(now: Date = Date()) async throws {
+    public func runDue(now: Date = Date(), round: JobRound? = nil) async throws {
         guard enabled else { return }
         if let sql = store.db as? any SQLDatabase {
             struct Row: Decodable { var id: UUID }
@@ -133,25 +131,17 @@ public final class CertificateService: Sendable {
         let due = try await DomainCertificate.query(on: store.db).filter(\.$dueAt <= now).sort(\.$dueAt).limit(20).all()
         guard !due.isEmpty else { return }
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-        for certificate in due {
-            guard (try? await claim(certificate, now: now)) == true else { continue }
-            await attempt(certificate, http: http)
+        for listed in due {
+            // One item per certificate and due time: an attempt moves `dueAt`, so the next is a new item.
+            try await round.run("\(listed.id!):\(JobClaims.millis(listed.dueAt))") {
+                // Read again under the claim: a replica that died after saving its attempt left it done.
+                guard let certificate = try await DomainCertificate.find(listed.id, on: store.db), certificate.dueAt == listed.dueAt else {
+                    return
+                }
+                await attempt(certificate, http: http)
+            }
         }
         try? await http.shutdown()
-    }
-
-    /// Takes the row for this replica unless another one holds it (a conditional UPDATE: of two
-    /// replicas racing, one gets the row back).
-    private func claim(_ certificate: DomainCertificate, now: Date) async throws -> Bool {
-        guard let sql = store.db as? any SQLDatabase else { return true }
-        struct Row: Decodable { var id: UUID }
-        let row = try await sql.raw(
-            """
-            UPDATE domain_certificates SET locked_until = \(bind: now.addingTimeInterval(Self.lease))
-            WHERE id = \(bind: certificate.id!) AND (locked_until IS NULL OR locked_until < \(bind: now)) RETURNING id
-            """
-        ).first(decoding: Row.self)
-        return row != nil
     }
 
     private func attempt(_ certificate: DomainCertificate, http: HTTPClient) async {
@@ -179,7 +169,6 @@ public final class CertificateService: Sendable {
             certificate.dueAt = Date().addingTimeInterval(max(backoff, problem?.retryAfter ?? 0))
             logger.warning("certificate attempt failed", metadata: ["domain": "\(domain.name)", "error": "\(error)"])
         }
-        certificate.lockedUntil = nil
         do {
             try await store.db.transaction { db in
                 try await certificate.save(on: db)

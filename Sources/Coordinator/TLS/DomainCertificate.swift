@@ -31,7 +31,6 @@ final class DomainCertificate: Model, @unchecked Sendable {
     @Field(key: "attempts") var attempts: Int
     @OptionalField(key: "last_error") var lastError: String?
     /// A replica working on this certificate holds it until then (one order at a time).
-    @OptionalField(key: "locked_until") var lockedUntil: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
 
     init() {}

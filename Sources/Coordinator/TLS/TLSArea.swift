@@ -28,8 +28,12 @@ struct TLSArea: ProductArea {
         CertificatesController(certificates: certificates, domains: domains).addRoutes(to: routes.api)
     }
 
-    func jobs(logger: Logger) -> [any Service] {
-        [PeriodicJob(name: "certificates", interval: .seconds(5), logger: logger) { [certificates] in try await certificates.runDue() }]
+    func jobs(claims: JobClaims, logger: Logger) -> [any Service] {
+        [
+            PeriodicJob(name: "certificates", interval: .seconds(5), claims: claims, logger: logger) { [certificates] in
+                try await certificates.runDue(round: $0)
+            }
+        ]
     }
 
     func contribute(to feed: inout NodeFeedBuilder) async throws {

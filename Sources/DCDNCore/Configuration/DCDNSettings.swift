@@ -40,6 +40,9 @@ public struct DCDNSettings: Sendable {
     /// Resolver used to observe customers' delegation ("host:port"); nil = /etc/resolv.conf.
     public var delegationResolver: String?
     public var delegationCheckSeconds: Int
+    /// How long a replica's claim on a background job's item holds without renewal (`JobClaims`):
+    /// the longest another replica waits to finish the work of one that died.
+    public var jobLeaseSeconds: Int
     /// Which addresses domains and proxied records may point at (`private_origins`; dev allows
     /// loopback). The edge enforces the same policy when it connects.
     public var originPolicy: OriginAddressPolicy
@@ -159,10 +162,13 @@ public struct DCDNSettings: Sendable {
         hostmaster = string("hostmaster") ?? "hostmaster.\(nameservers[0].split(separator: ".").dropFirst().joined(separator: "."))"
         delegationResolver = string("delegation_resolver")
         delegationCheckSeconds = try int("delegation_check_interval", dev ? 10 : 300, 1...86_400)
+        jobLeaseSeconds = try int("job_lease", 60, 3...3600)
         originPolicy = try EdgeSettings.originPolicy(settings, dev: dev)
         imagePrivateSources = try EdgeSettings.pins(settings)
         // dev has no public names to validate: issuance is off there unless a CA is configured.
-        acmeDirectoryURL = string("acme_directory_url") ?? (dev ? "" : "https://acme-v02.api.letsencrypt.org/directory")
+        acmeDirectoryURL =
+            settings.isEmpty("acme_directory_url")
+            ? "" : string("acme_directory_url") ?? (dev ? "" : "https://acme-v02.api.letsencrypt.org/directory")
         acmeCABundle = string("acme_ca_bundle")
         acmeEmail = string("acme_email")
         acmeChallengeDelay = try int("acme_challenge_delay", 2, 0...300)

@@ -68,6 +68,12 @@ public struct SettingsReader: Sendable {
                         }))))
     }
 
+    /// Whether `key` is set to the empty string: for settings where empty means "off" rather
+    /// than "the default".
+    public func isEmpty(_ key: String) -> Bool {
+        config.string(forKey: ConfigKey(key)) == ""
+    }
+
     /// The value as text, or nil when unset or empty. Values come as strings from flags and the
     /// environment but as numbers or booleans from a JSON file: either is accepted.
     public func string(_ key: String, secret: Bool = false) -> String? {

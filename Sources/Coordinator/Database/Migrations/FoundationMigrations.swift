@@ -8,7 +8,7 @@ enum FoundationMigrations {
     static var all: [any AsyncMigration] {
         [
             CreatePlans(), CreateUsers(), CreateAPITokens(), CreateSessions(), CreateEmailVerifications(), CreateOutbox(),
-            CreateRateLimitCounts(),
+            CreateRateLimitCounts(), CreateJobRuns(),
         ]
     }
 
@@ -146,6 +146,25 @@ enum FoundationMigrations {
         }
         func revert(on database: any Database) async throws {
             try await database.schema("rate_limit_counts").delete()
+        }
+    }
+
+    /// Background jobs' items and which replica ran them (`JobClaims`); times in Unix milliseconds.
+    struct CreateJobRuns: AsyncMigration {
+        var name: String { "025_create_job_runs" }
+        func prepare(on database: any Database) async throws {
+            guard let sql = database as? any SQLDatabase else { return }
+            try await sql.raw(
+                """
+                CREATE TABLE job_runs (job TEXT NOT NULL, item TEXT NOT NULL, claimed_by TEXT NOT NULL, lease_until BIGINT NOT NULL,
+                    attempts INTEGER NOT NULL, first_claimed_at BIGINT NOT NULL, completed_at BIGINT, completed_by TEXT,
+                    PRIMARY KEY (job, item))
+                """
+            ).run()
+            try await sql.raw("CREATE INDEX job_runs_completed ON job_runs (completed_at)").run()
+        }
+        func revert(on database: any Database) async throws {
+            try await database.schema("job_runs").delete()
         }
     }
 }

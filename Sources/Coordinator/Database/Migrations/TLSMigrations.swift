@@ -1,8 +1,9 @@
 import FluentKit
+import SQLKit
 
 /// Certificates, ACME HTTP-01 answers and the platform's ACME accounts.
 enum TLSMigrations {
-    static var all: [any AsyncMigration] { [CreateCertificates()] }
+    static var all: [any AsyncMigration] { [CreateCertificates(), DropCertificateLocks()] }
 
     struct CreateCertificates: AsyncMigration {
         var name: String { "016_create_certificates" }
@@ -44,6 +45,19 @@ enum TLSMigrations {
             try await database.schema(ACMEAccount.schema).delete()
             try await database.schema(ACMEHTTPChallenge.schema).delete()
             try await database.schema(DomainCertificate.schema).delete()
+        }
+    }
+
+    /// Claims moved to `job_runs` (`JobClaims`), shared by every background job.
+    struct DropCertificateLocks: AsyncMigration {
+        var name: String { "026_drop_certificate_locks" }
+        func prepare(on database: any Database) async throws {
+            // Plain SQL: SQLite (3.35 and later) and PostgreSQL both drop a column so.
+            guard let sql = database as? any SQLDatabase else { return }
+            try await sql.raw("ALTER TABLE domain_certificates DROP COLUMN locked_until").run()
+        }
+        func revert(on database: any Database) async throws {
+            try await database.schema(DomainCertificate.schema).field("locked_until", .datetime).update()
         }
     }
 }
