@@ -86,8 +86,9 @@ struct EdgeChannel: HTTPChannelHandler {
         secure: Bool, client: ClientIP?, defences: ConnectionDefences?, logger: Logger
     ) throws -> EventLoopFuture<HTTP1Result> {
         let tunnel = webSockets.forConnection(secure: secure)
-        if let defences {
-            try channel.pipeline.syncOperations.addHandler(SlowClientGuard(clock: RequestClock(), defences: defences, client: client))
+        let clock = defences.map { _ in RequestClock() }
+        if let defences, let clock {
+            try channel.pipeline.syncOperations.addHandler(SlowClientGuard(clock: clock, defences: defences, client: client))
         }
         let upgrades = NIOTypedHTTPServerUpgradeConfiguration<HTTP1Result>(upgraders: [tunnel]) { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -109,7 +110,10 @@ struct EdgeChannel: HTTPChannelHandler {
         configuration.enablePipelining = false  // NIOAsyncChannel serialises pipelined requests
         configuration.enableErrorHandling = false  // Hummingbird handles errors
         configuration.enableResponseHeaderValidation = false  // HTTPTypes validates
-        return try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+        let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+        // Just above the decoder, before the handlers the upgrade adds: a parse error is answered at once.
+        try channel.pipeline.syncOperations.addHandler(ParseErrorResponder { clock?.partialHead })
+        return negotiated
     }
 
     /// Answers a WebSocket upgrade that was not passed through, and closes.

@@ -25,6 +25,8 @@ final class HitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private var needsFlush = false
     /// Where encoded bytes enter the pipeline: just below NIO's response encoder.
     private var wire: ChannelHandlerContext?
+    /// Told of each request answered here, which its response count does not see.
+    private var parseErrors: ParseErrorResponder?
 
     /// The connection is TLS (requests are https).
     let secure: Bool
@@ -39,10 +41,12 @@ final class HitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         wire = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+        parseErrors = try? context.pipeline.syncOperations.handler(type: ParseErrorResponder.self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         wire = nil
+        parseErrors = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -57,6 +61,7 @@ final class HitFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 wire.write(NIOAny(IOData.byteBuffer(answer.head)), promise: nil)
                 if let body = answer.body, body.readableBytes > 0 { wire.write(NIOAny(IOData.byteBuffer(body)), promise: nil) }
                 needsFlush = true
+                parseErrors?.answeredBelow()
                 return
             }
             outstanding += 1

@@ -121,6 +121,10 @@ struct WebSocketTunnel: NIOTypedHTTPServerProtocolUpgrader, Sendable {
         attempt.origin = nil
         return channel.eventLoop.makeCompletedFuture {
             let (visitorSide, originSide) = GlueHandler.matchedPair()
+            // Raw bytes from here on: the HTTP parse-error answerer above the (removed) decoder goes too.
+            if let parseErrors = try? channel.pipeline.syncOperations.context(handlerType: ParseErrorResponder.self) {
+                channel.pipeline.syncOperations.removeHandler(context: parseErrors, promise: nil)
+            }
             try channel.pipeline.syncOperations.addHandler(visitorSide)
             // The origin's reader hands over any bytes that followed its 101 as it leaves.
             try origin.pipeline.syncOperations.addHandler(originSide)

@@ -79,12 +79,18 @@ final class SlowClientGuard: ChannelInboundHandler, RemovableChannelHandler {
         case .body(let start, let bytes):
             clock.phase = .body(start: start, bytes: bytes + count)
         }
-        context.fireChannelRead(data)
-        // Still in the head after the decoder saw these bytes: keep them (bounded) for the Host.
-        if case .head(_, let bytes) = clock.phase {
+        // Kept (bounded) before the decoder sees the bytes: for the Host of a cut-off client, and for
+        // `ParseErrorResponder`, which the decoder calls during `fireChannelRead`. A head that
+        // completes clears them (`RequestPhaseWatch`).
+        if case .head = clock.phase {
             if startedHead { clock.partialHead = [] }
             if clock.partialHead.count < 8192 { clock.partialHead += buffer.readableBytesView.prefix(8192 - clock.partialHead.count) }
-            if bytes > defences.settings.maxHeaderBytes {
+        }
+        context.fireChannelRead(data)
+        if case .head(_, let bytes) = clock.phase {
+            if !clock.partialHead.contains(UInt8(ascii: "\n")), bytes > RequestPhaseWatch.maxURIBytes {
+                reject(context: context, status: "414 URI Too Long", slow: false)
+            } else if bytes > defences.settings.maxHeaderBytes {
                 reject(context: context, status: "431 Request Header Fields Too Large", slow: false)
             }
         }
@@ -138,6 +144,8 @@ final class RequestPhaseWatch: ChannelInboundHandler, RemovableChannelHandler {
     let clock: RequestClock
     let guardHandler: SlowClientGuard
     let settings: EdgeProtectionSettings
+    /// The longest request target answered (16 KiB, Cloudflare's limit); longer is 414 URI Too Long.
+    static let maxURIBytes = 16_384
     /// A head was refused: nothing more of the connection goes up.
     private var refused = false
 
@@ -154,10 +162,19 @@ final class RequestPhaseWatch: ChannelInboundHandler, RemovableChannelHandler {
             clock.partialHead = []
             // A head that arrived in one read was never measured below: measure it here.
             let size = head.headers.reduce(head.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
-            if head.headers.count > settings.maxHeaderCount || size > settings.maxHeaderBytes {
+            let refusal: String? =
+                if head.uri.utf8.count > Self.maxURIBytes {
+                    "414 URI Too Long"
+                } else if head.headers.count > settings.maxHeaderCount || size > settings.maxHeaderBytes {
+                    "431 Request Header Fields Too Large"
+                } else if head.version.major != 1 {
+                    // HTTP/2.0 or 3.0 written as text: a version this parser does not speak (RFC 9110 §15.6.6).
+                    "505 HTTP Version Not Supported"
+                } else { nil }
+            if let refusal {
                 refused = true
                 if let raw = try? context.pipeline.syncOperations.context(handler: guardHandler) {
-                    guardHandler.reject(context: raw, status: "431 Request Header Fields Too Large", slow: false)
+                    guardHandler.reject(context: raw, status: refusal, slow: false)
                 }
                 return
             }
