@@ -20,6 +20,7 @@ package struct ManagedWAF: Sendable {
         case remoteCode = "remote_code_execution"
         case scanner
         case protocolAnomaly = "protocol_anomaly"
+        case ldapInjection = "ldap_injection"
     }
 
     /// What a rule looks at.
@@ -54,7 +55,8 @@ package struct ManagedWAF: Sendable {
             self.score = score
             self.scope = scope
             self.needles = needles
-            self.pattern = pattern.map { try! Regex($0) }
+            // Unicode scalars, not Characters: "\r\n" is one Character, which `[\r\n]` never matches.
+            self.pattern = pattern.map { try! Regex($0).matchingSemantics(.unicodeScalar) }
             self.hint = hint
         }
 
@@ -78,6 +80,7 @@ package struct ManagedWAF: Sendable {
     package struct Verdict: Sendable {
         package var score = 0
         package var findings: [Finding] = []
+        package init() {}
         package var blocked: Bool { score >= ManagedWAF.threshold }
     }
 
@@ -123,7 +126,10 @@ package struct ManagedWAF: Sendable {
         Rule(942_460, .sqlInjection, level: 3, score: notice, any: ["'"]),
         // Cross-site scripting
         Rule(941_110, .xss, level: 1, score: critical, any: ["<script", "</script"]),
-        Rule(941_170, .xss, level: 1, score: critical, any: ["javascript:", "vbscript:", "data:text/html", "livescript:"]),
+        // A script URL: the scheme followed by code, not "JavaScript: Basics of JavaScript" in a title.
+        Rule(
+            941_170, .xss, level: 1, score: critical, any: ["data:text/html"],
+            pattern: #"(?:java|vb|live)script\s*:(?:[^\s]|\s+[a-z_$][\w$.]*\s*[(`=\[])"#, hint: "script"),
         Rule(
             941_120, .xss, level: 1, score: critical,
             pattern:
@@ -137,6 +143,13 @@ package struct ManagedWAF: Sendable {
             941_190, .xss, level: 2, score: critical,
             any: ["alert(", "prompt(", "confirm(", "string.fromcharcode", "atob(", "-moz-binding"]),
         Rule(941_191, .xss, level: 2, score: error, any: ["eval(", "expression(", "settimeout(", "setinterval(", "innerhtml"]),
+        // JavaScript's other call forms: `(alert)(1)`, alert`1`, alert.call(…), a global by its
+        // name in brackets (document["cookie"], window['alert']), constructor chains.
+        Rule(
+            941_390, .xss, level: 1, score: critical,
+            pattern:
+                #"\(\s*(?:alert|prompt|confirm|eval|settimeout|setinterval|fetch|import)\s*\)\s*[(`]|\b(?:alert|prompt|confirm|eval)\s*(?:`|\.\s*(?:call|apply|bind)\s*\()|\b(?:document|window|self|top|parent|frames|globalthis|this)\s*\[\s*['"`]\s*(?:cookie|alert|eval|prompt|confirm|location|domain|write|constructor|atob)|\b(?:window|self|top|parent|frames|globalthis)\s*\[[^\]]{1,80}\]\s*[(`]|constructor\s*(?:\.\s*constructor|\[\s*['"`]constructor)|\[\s*\]\s*\.\s*(?:constructor|filter|map)\s*\.\s*constructor"#
+        ),
         Rule(941_320, .xss, level: 3, score: warning, pattern: #"<[a-z!/?]"#, hint: "<"),
         // Path traversal and local files
         Rule(930_100, .pathTraversal, level: 1, score: critical, any: ["../", "/..;/"]),
@@ -158,10 +171,12 @@ package struct ManagedWAF: Sendable {
             931_100, .fileInclusion, level: 1, score: critical,
             any: ["php://", "file://", "zip://", "phar://", "expect://", "glob://", "data://", "jar:", "gopher://", "dict://"]),
         Rule(
-            931_110, .fileInclusion, level: 1, score: critical, pattern: #"=\s*(?:https?|ftp)://\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"#,
+            931_110, .fileInclusion, level: 1, score: critical,
+            pattern: #"(?:^|[=\"'])\s*(?:https?|ftp)://\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"#,
             hint: "://"),
-        Rule(931_120, .fileInclusion, level: 2, score: critical, pattern: #"=\s*(?:https?|ftp)://[^&\s]*\?+(?:&|$)"#, hint: "://"),
-        Rule(931_130, .fileInclusion, level: 3, score: warning, pattern: #"=\s*(?:https?|ftp)://"#, hint: "://"),
+        Rule(
+            931_120, .fileInclusion, level: 2, score: critical, pattern: #"(?:^|[=\"'])\s*(?:https?|ftp)://[^&\s]*\?+(?:&|$)"#, hint: "://"),
+        Rule(931_130, .fileInclusion, level: 3, score: warning, pattern: #"(?:^|[=\"'])\s*(?:https?|ftp)://"#, hint: "://"),
         Rule(933_100, .remoteCode, level: 1, score: critical, any: ["<?php", "<?=", "<% "]),
         // Remote code execution
         Rule(
@@ -182,7 +197,39 @@ package struct ManagedWAF: Sendable {
                 "system(", "passthru(", "shell_exec(", "popen(", "proc_open(", "base64_decode(", "pcntl_exec(", "assert(",
                 "call_user_func(",
             ]),
+        // Windows shell after a separator: cmd built-ins and the tools attacks use.
+        Rule(
+            932_110, .remoteCode, level: 1, score: critical,
+            pattern:
+                #"(?:\||&|;|\r|\n)\s*(?:set\s+/[ap]\b|dir\s+(?:[a-z]:|/|\\|%)|type\s+(?:[a-z]:|%|\\)|net\s+(?:user|localgroup|view|share)\b|ipconfig\b|systeminfo\b|tasklist\b|certutil\b|bitsadmin\b|wmic\b|reg\s+(?:query|add)\b|ver\s*(?:$|[&|;])|ping\s+-n\b|cmd(?:\.exe)?\s+/[ck]\b|powershell\b|timeout\s+/t\b|whoami\b)"#
+        ),
+        Rule(932_120, .remoteCode, level: 1, score: critical, any: ["%comspec%", "%systemroot%", "%windir%", "cmd /c ", "cmd.exe /c"]),
         Rule(932_200, .remoteCode, level: 2, score: error, any: ["$(", "`"]),
+        // Server-side template injection: FreeMarker, Jinja2, Twig, ERB, Velocity, Java EL and
+        // Thymeleaf forms that reach objects or run code, and the probes (7*7) that find them.
+        Rule(
+            934_100, .remoteCode, level: 1, score: critical,
+            any: [
+                "__class__", "__mro__", "__subclasses__", "__globals__", "__builtins__", "__import__", "<#assign", "freemarker.template",
+                "?new()", "_self.env", "registerundefinedfiltercallback", "getfilter(", "java.lang.runtime", "java.lang.processbuilder",
+                "t(java.lang", ".getclass().forname", "#set($", "$class.inspect", "lipsum.__", "cycler.__", "joiner.__",
+                "request.application.__", "self._templatereference", "config.__class__", "|attr(",
+            ]),
+        Rule(
+            934_110, .remoteCode, level: 1, score: critical,
+            pattern:
+                #"(?:\{\{|\$\{|#\{|\*\{|<%=?|\{%|\$\{\{)\s*[-+]?\d+\s*[*+/-]\s*[-+]?\d+\s*(?:\}\}|\}|%>|%\})|<%=?\s*(?:system|exec|spawn|eval|io\.popen|file\.read|`)|\{%\s*(?:import|include|set|for)\s[^%]*(?:\bos\.|subprocess|popen\(|system\(|__)"#
+        ),
+        // LDAP filter injection: a filter closed and another opened, or a wildcard closing one.
+        Rule(
+            938_100, .ldapInjection, level: 1, score: critical,
+            pattern:
+                #"\)\s*\(\s*[|&!]\s*\(?\s*[a-z][\w-]*\s*[~<>]?=|\*\s*\)\s*\(\s*[|&!]?\s*\(?\s*[a-z][\w-]*\s*[~<>]?=|\(\s*[|&]\s*\(\s*[a-z][\w-]*\s*[~<>]?=|\(\s*objectclass\s*=\s*\*\s*\)"#,
+            hint: "("),
+        // XML external entities.
+        Rule(
+            939_100, .fileInclusion, level: 1, score: critical,
+            pattern: #"<!(?:doctype|entity)[^>]*\b(?:system|public)\b|<!entity\s+%"#, hint: "<!"),
         Rule(932_230, .remoteCode, level: 3, score: warning, any: ["{{", "}}", "<%="]),
         // Scanners (User-Agent)
         Rule(
@@ -190,7 +237,13 @@ package struct ManagedWAF: Sendable {
             any: [
                 "sqlmap", "nikto", "nmap", "masscan", "acunetix", "nessus", "wpscan", "dirbuster", "gobuster", "nuclei", "zgrab", "w3af",
                 "openvas", "havij", "netsparker", "appscan", "arachni", "jaeles", "ffuf", "feroxbuster", "wfuzz", "whatweb", "zmeu",
-                "morfeus", "commix", "paros", "webinspect", "qualys", "burpcollaborator", "dirsearch",
+                "morfeus", "commix", "paros", "webinspect", "qualys", "burpcollaborator", "dirsearch", "sqlninja", "bsqlbf", "brutus",
+                "fimap", "grabber", "jbrofuzz", "mysqloit", "n-stealth", "nsauditor", "pangolin", "webshag", "x-scan", "owasp zap",
+                "zaproxy", "skipfish", "vega/", "wapiti", "grendel-scan", "dotdotpwn", "httprint", "webreaper", "xray", "goby",
+                "tsunami", "interactsh", "l9explore", "l9tcpid", "leakix", "zmap", "censysinspect", "nmap nse", "masscan",
+                "absinthe", "bfac", "blackwidow", "cgichk", "crimscanner", "datacha0s", "hydra", "metis",
+                "netsparker", "openvas", "nessus", "s.t.a.l.k.e.r.", "teh forest lobster", "this is an exploit", "toata dragostea",
+                "webvulnscan", "whcc/", "wpscan", "fuzz faster u fool", "jorgee", "nuclei", "gobuster", "feroxbuster",
             ]),
     ]
 
@@ -249,10 +302,10 @@ package struct ManagedWAF: Sendable {
         if let query, !query.isEmpty {
             let arguments = query.split(separator: "&", omittingEmptySubsequences: true)
             if arguments.count > 255 { add(Finding(rule: 920_380, category: .protocolAnomaly, score: Self.critical), &verdict) }
-            check(Self.normalize(String(query), form: true), rules: contentRules, &verdict)
+            checkArguments(arguments, &verdict)
         }
         if let body, !body.isEmpty {
-            check(Self.normalize(String(decoding: body, as: UTF8.self), form: true), rules: contentRules, &verdict)
+            inspectBody(body, contentType: headers.first(where: { $0.0 == "content-type" })?.1, &verdict)
         }
         if let userAgent {
             // Browsers' User-Agents always hold parentheses: remembered, with the scanner check.
@@ -287,15 +340,62 @@ package struct ManagedWAF: Sendable {
         return verdict
     }
 
-    /// Bodies the WAF reads: forms, JSON, XML and text, as the Core Rule Set's body processors.
-    /// Uploads (images, archives, octet streams) pass uninspected: their bytes are not text.
-    package static func inspectsBody(contentType: String?) -> Bool {
-        guard let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() else {
-            return false
+    /// Adds a request body's findings to the verdict its head got (`inspect` without a body): one
+    /// request, one anomaly score. `body` is the first `bodyLimit` bytes; `contentType` the
+    /// request's, which says which encodings the origin will decode (`BodyDecoding`).
+    package func inspectBody(_ body: [UInt8], contentType: String?, adding head: Verdict) -> Verdict {
+        var verdict = head
+        guard isOn, !body.isEmpty else { return verdict }
+        inspectBody(body, contentType: contentType, &verdict)
+        return verdict
+    }
+
+    private func inspectBody(_ body: [UInt8], contentType: String?, _ verdict: inout Verdict) {
+        for part in BodyDecoding.parts(of: body, contentType: contentType) {
+            switch part {
+            case .form(let text):
+                checkArguments(text.split(separator: "&", omittingEmptySubsequences: true), &verdict)
+            case .text(let text):
+                check(Self.normalize(text, form: false), rules: contentRules, &verdict)
+            }
         }
-        return type == "application/x-www-form-urlencoded" || type == "multipart/form-data" || type.hasPrefix("text/")
-            || type == "application/json" || type.hasSuffix("+json") || type == "application/xml" || type.hasSuffix("+xml")
-            || type == "application/graphql"
+    }
+
+    /// Each `name=value` of a query or form on its own, percent- and `+`-decoded: a rule sees
+    /// one value at a time, as the origin's framework hands them over (so `&dir=asc` is no
+    /// Windows `& dir`). A name that is not a plain identifier is read with its value, whole: in
+    /// `?' OR 1=1--` the "name" is half the attack.
+    private func checkArguments(_ arguments: [Substring], _ verdict: inout Verdict) {
+        for argument in arguments {
+            guard let equals = argument.firstIndex(of: "=") else {
+                check(Self.normalize(String(argument), form: true), rules: contentRules, &verdict)
+                continue
+            }
+            let name = argument[..<equals]
+            let value = argument[argument.index(after: equals)...]
+            if name.utf8.allSatisfy(Self.isIdentifierByte) {
+                if !value.isEmpty { check(Self.normalize(String(value), form: true), rules: contentRules, &verdict) }
+            } else {
+                check(Self.normalize(String(argument), form: true), rules: contentRules, &verdict)
+            }
+        }
+    }
+
+    /// Letters, digits and `_ . - [ ]`: what parameter names are made of (`items[0].id`).
+    static func isIdentifierByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "["), UInt8(ascii: "]"): true
+        default: false
+        }
+    }
+
+    /// Bodies the WAF reads: forms, multipart forms, JSON, XML and text, as the Core Rule Set's
+    /// body processors. Uploads (images, archives, octet streams) pass uninspected: their bytes
+    /// are not text.
+    package static func inspectsBody(contentType: String?) -> Bool {
+        let (type, _) = BodyDecoding.mediaType(contentType)
+        return !type.isEmpty && (type == "multipart/form-data" || BodyDecoding.decoded([], type: type) != nil)
     }
 
     package static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"]
@@ -341,9 +441,15 @@ package struct ManagedWAF: Sendable {
         for rule in rules where rule.matches(text) {
             add(Finding(rule: rule.id, category: rule.category, score: rule.score), &verdict)
         }
-        // CR LF injection: a decoded line break followed by a header name (response splitting).
-        if text.contains("\n"), (try? Self.headerInjection.firstMatch(in: text)) != nil {
-            add(Finding(rule: 921_130, category: .protocolAnomaly, score: Self.critical), &verdict)
+        // CR LF injection: a decoded line break followed by a header name (response splitting) or
+        // a mail-protocol command (IMAP/SMTP injection). Bytes, since "\r\n" is one Character.
+        if text.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
+            if (try? Self.headerInjection.firstMatch(in: text)) != nil {
+                add(Finding(rule: 921_130, category: .protocolAnomaly, score: Self.critical), &verdict)
+            }
+            if (try? Self.mailInjection.firstMatch(in: text)) != nil {
+                add(Finding(rule: 921_140, category: .protocolAnomaly, score: Self.critical), &verdict)
+            }
         }
     }
 
@@ -355,7 +461,14 @@ package struct ManagedWAF: Sendable {
     }
 
     nonisolated(unsafe) static let headerInjection = try! Regex(
-        #"[\r\n]\s*(?:set-cookie|location|content-type|content-length|refresh|x-[a-z-]+)\s*:"#)
+        #"[\r\n]\s*(?:set-cookie|location|content-type|content-length|content-disposition|refresh|host|x-[a-z-]+)\s*:"#
+    ).matchingSemantics(.unicodeScalar)
+    /// Mail-protocol commands after a line break: IMAP (a tag with a digit, then a command) and
+    /// SMTP (MAIL FROM:, RCPT TO:, HELO host, or DATA / QUIT alone on a line). Prose in a textarea
+    /// has line breaks too, hence the shapes only a protocol line has.
+    nonisolated(unsafe) static let mailInjection = try! Regex(
+        #"[\r\n]\s*(?:[a-z]{0,5}\d{1,6}\s+(?:capability|login|select|examine|create|delete|rename|subscribe|list|lsub|status|append|expunge|search|fetch|store|copy|uid|logout|authenticate|noop)\b|(?:mail\s+from|rcpt\s+to)\s*:|(?:helo|ehlo)\s+[a-z0-9.-]+\s*(?:$|[\r\n])|(?:data|quit|rset)\s*(?:$|[\r\n]))"#
+    ).matchingSemantics(.unicodeScalar)
 
     package static func split(_ target: String) -> (Substring, Substring?) {
         guard let mark = target.firstIndex(of: "?") else { return (target[...], nil) }
@@ -407,8 +520,17 @@ package struct ManagedWAF: Sendable {
         var lastSpace = false
         while index < current.count {
             var byte = current[index]
-            // /* comments */ become a space.
             if byte == 0x2F, index + 1 < current.count, current[index + 1] == 0x2A {
+                if index + 2 < current.count, current[index + 2] == 0x21 {
+                    // MySQL's executable comment /*!50000 UNION*/: the database runs its content,
+                    // so only the markers (and the version number) go.
+                    index += 3
+                    while index < current.count, (0x30...0x39).contains(current[index]) { index += 1 }
+                    if !lastSpace { output.append(0x20) }
+                    lastSpace = true
+                    continue
+                }
+                // Any other /* comment */ is whitespace to SQL, CSS and JavaScript alike.
                 var end = index + 2
                 while end + 1 < current.count, !(current[end] == 0x2A && current[end + 1] == 0x2F) { end += 1 }
                 index = min(end + 2, current.count)
@@ -416,18 +538,25 @@ package struct ManagedWAF: Sendable {
                 lastSpace = true
                 continue
             }
+            if byte == 0x2A, index + 1 < current.count, current[index + 1] == 0x2F {
+                // The end of an executable comment (or a stray one): the content stays.
+                index += 2
+                if !lastSpace { output.append(0x20) }
+                lastSpace = true
+                continue
+            }
             index += 1
             if byte == 0 { continue }
-            // Overlong UTF-8 for "/", "." and "\" (an old traversal evasion).
-            if byte == 0xC0 || byte == 0xC1, index < current.count {
-                let mapped: UInt8? = [0xC0AF: 0x2F, 0xC0AE: 0x2E, 0xC19C: 0x2F][UInt16(byte) << 8 | UInt16(current[index])]
-                if let mapped {
-                    index += 1
-                    output.append(mapped)
-                    lastSpace = false
-                    continue
-                }
+            // Overlong UTF-8 (C0 AF for "/", C0 AE for "."; E0 80 AF likewise): lenient decoders
+            // read them as the ASCII character they spell, so they are read so here.
+            if byte == 0xC0 || byte == 0xC1, index < current.count, current[index] & 0xC0 == 0x80 {
+                byte = (byte & 0x1F) << 6 | (current[index] & 0x3F)
+                index += 1
+            } else if byte == 0xE0, index + 1 < current.count, current[index] & 0xFE == 0x80, current[index + 1] & 0xC0 == 0x80 {
+                byte = (current[index] & 0x01) << 6 | (current[index + 1] & 0x3F)
+                index += 2
             }
+            if byte == 0 { continue }
             if byte == 0x5C { byte = 0x2F }  // \ → /
             if (65...90).contains(byte) { byte += 32 }
             let space = byte == 0x20 || byte == 0x09 || byte == 0x0B || byte == 0x0C || byte == 0xA0

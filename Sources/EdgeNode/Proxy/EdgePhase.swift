@@ -216,7 +216,7 @@ struct WAFBodyPhase: EdgeRequestPhase {
             route.site.security.waf.isOn, ManagedWAF.inspectsBody(contentType: request.headers[.contentType])
         else { return nil }
         let (prefix, rest) = try await EdgeAnswers.splitBody(request.body, limit: ManagedWAF.bodyLimit)
-        if let refusal = security.inspectBody(prefix, facts: flow.facts, policy: route.site.security) {
+        if let refusal = security.inspectBody(prefix, facts: flow.facts, visit: flow.visit, policy: route.site.security) {
             return answers.refuse(refusal, domain: route.domain)
         }
         request.body = rest

@@ -54,6 +54,8 @@ struct Visit: Sendable {
     var country: String? { packedCountry.map(GeoIPDatabase.code) }
     /// An allow-list entry or an `allow` rule matched: no rate limits, WAF or challenges.
     var trusted = false
+    /// The managed WAF's verdict on the head, to which the body's findings add (one score a request).
+    var wafVerdict = ManagedWAF.Verdict()
 }
 
 /// What the firewall decided for a request.
@@ -142,6 +144,7 @@ final class EdgeSecurity: Sendable {
                 method: facts.head.method.rawValue, target: facts.target,
                 headers: facts.head.headerFields.lazy.map { ($0.name.canonicalName, $0.value) })
             if verdict.blocked { return .refuse(Self.wafRefusal(verdict)) }
+            visit.wafVerdict = verdict
         }
         if policy.underAttack, !cleared(facts, visit: visit, domain: domain, network: network) {
             return .challenge(.jsChallenge)
@@ -191,10 +194,11 @@ final class EdgeSecurity: Sendable {
         detector.record(domain: domain, country: visit.packedCountry, now: Date().timeIntervalSince1970)
     }
 
-    /// A request body's first bytes through the managed WAF (POST, PUT and PATCH to the origin).
-    func inspectBody(_ body: [UInt8], facts: RequestFacts, policy: SecurityPolicy) -> Refusal? {
+    /// A request body's first bytes through the managed WAF (POST, PUT and PATCH to the origin),
+    /// scored together with the head's findings.
+    func inspectBody(_ body: [UInt8], facts: RequestFacts, visit: Visit, policy: SecurityPolicy) -> Refusal? {
         guard policy.waf.isOn else { return nil }
-        let verdict = policy.waf.inspect(method: facts.head.method.rawValue, target: "/", headers: [(String, String)](), body: body)
+        let verdict = policy.waf.inspectBody(body, contentType: facts.head.headerFields[.contentType], adding: visit.wafVerdict)
         return verdict.blocked ? Self.wafRefusal(verdict) : nil
     }
 
