@@ -14,7 +14,10 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 packages=(git curl ca-certificates tor-geoipdb tzdata zlib1g-dev libbrotli-dev libvips-dev pkg-config)
-bench=(dnsperf nsd knot dnsutils wrk nginx varnish libvips-tools python3-pil postgresql python3-venv time)
+# libnginx-mod-http-modsecurity and modsecurity-crs: nginx + ModSecurity v3 + the OWASP CRS, the
+# peer of scripts/bench/waf.sh.
+bench=(dnsperf nsd knot dnsutils wrk nginx varnish libvips-tools python3-pil postgresql python3-venv time
+  libnginx-mod-http-modsecurity modsecurity-crs)
 if [ "$profile" = test ]; then
   # The benchmarks' peers too: `make test` runs every benchmark in smoke mode.
   packages+=(postgresql chromium chromium-driver python3 python3-venv python3-pip dnsutils bind9-utils knot-dnsutils nsd pebble haproxy "${bench[@]}")
