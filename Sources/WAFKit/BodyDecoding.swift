@@ -6,8 +6,8 @@ import Foundation
 ///
 /// - `application/x-www-form-urlencoded` (and no type): `name=value` pairs, percent- and
 ///   `+`-encoded (WHATWG URL §5.1), handed on as a form.
-/// - `application/json`, `+json`: string escapes undone (RFC 8259 §7: `\uXXXX` with surrogate
-///   pairs, `\n`, `\"`, `\\`, `\/`).
+/// - `application/json`, `+json`: each string literal (key or value) on its own, its escapes
+///   undone (RFC 8259 §7: `\uXXXX` with surrogate pairs, `\n`, `\"`, `\\`, `\/`).
 /// - `multipart/form-data` (RFC 7578): each part on its own, its name and file name included,
 ///   after its own `Content-Transfer-Encoding` (base64, quoted-printable: RFC 2045 §6) and as its
 ///   own `Content-Type` says (a JSON part is unescaped; binary uploads are skipped). The boundary
@@ -33,14 +33,39 @@ package enum BodyDecoding {
         case "multipart/form-data":
             guard let boundary = parameters["boundary"], !boundary.isEmpty else { return [.text(String(decoding: body, as: UTF8.self))] }
             return multipart(body, boundary: boundary)
+        case _ where isJSON(type):
+            return jsonStrings(body).map { .text($0) }
         default:
             return decoded(body, type: type).map { [.text($0)] } ?? []
         }
     }
 
+    static func isJSON(_ type: String) -> Bool { type == "application/json" || type.hasSuffix("+json") }
+
+    /// The string literals of a JSON text — keys and values, each on its own and unescaped —
+    /// as the origin's parser hands them over: the quotes are JSON's syntax, not a literal the
+    /// payload closed. Text that is not JSON (no string literal at all) is read whole.
+    static func jsonStrings(_ body: [UInt8]) -> [String] {
+        var strings: [String] = []
+        var index = 0
+        while index < body.count, strings.count < 10_000 {
+            guard body[index] == UInt8(ascii: "\"") else {
+                index += 1
+                continue
+            }
+            var end = index + 1
+            while end < body.count, body[end] != UInt8(ascii: "\"") { end += body[end] == UInt8(ascii: "\\") ? 2 : 1 }
+            let literal = Array(body[(index + 1)..<min(end, body.count)])
+            // Numbers, keys like "id" and the like are judged too: cheap, and keys are input as well.
+            if !literal.isEmpty { strings.append(jsonUnescaped(literal)) }
+            index = end + 1
+        }
+        return strings.isEmpty ? [jsonUnescaped(body)] : strings
+    }
+
     /// The text of a body (or part) of `type`, or nil for bytes that are not text.
     static func decoded(_ body: [UInt8], type: String) -> String? {
-        if type == "application/json" || type.hasSuffix("+json") { return jsonUnescaped(body) }
+        if isJSON(type) { return jsonStrings(body).joined(separator: "\n") }
         if type == "application/xml" || type == "text/xml" || type.hasSuffix("+xml") { return withoutCDATAMarkers(body) }
         if type.isEmpty || type.hasPrefix("text/") || type == "application/graphql" || type == "application/x-www-form-urlencoded" {
             return String(decoding: body, as: UTF8.self)

@@ -99,19 +99,40 @@ package struct ManagedWAF: Sendable {
         Rule(
             942_130, .sqlInjection, level: 1, score: critical,
             pattern: #"(?:['"`)]|\b)\s*(?:or|and|xor|\|\||&&)\s*['"`(]*\s*(\w+)\s*['"`]*\s*(?:=|<=>|like|is)\s*['"`(]*\s*\1\b"#),
-        Rule(942_131, .sqlInjection, level: 1, score: critical, pattern: #"['"`]\s*(?:or|and|xor)\s*['"`]"#),
+        // A quote closed, then OR/AND and a comparison or a boolean: not `"yes" or "no"` in a sentence.
+        Rule(
+            942_131, .sqlInjection, level: 1, score: critical,
+            pattern:
+                #"['"`]\s*\)*\s*(?:or|and|xor|\|\||&&)\s*(?:['"`(][^'"`]{0,30}['"`)]?\s*(?:=|<|>|like\b|is\b|rlike\b)|true\b|false\b|not\s|\d+\s*(?:--|#|$))"#
+        ),
+        // String concatenation that closes and reopens a literal: 1'||'a'||'.
+        Rule(942_133, .sqlInjection, level: 1, score: critical, pattern: #"['"]\s*\|\|\s*['"][^'"]*['"]\s*\|\|"#, hint: "||"),
+        // A value that starts with a clause an injected tail uses: HAVING 1=1, ORDER BY 3--.
+        Rule(
+            942_134, .sqlInjection, level: 1, score: critical,
+            pattern: #"^\s*(?:having\s+\d+\s*[=<>]|(?:order|group)\s+by\s+\d+\s*(?:--|#|;|$)|rlike\s*\(\s*select|if\s*\(\s*\d+\s*[=<>])"#),
         Rule(942_132, .sqlInjection, level: 1, score: critical, pattern: #"\b(?:or|and)\s+\d+\s*[=<>]+\s*\d+"#),
         Rule(
             942_160, .sqlInjection, level: 1, score: critical,
             any: ["sleep(", "benchmark(", "pg_sleep(", "waitfor delay", "dbms_pipe.receive_message", "randomblob("]),
         Rule(
-            942_140, .sqlInjection, level: 1, score: critical,
+            942_140, .sqlInjection, level: 1, score: error,
             any: ["information_schema", "sysobjects", "syscolumns", "mysql.user", "pg_catalog", "sqlite_master", "msysaccessobjects"]),
         Rule(942_150, .sqlInjection, level: 1, score: critical, any: ["load_file(", "into outfile", "into dumpfile", "xp_cmdshell"]),
         Rule(
             942_350, .sqlInjection, level: 1, score: critical,
-            pattern: #";\s*(?:drop|alter|create|truncate|delete|insert|update|shutdown|exec|declare|select)\s"#, hint: ";"),
-        Rule(942_440, .sqlInjection, level: 1, score: critical, pattern: #"['"`)]\s*(?:--|#|;)"#),
+            // Stacked after a closed literal or a number: `1; DROP TABLE x`, `'; exec …`, not a
+            // snippet of several statements.
+            pattern:
+                #"(?:['"]|\b\d+)\s*\)*\s*;\s*(?:drop|alter|create|truncate|delete|insert|update|shutdown|exec|declare|select|waitfor)\s"#,
+            hint: ";"),
+        // A quote closed, then a comment or a terminator ending the query: `admin'--`, `' #`, `');`
+        // — not `(closed on Mondays);` or `"#1 bestseller"` in prose.
+        Rule(
+            942_440, .sqlInjection, level: 1, score: critical,
+            pattern:
+                #"['"`]\s*\)*\s*(?:--|/\*|#\s*(?:$|[\r\n])|;\s*(?:--|#|(?:select|drop|insert|update|delete|exec|declare|shutdown|union|waitfor)\b))"#
+        ),
         Rule(
             942_151, .sqlInjection, level: 2, score: critical,
             any: ["extractvalue(", "updatexml(", "@@version", "version()", "group_concat(", "concat(0x", "char(0x", "user()", "database()"]),
@@ -119,9 +140,14 @@ package struct ManagedWAF: Sendable {
         // English "select the best option from the list" is no query.
         Rule(
             942_200, .sqlInjection, level: 2, score: critical,
-            pattern: #"\bselect\s+(?:(?:\*|\d+|null|@@[\w.]+|distinct\s+[\w.]+|[\w.`"\[\]]+)\s*(?:,|\(|\s+from\s+[\w.`"\[\]]+)|top\s+\d)"#,
+            // …after a closed literal, a number or a parenthesis (a subquery): where an injection
+            // puts it. A statement that opens a code snippet in a CMS field is content.
+            pattern:
+                #"(?:['")]|\b\d+|\()\s*(?:(?:union(?:\s+all|\s+distinct)?|and|or|having|where|=)\s*\(?\s*)?select\s+(?:(?:\*|\d+|null|@@[\w.]+|distinct\s+[\w.]+|[\w.`"\[\]]+)\s*(?:,|\(|\s+from\s+[\w.`"\[\]]+)|top\s+\d|case\s+when)"#,
             hint: "select"),
-        Rule(942_201, .sqlInjection, level: 2, score: critical, pattern: #"\b(?:insert\s+into|delete\s+from|drop\s+table)\b"#),
+        Rule(
+            942_201, .sqlInjection, level: 2, score: critical,
+            pattern: #"(?:['"]|\b\d+)\s*\)*\s*;?\s*(?:insert\s+into|delete\s+from|drop\s+(?:table|database|function|procedure))\b"#),
         Rule(942_450, .sqlInjection, level: 3, score: warning, pattern: #"\b0x[0-9a-f]{8,}"#, hint: "0x"),
         Rule(942_460, .sqlInjection, level: 3, score: notice, any: ["'"]),
         // Cross-site scripting
@@ -138,31 +164,39 @@ package struct ManagedWAF: Sendable {
         Rule(
             941_160, .xss, level: 1, score: critical, any: ["<iframe", "<frameset", "<applet", "<meta http-equiv", "<base href", "srcdoc="]),
         Rule(941_161, .xss, level: 1, score: error, any: ["<object", "<embed", "<svg", "<math", "<form action", "<img src=x"]),
-        Rule(941_180, .xss, level: 1, score: critical, any: ["document.cookie", "document.domain", "document.write(", "window.location="]),
+        // The cookie or domain read as code (followed by an operator, a bracket or nothing), not
+        // "document.cookie explained".
         Rule(
-            941_190, .xss, level: 2, score: critical,
-            any: ["alert(", "prompt(", "confirm(", "string.fromcharcode", "atob(", "-moz-binding"]),
+            941_180, .xss, level: 1, score: critical, any: ["document.write(", "window.location=", "document.location="],
+            pattern: #"document\s*\.\s*(?:cookie|domain)\s*(?:$|[^\s\w]|\s+[-+=;,)\]])"#, hint: "document"),
+        Rule(
+            941_190, .xss, level: 2, score: critical, any: ["string.fromcharcode", "atob(", "-moz-binding"],
+            pattern: #"\b(?:alert|prompt|confirm)\s*\(\s*[^)\s]"#, hint: "("),
         Rule(941_191, .xss, level: 2, score: error, any: ["eval(", "expression(", "settimeout(", "setinterval(", "innerhtml"]),
         // JavaScript's other call forms: `(alert)(1)`, alert`1`, alert.call(…), a global by its
         // name in brackets (document["cookie"], window['alert']), constructor chains.
         Rule(
             941_390, .xss, level: 1, score: critical,
             pattern:
-                #"\(\s*(?:alert|prompt|confirm|eval|settimeout|setinterval|fetch|import)\s*\)\s*[(`]|\b(?:alert|prompt|confirm|eval)\s*(?:`|\.\s*(?:call|apply|bind)\s*\()|\b(?:document|window|self|top|parent|frames|globalthis|this)\s*\[\s*['"`]\s*(?:cookie|alert|eval|prompt|confirm|location|domain|write|constructor|atob)|\b(?:window|self|top|parent|frames|globalthis)\s*\[[^\]]{1,80}\]\s*[(`]|constructor\s*(?:\.\s*constructor|\[\s*['"`]constructor)|\[\s*\]\s*\.\s*(?:constructor|filter|map)\s*\.\s*constructor"#
+                #"\(\s*(?:alert|prompt|confirm|eval|settimeout|setinterval|fetch|import)\s*\)\s*[(`]|\b(?:alert|prompt|confirm|eval)\s*(?:`|\.\s*(?:call|apply|bind)\s*\()|\b(?:document|window|self|top|parent|frames|globalthis|this)\s*\[\s*['"`]\s*(?:cookie|alert|eval|prompt|confirm|location|domain|write|constructor|atob)|\b(?:window|self|top|parent|frames|globalthis)\s*\[[^\]]{1,80}\]\s*[(`]|constructor\s*(?:\.\s*constructor|\[\s*['"`]constructor)|\[\s*\]\s*\.\s*(?:constructor|filter|map)\s*\.\s*constructor|,\s*(?:alert|eval|prompt|confirm)\s*\)\s*\(|\b(?:alert|eval|prompt|confirm)\s*\?\.\s*\(|\.\s*(?:find|map|filter|foreach|some|every|call)\s*\(\s*(?:alert|eval|prompt|confirm)\s*\)|=\s*(?:alert|eval|prompt|confirm)\s*[,;}]|reflect\s*\.\s*apply\s*\(\s*(?:alert|eval|prompt|confirm)|\bimport\s*\(\s*['"`]\s*(?://|https?:|data:)|(?:settimeout|setinterval|function)\s*`|\[\s*['"`]\s*document\s*['"`]\s*\]|onerror\s*=\s*(?:alert|eval|prompt|confirm)"#
         ),
         Rule(941_320, .xss, level: 3, score: warning, pattern: #"<[a-z!/?]"#, hint: "<"),
         // Path traversal and local files
-        Rule(930_100, .pathTraversal, level: 1, score: critical, any: ["../", "/..;/"]),
+        // Two levels up, or Tomcat's /..;/ — one "../" alone is how documentation writes a relative
+        // path; it counts as an error and blocks with any other finding.
+        Rule(930_100, .pathTraversal, level: 1, score: critical, any: ["../../", "/..;/", "../."]),
+        Rule(930_101, .pathTraversal, level: 1, score: error, any: ["../"]),
+        Rule(930_121, .pathTraversal, level: 1, score: error, any: ["/etc/hosts", "/etc/group", "/etc/issue"]),
         Rule(
             930_120, .pathTraversal, level: 1, score: critical,
             any: [
-                "/etc/passwd", "/etc/shadow", "/etc/hosts", "/etc/group", "/proc/self/", "boot.ini", "win.ini", "system32/",
-                "/windows/system", "c:/windows",
+                "etc/passwd", "etc/shadow", "/proc/self/", "boot.ini", "win.ini", "system32/",
+                "/windows/system", "c:/windows", "c:/inetpub", "global.asa", "desktop.ini", "/winnt/",
             ]),
         Rule(
             930_130, .pathTraversal, level: 1, score: critical,
             any: [
-                "/.git/", "/.svn/", "/.hg/", "/.env", ".htaccess", ".htpasswd", "/web.config", "wp-config.php", "/.aws/", "/.ssh/",
+                "/.git/", "/.svn/", "/.hg/", "/.env", ".htaccess", ".htpasswd", "/web.config", "wp-config.php", "/.aws/credentials",
                 "id_rsa",
             ]
         ),
@@ -177,26 +211,46 @@ package struct ManagedWAF: Sendable {
         Rule(
             931_120, .fileInclusion, level: 2, score: critical, pattern: #"(?:^|[=\"'])\s*(?:https?|ftp)://[^&\s]*\?+(?:&|$)"#, hint: "://"),
         Rule(931_130, .fileInclusion, level: 3, score: warning, pattern: #"(?:^|[=\"'])\s*(?:https?|ftp)://"#, hint: "://"),
+        // A value that is a URL (or protocol-relative, or UNC) of a script or text file: what an
+        // include() fetches. Data URLs of anything but images.
+        Rule(
+            931_140, .fileInclusion, level: 2, score: critical,
+            pattern:
+                #"^\s*(?:(?:https?|ftp):)?//[^\s/?#]+/[^\s?#]*\.(?:txt|php\d?|phtml|inc|sh|pl|py|jsp|aspx?|cgi)(?:$|[?#%\s])|^\s*data:(?!image/)[\w.+-]+/[\w.+-]+;base64,"#
+        ),
+        Rule(930_140, .pathTraversal, level: 2, score: critical, any: ["/var/log/", "/var/lib/php/", "access.log", "/proc/self/environ"]),
         Rule(933_100, .remoteCode, level: 1, score: critical, any: ["<?php", "<?=", "<% "]),
         // Remote code execution
         Rule(
             932_100, .remoteCode, level: 1, score: critical,
             pattern:
-                #"(?:;|\||&&|\$\(|`)\s*(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|python3?|perl|php|ruby|ping|nslookup|echo|rm|chmod|powershell|cmd|telnet|busybox)\b"#
+                // After a separator; a backtick counts where it opens a substitution (`id`, x`id`),
+                // not Markdown's inline code after a space or a ``` fence.
+                #"(?:;|\||&|\$\(|(?:^|[^\s`])`(?!`))\s*(?:/(?:usr/)?s?bin/)?(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|python3?|perl|php|ruby|ping|nslookup|echo|rm|chmod|powershell|cmd|telnet|busybox|netstat|ifconfig|sleep|xterm|crontab|useradd)\b"#
         ),
         Rule(
             932_150, .remoteCode, level: 1, score: critical,
-            any: ["/bin/sh", "/bin/bash", "/usr/bin/", "cmd.exe", "powershell -", "/dev/tcp/"]),
+            any: ["/bin/sh", "/bin/bash", "/usr/bin/", "powershell -", "/dev/tcp/", "/bin/ls", "/bin/cat"],
+            // Globs that spell a path: /???/??t /???/p??s??
+            pattern: #"/[?*]{2,}[a-z?*]*/|/[?*]+[a-z]*[?*]+[a-z]*\s+/"#, hint: "?"),
         Rule(
             944_150, .remoteCode, level: 1, score: critical, scope: .contentAndHeaders,
-            any: ["${jndi:", "${${", "${env:", "${lower:", "${upper:", "${sys:"]),
-        Rule(932_170, .remoteCode, level: 1, score: critical, scope: .contentAndHeaders, any: ["() {"]),
+            any: ["${jndi:", "${${", "${env:", "${lower:", "${upper:", "${sys:", "${j${", "${::-"],
+            // Nested lookups that spell jndi in pieces: ${j${k8s:k5:-ND}i…
+            pattern: #"\$\{[a-z0-9]{0,10}\$\{[^}]{0,40}:-"#, hint: "${"),
+        // Shellshock: a value that starts as a function definition (`() { :; };`), as CGI passes it
+        // to bash — not `App() {` in a code snippet.
+        Rule(932_170, .remoteCode, level: 1, score: critical, scope: .contentAndHeaders, pattern: #"^\s*\(\s*\)\s*\{"#, hint: "("),
         Rule(
             933_150, .remoteCode, level: 1, score: critical,
             any: [
                 "system(", "passthru(", "shell_exec(", "popen(", "proc_open(", "base64_decode(", "pcntl_exec(", "assert(",
-                "call_user_func(",
-            ]),
+                "call_user_func(", "phpinfo(", "file_get_contents(", "file_put_contents(", "readfile(", "show_source(", "highlight_file(",
+                "fsockopen(", "create_function(", "str_rot13(", "gzinflate(", "php_uname(", "$_get[", "$_post[", "$_request[", "$_server[",
+                "$_cookie[", "$_files[", "$_env[", "$globals[",
+            ],
+            // PHP's exec() on a string, not a regex's .exec() in JavaScript.
+            pattern: #"(?:^|[^.\w$])exec\s*\(\s*['"]"#, hint: "exec"),
         // Windows shell after a separator: cmd built-ins and the tools attacks use.
         Rule(
             932_110, .remoteCode, level: 1, score: critical,
@@ -204,7 +258,9 @@ package struct ManagedWAF: Sendable {
                 #"(?:\||&|;|\r|\n)\s*(?:set\s+/[ap]\b|dir\s+(?:[a-z]:|/|\\|%)|type\s+(?:[a-z]:|%|\\)|net\s+(?:user|localgroup|view|share)\b|ipconfig\b|systeminfo\b|tasklist\b|certutil\b|bitsadmin\b|wmic\b|reg\s+(?:query|add)\b|ver\s*(?:$|[&|;])|ping\s+-n\b|cmd(?:\.exe)?\s+/[ck]\b|powershell\b|timeout\s+/t\b|whoami\b)"#
         ),
         Rule(932_120, .remoteCode, level: 1, score: critical, any: ["%comspec%", "%systemroot%", "%windir%", "cmd /c ", "cmd.exe /c"]),
-        Rule(932_200, .remoteCode, level: 2, score: error, any: ["$(", "`"]),
+        Rule(932_200, .remoteCode, level: 2, score: error, any: ["$("]),
+        // Backticks are Markdown's inline code as much as shell substitution: a warning, at high.
+        Rule(932_210, .remoteCode, level: 3, score: warning, any: ["`"]),
         // Server-side template injection: FreeMarker, Jinja2, Twig, ERB, Velocity, Java EL and
         // Thymeleaf forms that reach objects or run code, and the probes (7*7) that find them.
         Rule(
@@ -213,23 +269,33 @@ package struct ManagedWAF: Sendable {
                 "__class__", "__mro__", "__subclasses__", "__globals__", "__builtins__", "__import__", "<#assign", "freemarker.template",
                 "?new()", "_self.env", "registerundefinedfiltercallback", "getfilter(", "java.lang.runtime", "java.lang.processbuilder",
                 "t(java.lang", ".getclass().forname", "#set($", "$class.inspect", "lipsum.__", "cycler.__", "joiner.__",
-                "request.application.__", "self._templatereference", "config.__class__", "|attr(",
+                "request.application.__", "self._templatereference", "config.__class__", "|attr(", "{{dump(", "{{app.request",
+                "{{config.", "{{request.", "{{self.", "filter('system')", "sort('system')", "map('system')", "{$smarty",
+                "child_process", ".execsync(", "mainmodule.require", "dir.entries(", "io.popen(", "{{range.constructor",
+                "${@phpinfo", "${@system", "php:function",
             ]),
         Rule(
             934_110, .remoteCode, level: 1, score: critical,
             pattern:
-                #"(?:\{\{|\$\{|#\{|\*\{|<%=?|\{%|\$\{\{)\s*[-+]?\d+\s*[*+/-]\s*[-+]?\d+\s*(?:\}\}|\}|%>|%\})|<%=?\s*(?:system|exec|spawn|eval|io\.popen|file\.read|`)|\{%\s*(?:import|include|set|for)\s[^%]*(?:\bos\.|subprocess|popen\(|system\(|__)"#
+                #"(?:\{\{|\$\{|#\{|\*\{|<%=?|\{%|\$\{\{)\s*[-+]?['"]?\d+['"]?\s*[*+/-]\s*[-+]?['"]?\d+['"]?\s*(?:\}\}|\}|%>|%\})|<%=?\s*(?:system|exec|spawn|eval|io\.popen|file\.read|`)|\{%\s*(?:import|include|set|for)\s[^%]*(?:\bos\.|subprocess|popen\(|system\(|__)"#
         ),
         // LDAP filter injection: a filter closed and another opened, or a wildcard closing one.
         Rule(
             938_100, .ldapInjection, level: 1, score: critical,
             pattern:
-                #"\)\s*\(\s*[|&!]\s*\(?\s*[a-z][\w-]*\s*[~<>]?=|\*\s*\)\s*\(\s*[|&!]?\s*\(?\s*[a-z][\w-]*\s*[~<>]?=|\(\s*[|&]\s*\(\s*[a-z][\w-]*\s*[~<>]?=|\(\s*objectclass\s*=\s*\*\s*\)"#,
+                #"\)\s*\(+\s*[|&!]|\)\s*\)\s*\(\s*[|&]|\*\s*\(\s*\)\s*\|\s*&|\)\s*\(\s*[&|]\s*\)|\)\s*\(\s*[|&!]\s*\(?\s*[a-z][\w-]*\s*[~<>]?=|\*\s*\)\s*\(\s*[|&!]?\s*\(?\s*[a-z][\w-]*\s*[~<>]?=|\(\s*[|&]\s*\(\s*[a-z][\w-]*\s*[~<>]?=|\(\s*objectclass\s*=\s*\*\s*\)"#,
             hint: "("),
         // XML external entities.
         Rule(
             939_100, .fileInclusion, level: 1, score: critical,
-            pattern: #"<!(?:doctype|entity)[^>]*\b(?:system|public)\b|<!entity\s+%"#, hint: "<!"),
+            pattern: #"<!(?:doctype|entity)[^>]*\b(?:system|public)\b|<!entity\s"#, hint: "<!"),
+        // NoSQL (MongoDB) operators where values go, and JavaScript tautologies in $where.
+        Rule(
+            942_290, .sqlInjection, level: 1, score: critical,
+            any: ["$where", "this.password", "db.getcollection", "[$ne]", "[$gt]", "[$regex]", "[$nin]", "[$exists]", "[$or]"],
+            pattern:
+                #"[{,]\s*['"]?\$(?:ne|gt|gte|lt|lte|regex|in|nin|or|and|exists|expr|elemmatch|not)\b['"]?\s*:|\|\|\s*\d+\s*==\s*\d+|['"]\s*(?:\|\||&&)\s*['"][^'"]*['"]\s*==|\|\|\s*['"]\w*['"]\s*==\s*['"]"#,
+            hint: nil),
         Rule(932_230, .remoteCode, level: 3, score: warning, any: ["{{", "}}", "<%="]),
         // Scanners (User-Agent)
         Rule(
@@ -243,7 +309,8 @@ package struct ManagedWAF: Sendable {
                 "tsunami", "interactsh", "l9explore", "l9tcpid", "leakix", "zmap", "censysinspect", "nmap nse", "masscan",
                 "absinthe", "bfac", "blackwidow", "cgichk", "crimscanner", "datacha0s", "hydra", "metis",
                 "netsparker", "openvas", "nessus", "s.t.a.l.k.e.r.", "teh forest lobster", "this is an exploit", "toata dragostea",
-                "webvulnscan", "whcc/", "wpscan", "fuzz faster u fool", "jorgee", "nuclei", "gobuster", "feroxbuster",
+                "webvulnscan", "whcc/", "wpscan", "fuzz faster u fool", "jorgee", "nuclei", "gobuster", "feroxbuster", "detectify",
+                "struts-pwn", "dotdotpwn", "nmap scripting engine", "sqlsus", "pmafind", "webfuzzer", "fuxxer",
             ]),
     ]
 
@@ -282,7 +349,9 @@ package struct ManagedWAF: Sendable {
             // rules too (as in the Core Rule Set). The User-Agent is judged below.
             if name != "cookie", name != "user-agent", Self.isSuspicious(value.utf8) {
                 let rules = name == "referer" ? contentRules : headerRules
-                remembered(name, value, &verdict) { fresh in check(Self.normalize(value, form: false), rules: rules, &fresh) }
+                remembered(name, value, &verdict) { fresh in
+                    check(Self.normalize(value, form: false), rules: rules, &fresh, singleLine: true)
+                }
             }
         }
         if let cookie = headers.first(where: { $0.0 == "cookie" })?.1, Self.isSuspicious(cookie.utf8) {
@@ -296,13 +365,13 @@ package struct ManagedWAF: Sendable {
         // Paths repeat (every hit of an object): their verdicts are remembered too.
         remembered(":path", String(path), &verdict) { fresh in
             if Self.isSuspicious(path.utf8) || Self.hasRestrictedName(path) {
-                check(Self.normalize(String(path), form: false), rules: contentRules, &fresh)
+                check(Self.normalize(String(path), form: false), rules: contentRules, &fresh, singleLine: true)
             }
         }
         if let query, !query.isEmpty {
             let arguments = query.split(separator: "&", omittingEmptySubsequences: true)
             if arguments.count > 255 { add(Finding(rule: 920_380, category: .protocolAnomaly, score: Self.critical), &verdict) }
-            checkArguments(arguments, &verdict)
+            checkArguments(arguments, &verdict, singleLine: true)
         }
         if let body, !body.isEmpty {
             inspectBody(body, contentType: headers.first(where: { $0.0 == "content-type" })?.1, &verdict)
@@ -354,7 +423,7 @@ package struct ManagedWAF: Sendable {
         for part in BodyDecoding.parts(of: body, contentType: contentType) {
             switch part {
             case .form(let text):
-                checkArguments(text.split(separator: "&", omittingEmptySubsequences: true), &verdict)
+                checkArguments(text.split(separator: "&", omittingEmptySubsequences: true), &verdict, singleLine: false)
             case .text(let text):
                 check(Self.normalize(text, form: false), rules: contentRules, &verdict)
             }
@@ -365,18 +434,21 @@ package struct ManagedWAF: Sendable {
     /// one value at a time, as the origin's framework hands them over (so `&dir=asc` is no
     /// Windows `& dir`). A name that is not a plain identifier is read with its value, whole: in
     /// `?' OR 1=1--` the "name" is half the attack.
-    private func checkArguments(_ arguments: [Substring], _ verdict: inout Verdict) {
+    /// `singleLine`: values where a line break has no business (a query, as against a textarea).
+    private func checkArguments(_ arguments: [Substring], _ verdict: inout Verdict, singleLine: Bool) {
         for argument in arguments {
             guard let equals = argument.firstIndex(of: "=") else {
-                check(Self.normalize(String(argument), form: true), rules: contentRules, &verdict)
+                check(Self.normalize(String(argument), form: true), rules: contentRules, &verdict, singleLine: singleLine)
                 continue
             }
             let name = argument[..<equals]
             let value = argument[argument.index(after: equals)...]
             if name.utf8.allSatisfy(Self.isIdentifierByte) {
-                if !value.isEmpty { check(Self.normalize(String(value), form: true), rules: contentRules, &verdict) }
+                if !value.isEmpty {
+                    check(Self.normalize(String(value), form: true), rules: contentRules, &verdict, singleLine: singleLine)
+                }
             } else {
-                check(Self.normalize(String(argument), form: true), rules: contentRules, &verdict)
+                check(Self.normalize(String(argument), form: true), rules: contentRules, &verdict, singleLine: singleLine)
             }
         }
     }
@@ -437,18 +509,26 @@ package struct ManagedWAF: Sendable {
         for finding in findings { add(finding, &verdict) }
     }
 
-    private func check(_ text: String, rules: [Rule], _ verdict: inout Verdict) {
+    /// Runs `rules` on a normalised value. `singleLine`: the value came where a line break has no
+    /// business (path, query, header), so a line break before anything header-shaped is injection.
+    private func check(_ text: String, rules: [Rule], _ verdict: inout Verdict, singleLine: Bool = false) {
         for rule in rules where rule.matches(text) {
             add(Finding(rule: rule.id, category: rule.category, score: rule.score), &verdict)
         }
         // CR LF injection: a decoded line break followed by a header name (response splitting) or
         // a mail-protocol command (IMAP/SMTP injection). Bytes, since "\r\n" is one Character.
-        if text.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
-            if (try? Self.headerInjection.firstMatch(in: text)) != nil {
+        if text.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) || text.unicodeScalars.contains(where: Self.isFoldedLineBreak) {
+            if (try? Self.headerInjection.firstMatch(in: text)) != nil
+                || (singleLine && (try? Self.headerLine.firstMatch(in: text)) != nil)
+            {
                 add(Finding(rule: 921_130, category: .protocolAnomaly, score: Self.critical), &verdict)
             }
             if (try? Self.mailInjection.firstMatch(in: text)) != nil {
                 add(Finding(rule: 921_140, category: .protocolAnomaly, score: Self.critical), &verdict)
+            }
+            // A line break is a shell's separator too, where a value has no business holding one.
+            if singleLine, (try? Self.commandLine.firstMatch(in: text)) != nil {
+                add(Finding(rule: 932_105, category: .remoteCode, score: Self.critical), &verdict)
             }
         }
     }
@@ -461,13 +541,23 @@ package struct ManagedWAF: Sendable {
     }
 
     nonisolated(unsafe) static let headerInjection = try! Regex(
-        #"[\r\n]\s*(?:set-cookie|location|content-type|content-length|content-disposition|refresh|host|x-[a-z-]+)\s*:"#
+        #"[\r\n\x{560a}\x{560d}]\s*(?:set-cookie|location|content-type|content-length|content-disposition|refresh|host|access-control-[a-z-]+|x-[a-z-]+)\s*:|[\r\n]\s*(?:cc|bcc|to|from|reply-to|sender)\s*:[^\r\n]*@"#
     ).matchingSemantics(.unicodeScalar)
+    /// A shell command after a line break, for values that should have no line break.
+    nonisolated(unsafe) static let commandLine = try! Regex(
+        #"[\r\n]\s*(?:/(?:usr/)?s?bin/)?(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|bash|sh|python3?|perl|php|ping|nslookup|echo|rm|chmod|netstat|ifconfig|sleep)\b"#
+    ).matchingSemantics(.unicodeScalar)
+    /// Any header-shaped line after a line break, for values that should have no line break.
+    nonisolated(unsafe) static let headerLine = try! Regex(#"[\r\n\x{560a}\x{560d}]\s*[a-z][a-z0-9-]{1,40}\s*:"#)
+        .matchingSemantics(.unicodeScalar)
+    /// U+560A and U+560D: servers that keep only the low byte of a code point read them as LF and
+    /// CR (the "嘊嘍" response-splitting trick).
+    static func isFoldedLineBreak(_ scalar: Unicode.Scalar) -> Bool { scalar.value == 0x560A || scalar.value == 0x560D }
     /// Mail-protocol commands after a line break: IMAP (a tag with a digit, then a command) and
     /// SMTP (MAIL FROM:, RCPT TO:, HELO host, or DATA / QUIT alone on a line). Prose in a textarea
     /// has line breaks too, hence the shapes only a protocol line has.
     nonisolated(unsafe) static let mailInjection = try! Regex(
-        #"[\r\n]\s*(?:[a-z]{0,5}\d{1,6}\s+(?:capability|login|select|examine|create|delete|rename|subscribe|list|lsub|status|append|expunge|search|fetch|store|copy|uid|logout|authenticate|noop)\b|(?:mail\s+from|rcpt\s+to)\s*:|(?:helo|ehlo)\s+[a-z0-9.-]+\s*(?:$|[\r\n])|(?:data|quit|rset)\s*(?:$|[\r\n]))"#
+        #"[\r\n]\s*(?:[a-z]{0,5}\d{1,6}\s+(?:capability|login|select|examine|create|delete|rename|subscribe|list|lsub|status|append|expunge|search|fetch|store|copy|uid|logout|authenticate|noop)\b|(?:mail\s+from|rcpt\s+to)\s*:|(?:helo|ehlo)\s+[a-z0-9.-]+\s*(?:$|[\r\n])|(?:data|quit|rset|starttls)\s*(?:$|[\r\n])|(?:vrfy|expn)\s+[\w.@-]+\s*(?:$|[\r\n])|auth\s+(?:login|plain|cram-md5|xoauth2)\b)"#
     ).matchingSemantics(.unicodeScalar)
 
     package static func split(_ target: String) -> (Substring, Substring?) {
@@ -530,10 +620,17 @@ package struct ManagedWAF: Sendable {
                     lastSpace = true
                     continue
                 }
-                // Any other /* comment */ is whitespace to SQL, CSS and JavaScript alike.
+                // Any other /* comment */ is whitespace to SQL, CSS and JavaScript alike. One that
+                // never closes (`admin'/*`) comments out the rest of a query: it stays visible.
                 var end = index + 2
                 while end + 1 < current.count, !(current[end] == 0x2A && current[end + 1] == 0x2F) { end += 1 }
-                index = min(end + 2, current.count)
+                if end + 1 >= current.count {
+                    output += [0x2F, 0x2A]
+                    index += 2
+                    lastSpace = false
+                    continue
+                }
+                index = end + 2
                 if !lastSpace { output.append(0x20) }
                 lastSpace = true
                 continue

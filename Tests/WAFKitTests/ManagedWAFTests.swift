@@ -67,7 +67,10 @@ struct ManagedWAFTests {
                 #expect(falsePositives <= 0.01, "flagged: \(flagged.map(\.payload))")
             }
             if sensitivity == "low" { #expect(falsePositives <= 0.01, "flagged: \(flagged.map(\.payload))") }
-            if sensitivity == "medium" { figures.append("medium misses \(missed.map(\.payload)) and flags \(flagged.map(\.payload))") }
+            if sensitivity == "medium" {
+                let why = flagged.map { "\($0.payload) \(Self.inspect($0, with: waf).findings.map(\.rule))" }
+                figures.append("medium misses \(missed.map(\.payload)) and flags \(why)")
+            }
         }
         print("WAF figures — " + figures.joined(separator: "; "))
     }

