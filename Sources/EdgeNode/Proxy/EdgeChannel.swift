@@ -112,7 +112,7 @@ struct EdgeChannel: HTTPChannelHandler {
         configuration.enableResponseHeaderValidation = false  // HTTPTypes validates
         let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
         // Just above the decoder, before the handlers the upgrade adds: a parse error is answered at once.
-        try channel.pipeline.syncOperations.addHandler(ParseErrorResponder { clock?.partialHead })
+        try channel.pipeline.syncOperations.addHandler(ParseErrorResponder { clock?.headBytes })
         return negotiated
     }
 

@@ -33,6 +33,15 @@ final class RequestClock {
     var phase = Phase.idle
     /// The bytes of a head that did not arrive in one read (for the Host of a cut-off client).
     var partialHead: [UInt8] = []
+    /// The read the decoder is parsing while a head is owed (a reference, not a copy: the hit path
+    /// pays nothing for it), for `ParseErrorResponder`, which the decoder calls during it.
+    var currentRead: ByteBuffer?
+
+    /// The unfinished head's bytes so far, the current read's included (at most 8 KiB of it).
+    var headBytes: [UInt8] {
+        guard let currentRead else { return partialHead }
+        return partialHead + currentRead.readableBytesView.prefix(8192)
+    }
 }
 
 /// Watches raw bytes, below the HTTP decoder: starts the head's clock, counts head and body
@@ -79,15 +88,13 @@ final class SlowClientGuard: ChannelInboundHandler, RemovableChannelHandler {
         case .body(let start, let bytes):
             clock.phase = .body(start: start, bytes: bytes + count)
         }
-        // Kept (bounded) before the decoder sees the bytes: for the Host of a cut-off client, and for
-        // `ParseErrorResponder`, which the decoder calls during `fireChannelRead`. A head that
-        // completes clears them (`RequestPhaseWatch`).
-        if case .head = clock.phase {
-            if startedHead { clock.partialHead = [] }
-            if clock.partialHead.count < 8192 { clock.partialHead += buffer.readableBytesView.prefix(8192 - clock.partialHead.count) }
-        }
+        if startedHead { clock.partialHead = [] }
+        if case .head = clock.phase { clock.currentRead = buffer }
         context.fireChannelRead(data)
+        clock.currentRead = nil
+        // Still in the head after the decoder saw these bytes: keep them (bounded) for the Host.
         if case .head(_, let bytes) = clock.phase {
+            if clock.partialHead.count < 8192 { clock.partialHead += buffer.readableBytesView.prefix(8192 - clock.partialHead.count) }
             if !clock.partialHead.contains(UInt8(ascii: "\n")), bytes > RequestPhaseWatch.maxURIBytes {
                 reject(context: context, status: "414 URI Too Long", slow: false)
             } else if bytes > defences.settings.maxHeaderBytes {
@@ -159,7 +166,9 @@ final class RequestPhaseWatch: ChannelInboundHandler, RemovableChannelHandler {
         guard !refused else { return }
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
+            // The bytes so far belong to this head: a later parse error is another request's.
             clock.partialHead = []
+            clock.currentRead = nil
             // A head that arrived in one read was never measured below: measure it here.
             let size = head.headers.reduce(head.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
             let refusal: String? =
