@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PropertyBased
+import SQLKit
 import Synchronization
 import Testing
 
@@ -84,6 +85,52 @@ struct CreditsTests {
             #expect(mints.map(\.amount).sorted() == [Credits(3).micro, Credits(12).micro])
             #expect(mints.allSatisfy { $0.source == .credits && $0.nodeRewardPool * 10 == $0.amount * 7 })
             try await Self.expectConsistent(app)
+        }
+    }
+
+    @Test("the audit names each corruption: a balance, a grant's remainder, a balance_after, a mint's split")
+    func auditFindsCorruption() async throws {
+        try await TestApp.run { app, _ in
+            let ledger = app.coordinator.ledger
+            let user = try await Self.user(app)
+            _ = try await ledger.grant(
+                .init(userID: user, amount: Credits(10), source: .admin, category: "grant", description: "top-up", idempotencyKey: "g"))
+            _ = try await ledger.charge(user, Credits(3), category: "cdn", idempotencyKey: "c")
+            try await Self.expectConsistent(app)
+            let sql = try #require(app.coordinator.store.db as? any SQLDatabase)
+            let audit = LedgerAudit(store: app.coordinator.store)
+            let name = user.uuidString
+            // Each corruption, then its repair: the audit names what is wrong, and only that.
+            let corruptions: [(break: String, repair: String, named: String)] = [
+                (
+                    "UPDATE credit_accounts SET balance_micro = balance_micro + 1",
+                    "UPDATE credit_accounts SET balance_micro = balance_micro - 1",
+                    "\(name): balance 7.000001 ≠ grants' remaining 7"
+                ),
+                (
+                    "UPDATE credit_grants SET remaining_micro = remaining_micro - 5",
+                    "UPDATE credit_grants SET remaining_micro = remaining_micro + 5",
+                    "\(name): balance 7 ≠ grants' remaining 6.999995"
+                ),
+                (
+                    "UPDATE credit_transactions SET balance_after_micro = balance_after_micro + 2 WHERE sequence = (SELECT MAX(sequence) FROM credit_transactions)",
+                    "UPDATE credit_transactions SET balance_after_micro = balance_after_micro - 2 WHERE sequence = (SELECT MAX(sequence) FROM credit_transactions)",
+                    "\(name): last balance_after 7.000002 ≠ balance"
+                ),
+                (
+                    "UPDATE token_mints SET node_reward_pool_micro = node_reward_pool_micro + 1, lp_treasury_micro = lp_treasury_micro - 1",
+                    "UPDATE token_mints SET node_reward_pool_micro = node_reward_pool_micro - 1, lp_treasury_micro = lp_treasury_micro + 1",
+                    "is not 70/25/5"
+                ),
+            ]
+            for corruption in corruptions {
+                try await sql.raw(SQLQueryString(corruption.break)).run()
+                let problems = try await audit.run().problems
+                #expect(problems.count >= 1 && problems.allSatisfy { $0.contains(corruption.named) || $0.hasPrefix(name) }, "\(problems)")
+                #expect(problems.contains { $0.contains(corruption.named) }, "\(corruption.named) not in \(problems)")
+                try await sql.raw(SQLQueryString(corruption.repair)).run()
+                try await Self.expectConsistent(app)
+            }
         }
     }
 

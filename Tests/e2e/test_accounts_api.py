@@ -44,7 +44,10 @@ def test_the_printed_admin_login_works(dev):
     assert login.status_code == 200
     users = requests.get(f"{dev.url}/api/v1/admin/users", headers={"Authorization": f"Bearer {login.json()['access_token']}"}, timeout=5)
     assert users.status_code == 200
-    assert users.json()["total"] >= 1
+    # The operator account the banner printed is in the list, as an admin.
+    listed = users.json()["users"]
+    assert users.json()["total"] >= len(listed) >= 1
+    assert any(user["email"] == email and user["role"] == "admin" for user in listed), listed
 
 
 def test_errors_are_json_with_codes_and_never_500(dev):

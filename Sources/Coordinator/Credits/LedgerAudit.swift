@@ -88,6 +88,30 @@ public struct LedgerAudit: Sendable {
                 report.problems.append("promo \(promo.code): uses \(promo.uses) ≠ \(promo.redemptions) redemptions")
             }
         }
+        // Every mint divides its amount exactly as `TokenMintSplit` does (70/25/5, remainders to
+        // the treasuries): what on-chain settlement reads must be what the ledger charged.
+        struct MintRow: Decodable {
+            var id: UUID
+            var amountMicro: Int64
+            var nodeRewardPoolMicro: Int64
+            var rspHoldersMicro: Int64
+            var rspTreasuryMicro: Int64
+            var lpTreasuryMicro: Int64
+        }
+        let mints = try await sql.raw(
+            """
+            SELECT id, amount_micro, node_reward_pool_micro, rsp_holders_micro, rsp_treasury_micro, lp_treasury_micro FROM token_mints
+            """
+        ).all(decoding: MintRow.self, keyDecodingStrategy: .convertFromSnakeCase)
+        for mint in mints {
+            let expected = TokenMintSplit(total: max(0, mint.amountMicro))
+            let found = [mint.nodeRewardPoolMicro, mint.rspHoldersMicro, mint.rspTreasuryMicro, mint.lpTreasuryMicro]
+            if mint.amountMicro < 0 || found != [expected.nodeRewardPool, expected.rspHolders, expected.rspTreasury, expected.lpTreasury] {
+                report.problems.append(
+                    "token mint \(mint.id.uuidString): split \(found.map { Credits(micro: $0).description }.joined(separator: "/")) of \(Credits(micro: mint.amountMicro)) is not 70/25/5"
+                )
+            }
+        }
         return report
     }
 }
