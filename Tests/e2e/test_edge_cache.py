@@ -422,6 +422,36 @@ def test_purge_validation(site):
         assert response.status_code == 422 and response.json()["field"] == field, (body, response.text)
 
 
+def test_analytics_count_exactly_what_a_domain_of_its_own_served(dev, origin):
+    """A domain no other test touches: the API's totals move by exactly the requests sent."""
+    own = proxied_site(dev, origin, "stats")
+
+    def totals():
+        return requests.get(own["api"] + "/analytics", params={"period": "1h"}, headers=own["headers"], timeout=10).json()["totals"]
+
+    # The set-up's own probe ("/" until the edge knew the site: one request that reached the
+    # origin) is reported first; then the baseline.
+    wait_for(lambda: totals()["requests"] == 1, timeout=20, interval=0.5)
+    before = totals()
+    cached = path(cc="max-age=600")
+    sent = [get(own, cached, **{"Accept-Encoding": "identity"}) for _ in range(5)]  # 1 miss, 4 hits
+    sent += [get(own, path(status="404"), **{"Accept-Encoding": "identity"}) for _ in range(2)]
+    sent += [get(own, path(status="301"), **{"Accept-Encoding": "identity"})]
+    sent += [get(own, path(status="503"), **{"Accept-Encoding": "identity"}) for _ in range(3)]
+    assert [r.status_code for r in sent] == [200] * 5 + [404, 404, 301, 503, 503, 503]
+    expected = {
+        "requests": 11, "cache_hits": 4, "status2xx": 5, "status3xx": 1, "status4xx": 2, "status5xx": 3,
+        "bytes": sum(len(r.content) for r in sent),
+    }
+
+    def moved():
+        now = totals()
+        return {key: now[key] - before[key] for key in expected}
+
+    wait_for(lambda: moved()["requests"] >= 11, timeout=20, interval=0.5)
+    assert moved() == expected
+
+
 def test_analytics_counts_requests_and_hits(site):
     target = path(cc="max-age=60")
     for _ in range(5):
