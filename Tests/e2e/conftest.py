@@ -17,7 +17,8 @@ import pytest
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-DCDN = ROOT / ".build" / "debug" / "dcdn"
+# DCDN_BINARY lets a run use a copy of the binary while the tree is rebuilt.
+DCDN = pathlib.Path(os.environ.get("DCDN_BINARY", ROOT / ".build" / "debug" / "dcdn"))
 ADMIN_PASSWORD = "e2e operator secret"
 
 
