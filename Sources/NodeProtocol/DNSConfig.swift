@@ -8,11 +8,15 @@ public struct DNSConfig: Codable, Sendable, Equatable {
     public var nameservers: [String]
     /// Where SOA RNAME points (hostmaster mailbox in DNS form).
     public var hostmaster: String
+    /// Nameserver host names that zones with DNS fallback publish besides `nameservers`, so that
+    /// their NS set spans at least two regions (nil from coordinators before this field).
+    public var fallbackNameservers: [String]?
 
-    public init(zones: [ZoneConfig] = [], nameservers: [String] = [], hostmaster: String = "") {
+    public init(zones: [ZoneConfig] = [], nameservers: [String] = [], hostmaster: String = "", fallbackNameservers: [String] = []) {
         self.zones = zones
         self.nameservers = nameservers
         self.hostmaster = hostmaster
+        self.fallbackNameservers = fallbackNameservers
     }
 
     func applying(_ delta: DNSConfig, removed: Set<UUID>) -> DNSConfig {
@@ -30,6 +34,8 @@ public struct ZoneConfig: Codable, Sendable, Equatable {
     /// SOA serial: changes with every edit of the domain or its records.
     public var serial: UInt32
     public var multiNodeRedundancy: Bool
+    /// With no healthy edge node anywhere, proxied names answer with their origin (DNS-only) and
+    /// a short TTL, and the NS set adds `DNSConfig.fallbackNameservers`.
     public var dnsFallback: Bool
     public var records: [DNSRecordConfig]
 

@@ -249,6 +249,46 @@ struct DomainTests {
             #expect(status.dnsFallback == true)
         }
     }
+
+    @Test("DNS fallback spans the NS set over two regions of nameserver nodes")
+    func fallbackNameservers() async throws {
+        try await TestApp.run { app, client in
+            let admin = try await client.signInAdmin(app)
+            let (jwt, _) = try await client.signUp(app, email: "fallback@example.com")
+            for (name, region, hostname) in [
+                ("ams-1", "eu-west", "ns-ams.dcdn.test"), ("ams-2", "eu-west", "ns-ams2.dcdn.test"),
+                ("nyc-1", "us-east", "NS-NYC.dcdn.test."),
+                ("edge-1", "ap-south", ""),
+            ] {
+                let created = try await client.json(
+                    .post, "/api/v1/admin/nodes",
+                    ["name": name, "roles": ["dns"], "region": region, "country": "NL", "ipv4": "192.0.2.53", "hostname": hostname],
+                    token: admin)
+                #expect(created.status == .created, "\(created.text)")
+            }
+            let bad = try await client.json(
+                .post, "/api/v1/admin/nodes",
+                ["name": "bad", "roles": ["dns"], "region": "r", "country": "NL", "ipv4": "192.0.2.1", "hostname": "not a host"],
+                token: admin)
+            #expect(bad.error?.field == "hostname")
+            let created = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "fb.example", "origin_ip": "203.0.113.7"], token: jwt)
+            let domain = try created.decode(DomainsController.DomainResponse.self)
+            let configured = app.coordinator.settings.nameservers
+            #expect(domain.nameservers == configured, "without DNS fallback the platform's names")
+            let enabled = try await client.json(
+                .post, "/api/v1/high-availability/enable", ["domain_name": "fb.example", "dns_fallback": true], token: jwt
+            ).decode(HighAvailabilityController.Status.self)
+            // One name per region not yet covered, in region order: ams-2 adds nothing.
+            #expect(enabled.nameservers == configured + ["ns-ams.dcdn.test", "ns-nyc.dcdn.test"])
+            #expect(enabled.nameserverRegions == ["eu-west", "us-east"])
+            let shown = try await client.json(.get, "/api/v1/cdn/domains/\(domain.id)", token: jwt).decode(
+                DomainsController.DomainResponse.self)
+            #expect(shown.nameservers == enabled.nameservers)
+            let zone = try await client.json(.get, "/api/v1/cdn/domains/\(domain.id)/zone", token: jwt).text
+            #expect(zone.contains("@\t86400\tIN\tNS\tns-nyc.dcdn.test."))
+        }
+    }
 }
 
 @Suite("Nodes and the node API")

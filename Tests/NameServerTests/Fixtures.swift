@@ -34,8 +34,10 @@ enum Fixtures {
         DNSRecordConfig(name: name, type: type, content: content, ttl: ttl, priority: priority, proxied: proxied)
     }
 
-    static func domain(_ name: String = "example.com", serial: UInt32 = 7, ha: Bool = false, records: [DNSRecordConfig]) -> ZoneConfig {
-        ZoneConfig(id: UUID(), name: name, serial: serial, multiNodeRedundancy: ha, dnsFallback: ha, records: records)
+    static func domain(
+        _ name: String = "example.com", serial: UInt32 = 7, ha: Bool = false, fallback: Bool = false, records: [DNSRecordConfig]
+    ) -> ZoneConfig {
+        ZoneConfig(id: UUID(), name: name, serial: serial, multiNodeRedundancy: ha, dnsFallback: fallback, records: records)
     }
 
     static let exampleRecords = [
@@ -63,7 +65,9 @@ enum Fixtures {
     static func snapshot(version: Int64, _ zones: [ZoneConfig], nodes: [NodeInfo] = nodes) -> NodeConfigSnapshot {
         NodeConfigSnapshot(
             version: version, full: true, nodes: nodes,
-            dns: DNSConfig(zones: zones, nameservers: ["ns1.dcdn.test", "ns2.dcdn.test"], hostmaster: "hostmaster.dcdn.test"))
+            dns: DNSConfig(
+                zones: zones, nameservers: ["ns1.dcdn.test", "ns2.dcdn.test"], hostmaster: "hostmaster.dcdn.test",
+                fallbackNameservers: ["ns3.dcdn.test"]))
     }
 
     static func query(_ name: String, _ type: DNSType, edns: EDNS? = EDNS(udpPayloadSize: 4096), id: UInt16 = 0x1234) -> DNSMessage {

@@ -215,6 +215,58 @@ struct GeoDNSTests {
         #expect(addresses(redundant).count == 2)
         #expect(addresses(redundant).contains("192.0.2.3"), "a second region is in the answer")
     }
+
+    @Test("DNS fallback: with no healthy edge, proxied names answer with the origin and a short TTL")
+    func dnsFallback() throws {
+        let allDown = Fixtures.nodes.map { node -> NodeInfo in
+            var node = node
+            node.healthy = false
+            return node
+        }
+        let fallback = [Fixtures.domain(fallback: true, records: Fixtures.exampleRecords)]
+        func ask(_ name: String, _ type: DNSType, _ zones: ZoneSet) throws -> DNSMessage {
+            var query = Fixtures.query(name, type)
+            query.edns?.clientSubnet = ClientSubnet(family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, address: [78, 40, 0, 0])
+            return try DNSMessage(bytes: try #require(resolver.respond(to: query, from: IPAddress("78.40.0.1"), zones: zones)).encode())
+        }
+        let down = Fixtures.zones(fallback, nodes: allDown)
+        let apex = try ask("example.com", .a, down)
+        #expect(addresses(apex) == ["198.51.100.1"])
+        #expect(apex.answers.map(\.ttl) == [Zone.fallbackTTL])
+        #expect(apex.edns?.clientSubnet?.scopePrefixLength == 0, "an origin is the same for every client")
+        // A proxied CNAME answers as itself, chased inside the zone to the origin.
+        let www = try ask("www.example.com", .a, down)
+        #expect(www.answers.map(\.type) == [.cname, .a])
+        #expect(addresses(www) == ["198.51.100.1"])
+        // No AAAA origin: NODATA with the SOA, not an edge address.
+        let aaaa = try ask("example.com", .aaaa, down)
+        #expect(aaaa.answers.isEmpty && aaaa.rcode == 0 && aaaa.authorities.first?.type == .soa)
+        // Other records at the name are untouched.
+        #expect(try ask("example.com", .mx, down).answers.count == 1)
+
+        // One healthy edge anywhere: back to the edges.
+        var oneUp = allDown
+        oneUp[2].healthy = true
+        #expect(addresses(try ask("example.com", .a, Fixtures.zones(fallback, nodes: oneUp))) == ["192.0.2.20"])
+        #expect(try ask("example.com", .a, Fixtures.zones(fallback, nodes: oneUp)).answers.map(\.ttl) == [Zone.proxiedTTL])
+        // Without DNS fallback, edges are answered even when all are down (an answer beats none).
+        let plain = Fixtures.zones([Fixtures.domain(records: Fixtures.exampleRecords)], nodes: allDown)
+        #expect(!addresses(try ask("example.com", .a, plain)).contains("198.51.100.1"))
+        #expect(addresses(try ask("example.com", .a, plain)).count == 2)
+    }
+
+    @Test("DNS fallback adds the nameservers of further regions to the NS set")
+    func fallbackNameservers() throws {
+        func names(_ zones: ZoneSet) throws -> Set<String> {
+            let response = try #require(resolver.respond(to: Fixtures.query("example.com", .ns), from: nil, zones: zones))
+            return Set(response.answers.compactMap { if case .ns(let name) = $0.data { name.key } else { nil } })
+        }
+        #expect(try names(Fixtures.zones()) == ["ns1.dcdn.test", "ns2.dcdn.test"])
+        #expect(
+            try names(Fixtures.zones([Fixtures.domain(fallback: true, records: [])])) == [
+                "ns1.dcdn.test", "ns2.dcdn.test", "ns3.dcdn.test",
+            ])
+    }
 }
 
 @Suite("Wire format")

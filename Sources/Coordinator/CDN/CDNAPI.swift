@@ -98,7 +98,7 @@ extension OpenAPIDocument {
             "HAStatus": object([
                 "domain": string, "enabled": boolean, "multi_node_redundancy": boolean, "dns_fallback": boolean,
                 "healthy_edge_nodes": .integer, "regions": .array(items: string),
-                "nameservers": .array(items: string),
+                "nameservers": .array(items: string), "nameserver_regions": .array(items: string),
             ]),
         ]
     }

@@ -21,7 +21,7 @@ struct DelegationCheck {
             .limit(500).all()
         guard !pending.isEmpty else { return }
         let resolver = try resolverAddress()
-        let ours = Set(settings.nameservers)
+        let ours = try await NameserverSet.load(settings, on: store.db)
         for listed in pending {
             try await round.run("\(listed.id!):\(listed.delegationCheckedAt.map(JobClaims.millis) ?? 0)") {
                 guard let domain = try await Domain.find(listed.id, on: store.db), domain.status == .pending,
@@ -29,7 +29,7 @@ struct DelegationCheck {
                 else { return }
                 let servers = (try? await nameservers(of: domain.name, resolver: resolver)) ?? []
                 domain.delegationCheckedAt = Date()
-                if !servers.isEmpty, Set(servers).isSubset(of: ours) {
+                if !servers.isEmpty, Set(servers).isSubset(of: ours.names(dnsFallback: domain.dnsFallback)) {
                     domain.status = .active
                     domain.activatedAt = Date()
                     logger.info("domain delegated to DCDN", metadata: ["domain": "\(domain.name)"])

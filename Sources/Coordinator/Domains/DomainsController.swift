@@ -88,26 +88,31 @@ struct DomainsController {
         var replace: Bool?
     }
 
-    func response(_ domain: Domain) -> DomainResponse { DomainResponse(domain, nameservers: settings.nameservers) }
+    func response(_ domain: Domain) async throws -> DomainResponse {
+        let nameservers = try await NameserverSet.load(settings, on: domains.db)
+        return DomainResponse(domain, nameservers: nameservers.names(dnsFallback: domain.dnsFallback))
+    }
 
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         let group = api.group("cdn/domains")
         group.post { request, context -> EditedResponse<DomainResponse> in
             let user = try context.requireIdentity().user
             let body = try await request.decode(as: DomainService.NewDomain.self, context: context)
-            return EditedResponse(status: .created, response: response(try await domains.create(body, for: user)))
+            return EditedResponse(status: .created, response: try await response(try await domains.create(body, for: user)))
         }
         group.get { request, context -> DomainList in
             let (list, total) = try await domains.list(for: try context.requireIdentity().user, page: try Page(request))
-            return DomainList(domains: list.map(response), total: total)
+            let nameservers = try await NameserverSet.load(settings, on: domains.db)
+            return DomainList(
+                domains: list.map { DomainResponse($0, nameservers: nameservers.names(dnsFallback: $0.dnsFallback)) }, total: total)
         }
         group.get(":id") { _, context -> DomainResponse in
-            response(try await domain(context))
+            try await response(try await domain(context))
         }
         group.patch(":id") { request, context -> DomainResponse in
             let domain = try await domain(context)
             let settings = try await request.decode(as: DomainService.Settings.self, context: context)
-            return response(try await domains.update(domain, with: settings))
+            return try await response(try await domains.update(domain, with: settings))
         }
         group.delete(":id") { _, context -> HTTPResponse.Status in
             try await domains.delete(try await domain(context))
@@ -143,7 +148,10 @@ struct DomainsController {
         }
         group.get(":id/zone") { _, context -> Response in
             let domain = try await domain(context)
-            let text = ZoneFile.export(domain: domain, records: try await domains.records(of: domain), settings: settings)
+            let text = ZoneFile.export(
+                domain: domain, records: try await domains.records(of: domain),
+                nameservers: try await NameserverSet.load(settings, on: domains.db).names(dnsFallback: domain.dnsFallback),
+                hostmaster: settings.hostmaster)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/dns; charset=utf-8", .contentDisposition: "attachment; filename=\"\(domain.name).zone\""],
@@ -198,6 +206,8 @@ struct HighAvailabilityController {
         var healthyEdgeNodes: Int
         var regions: [String]
         var nameservers: [String]
+        /// The regions the domain's nameservers are in (two or more with DNS fallback, where the fleet has them).
+        var nameserverRegions: [String]
     }
 
     static let features = [
@@ -206,7 +216,9 @@ struct HighAvailabilityController {
             description: "Every proxied name answers with edge nodes in at least two regions, run by independent operators."),
         Feature(
             key: "dns_fallback", title: "DNS Fallback",
-            description: "Secondary nameservers in other regions receive the zone by AXFR and keep answering if primaries fail."),
+            description:
+                "The NS set spans nameservers in at least two regions, and while no edge node is healthy proxied names answer with the origin's own address (30 s TTL)."
+        ),
         Feature(
             key: "no_central_kill_switch", title: "No Central Kill Switch",
             description: "Nodes keep serving their last configuration when the coordinator is unreachable."),
@@ -250,9 +262,11 @@ struct HighAvailabilityController {
 
     func status(_ domain: Domain) async throws -> Status {
         let nodes = try await Node.query(on: store.db).all().filter { $0.roles.contains("edge") && $0.healthy }
+        let nameservers = try await NameserverSet.load(settings, on: store.db)
+        let names = nameservers.names(dnsFallback: domain.dnsFallback)
         return Status(
             domain: domain.name, enabled: domain.multiNodeRedundancy || domain.dnsFallback, multiNodeRedundancy: domain.multiNodeRedundancy,
             dnsFallback: domain.dnsFallback, healthyEdgeNodes: nodes.count, regions: Array(Set(nodes.map(\.region))).sorted(),
-            nameservers: settings.nameservers)
+            nameservers: names, nameserverRegions: nameservers.regions(of: names))
     }
 }

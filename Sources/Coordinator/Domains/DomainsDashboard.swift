@@ -163,7 +163,7 @@ struct DomainsDashboard {
         values["domainID"] = id
         values["name"] = domain.name
         values["pending"] = domain.status == .pending
-        values["nameservers"] = settings.nameservers
+        values["nameservers"] = try await NameserverSet.load(settings, on: domains.db).names(dnsFallback: domain.dnsFallback)
         values["origin"] = domain.origin
         values["sslModes"] = Domain.SSLMode.allCases.map { ["value": $0.rawValue, "selected": $0 == domain.sslMode] }
         values["cacheLevels"] = Domain.CacheLevel.allCases.map { ["value": $0.rawValue, "selected": $0 == domain.cacheLevel] }

@@ -5,15 +5,16 @@ import Hummingbird
 /// BIND zone files (RFC 1035 §5) for a domain: export, and import of the record types DCDN
 /// serves. The SOA and apex NS records are DCDN's own, so import skips them.
 enum ZoneFile {
-    static func export(domain: Domain, records: [DomainRecord], settings: DCDNSettings) -> String {
+    /// `nameservers` is the domain's NS set (`NameserverSet`); the first is the SOA's MNAME.
+    static func export(domain: Domain, records: [DomainRecord], nameservers: [String], hostmaster: String) -> String {
         // No $TTL: a record on automatic TTL has none, and any importer then gives it the SOA
         // MINIMUM, which is what DCDN serves for it (300 s).
         var lines = [
             "; \(domain.name) exported from DCDN on \(Date().formatted(.iso8601))",
             "$ORIGIN \(domain.name).",
-            "@\t3600\tIN\tSOA\t\(settings.nameservers[0]).\t\(settings.hostmaster).\t\(domain.serial) 3600 600 1209600 300",
+            "@\t3600\tIN\tSOA\t\(nameservers[0]).\t\(hostmaster).\t\(domain.serial) 3600 600 1209600 300",
         ]
-        lines += settings.nameservers.map { "@\t86400\tIN\tNS\t\($0)." }
+        lines += nameservers.map { "@\t86400\tIN\tNS\t\($0)." }
         for record in records {
             var data: String
             switch record.type {

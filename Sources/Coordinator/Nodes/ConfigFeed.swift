@@ -93,7 +93,11 @@ public final class ConfigFeed: Sendable {
                 : nil,
             dns: roles.contains(.dns)
                 ? DNSConfig(
-                    zones: domains.compactMap { builder.zones[$0.id!] }, nameservers: settings.nameservers, hostmaster: settings.hostmaster)
+                    zones: domains.compactMap { builder.zones[$0.id!] }, nameservers: settings.nameservers, hostmaster: settings.hostmaster,
+                    fallbackNameservers: NameserverSet(
+                        configured: settings.nameservers, dnsNodes: nodes.filter { $0.roles.contains("dns") }
+                    )
+                    .fallbackAdditions)
                 : nil)
     }
 

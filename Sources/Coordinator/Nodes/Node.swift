@@ -16,6 +16,9 @@ public final class Node: Model, @unchecked Sendable {
     @OptionalField(key: "longitude") public var longitude: Double?
     @OptionalField(key: "ipv4") public var ipv4: String?
     @OptionalField(key: "ipv6") public var ipv6: String?
+    /// For a nameserver: the public host name it answers as (e.g. `ns2.dcdn.example`), which
+    /// zones with DNS fallback add to their NS set when its region is not yet covered.
+    @OptionalField(key: "hostname") public var hostname: String?
     /// Relative capacity, e.g. requests per second it is sized for.
     @Field(key: "capacity") public var capacity: Int
     /// SHA-256 of the node token; the token is shown once.

@@ -106,6 +106,7 @@ struct NodesAdminController {
         var longitude: Double?
         var ipv4: String?
         var ipv6: String?
+        var hostname: String?
         var capacity: Int
         var ipAllowlist: [String]
         var healthy: Bool
@@ -125,6 +126,7 @@ struct NodesAdminController {
             longitude = node.longitude
             ipv4 = node.ipv4
             ipv6 = node.ipv6
+            hostname = node.hostname
             capacity = node.capacity
             ipAllowlist = node.ipAllowlist
             healthy = node.healthy

@@ -24,6 +24,7 @@ public struct NodeService: Sendable {
         public var longitude: Double?
         public var ipv4: String?
         public var ipv6: String?
+        public var hostname: String?
         public var capacity: Int?
         public var ipAllowlist: [String]?
 
@@ -213,6 +214,16 @@ public struct NodeService: Sendable {
             guard let address = IPAddress(ipv6), !address.isIPv4 else { throw APIError.validation("ipv6", "must be an IPv6 address") }
             node.ipv6 = address.description
         }
+        if let raw = draft.hostname?.trimmingCharacters(in: .whitespaces) {
+            if raw.isEmpty {
+                node.hostname = nil
+            } else {
+                guard let hostname = DNSRecordContent.hostname(raw), hostname.contains(".") else {
+                    throw APIError.validation("hostname", "must be a host name such as ns2.dcdn.example")
+                }
+                node.hostname = hostname
+            }
+        }
         if let capacity = draft.capacity {
             guard capacity > 0 else { throw APIError.validation("capacity", "must be positive") }
             node.capacity = capacity
@@ -229,6 +240,6 @@ public struct NodeService: Sendable {
     }
 
     static func fingerprint(_ node: Node) -> String {
-        "\(node.roles)|\(node.region)|\(node.country)|\(String(describing: node.latitude))|\(String(describing: node.longitude))|\(node.ipv4 ?? "")|\(node.ipv6 ?? "")|\(node.capacity)"
+        "\(node.roles)|\(node.region)|\(node.country)|\(String(describing: node.latitude))|\(String(describing: node.longitude))|\(node.ipv4 ?? "")|\(node.ipv6 ?? "")|\(node.hostname ?? "")|\(node.capacity)"
     }
 }

@@ -51,11 +51,12 @@ extension OpenAPIDocument {
             "NodeDraft": object([
                 "name": string, "roles": .array(items: .string(allowedValues: ["edge", "dns", "mail"])), "region": string,
                 "country": string, "latitude": .number, "longitude": .number, "ipv4": string, "ipv6": string,
+                "hostname": .string(description: "A nameserver's public host name (DNS fallback adds it to NS sets)"),
                 "capacity": .integer, "ip_allowlist": .array(items: string),
             ]),
             "Node": object([
                 "id": uuid, "name": string, "roles": .array(items: string), "region": string, "country": string,
-                "ipv4": string, "ipv6": string, "healthy": boolean, "last_heartbeat_at": time, "latitude": .number,
+                "ipv4": string, "ipv6": string, "hostname": string, "healthy": boolean, "last_heartbeat_at": time, "latitude": .number,
                 "longitude": .number, "capacity": .integer, "ip_allowlist": strings, "config_version_seen": .integer,
                 "created_at": time,
                 "token": .string(description: "Only when created or rotated"),
@@ -93,6 +94,7 @@ extension OpenAPIDocument {
                     "dns": object(
                         [
                             "zones": .array(items: .object), "nameservers": .array(items: string),
+                            "fallback_nameservers": .array(items: string),
                             "hostmaster": string,
                         ], required: ["zones", "nameservers", "hostmaster"]),
                 ], required: ["version", "full", "nodes", "removed_domains"]),

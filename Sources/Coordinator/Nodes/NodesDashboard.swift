@@ -21,6 +21,7 @@ struct NodesDashboard {
             draft.country = form["country"]
             draft.ipv4 = form["ipv4"].flatMap { $0.isEmpty ? nil : $0 }
             draft.ipv6 = form["ipv6"].flatMap { $0.isEmpty ? nil : $0 }
+            draft.hostname = form["hostname"].flatMap { $0.isEmpty ? nil : $0 }
             draft.latitude = form["latitude"].flatMap(Double.init)
             draft.longitude = form["longitude"].flatMap(Double.init)
             do {

@@ -76,8 +76,7 @@ public struct AuthoritativeResolver: Sendable {
                 return
             }
             var owner = name
-            var node = zone.rrsets[key]
-            var proxiedTTL = zone.proxied[key]
+            var nodeKey = key
             if !zone.names.contains(key) {
                 // Wildcard: "*" under the closest encloser (RFC 4592 §3.3.1).
                 guard let wildcard = wildcardKey(for: name, in: zone) else {
@@ -87,11 +86,16 @@ public struct AuthoritativeResolver: Sendable {
                     negative(zone, &response)
                     return
                 }
-                node = zone.rrsets[wildcard]
-                proxiedTTL = zone.proxied[wildcard]
+                nodeKey = wildcard
                 owner = name
             }
-            let rrsets = node ?? [:]
+            var rrsets = zone.rrsets[nodeKey] ?? [:]
+            var proxiedTTL = zone.proxied[nodeKey]
+            if proxiedTTL != nil, zone.dnsFallback, !zones.selector.hasHealthyEdge {
+                // DNS fallback: no edge can serve, so the name answers as DNS-only, with its origin.
+                rrsets.merge(zone.fallback[nodeKey] ?? [:]) { own, _ in own }
+                proxiedTTL = nil
+            }
             if let ttl = proxiedTTL, [.a, .aaaa, .any].contains(question.type) {
                 usedGeography = true
                 let ipv6 = question.type == .aaaa

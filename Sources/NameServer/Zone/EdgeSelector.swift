@@ -42,6 +42,10 @@ public struct EdgeSelector: Sendable {
         return chosen.compactMap { ipv6 ? $0.ipv6 : $0.ipv4 }
     }
 
+    /// Whether any edge node is healthy: one that is can serve every proxied name (over IPv4 or
+    /// IPv6), so DNS fallback to origins applies only when none is.
+    public var hasHealthyEdge: Bool { nodes.contains(where: \.healthy) }
+
     /// Whether the client's address changes the answer (then ECS scope is the source prefix).
     public var isGeographic: Bool { geoIP != nil && nodes.count > answerCount }
 

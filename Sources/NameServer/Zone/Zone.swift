@@ -17,32 +17,43 @@ public struct Zone: Sendable {
     let rrsets: [String: [UInt16: RRSet]]
     /// Proxied owners (A/AAAA answered with edge nodes) → answer TTL.
     let proxied: [String: UInt32]
+    /// With DNS fallback, proxied owners' own records (the origin), answered with `fallbackTTL`
+    /// while no edge node is healthy.
+    let fallback: [String: [UInt16: RRSet]]
     /// Every owner and every empty non-terminal between an owner and the apex.
     let names: Set<String>
     /// Owners of NS records below the apex: delegations to other servers.
     let delegations: Set<String>
     public let multiNodeRedundancy: Bool
+    public let dnsFallback: Bool
     let soa: DNSRecord
 
     public static let defaultTTL: UInt32 = 300
     public static let proxiedTTL: UInt32 = 60
     public static let nameserverTTL: UInt32 = 86_400
+    /// The TTL of an origin answered by DNS fallback: resolvers come back to the edges within
+    /// about this long after one is healthy again.
+    public static let fallbackTTL: UInt32 = 30
 
-    public init(domain: ZoneConfig, nameservers: [String], hostmaster: String) {
+    /// `fallbackNameservers` join the apex NS set when the domain has DNS fallback.
+    public init(domain: ZoneConfig, nameservers: [String], fallbackNameservers: [String] = [], hostmaster: String) {
         let apex = DNSName(domain.name) ?? .root
         self.apex = apex
         serial = domain.serial
         multiNodeRedundancy = domain.multiNodeRedundancy
+        dnsFallback = domain.dnsFallback
         let apexKey = apex.key
         var rrsets: [String: [UInt16: RRSet]] = [:]
         var proxied: [String: UInt32] = [:]
         var delegations: Set<String> = []
-        func add(_ key: String, _ type: DNSType, ttl: UInt32, _ data: DNSRData) {
-            var set = rrsets[key, default: [:]][type.rawValue] ?? RRSet(ttl: ttl, data: [])
+        var fallback: [String: [UInt16: RRSet]] = [:]
+        func add(_ key: String, _ type: DNSType, ttl: UInt32, _ data: DNSRData, to sets: inout [String: [UInt16: RRSet]]) {
+            var set = sets[key, default: [:]][type.rawValue] ?? RRSet(ttl: ttl, data: [])
             set.ttl = min(set.ttl, ttl)
             if !set.data.contains(data) { set.data.append(data) }
-            rrsets[key, default: [:]][type.rawValue] = set
+            sets[key, default: [:]][type.rawValue] = set
         }
+        func add(_ key: String, _ type: DNSType, ttl: UInt32, _ data: DNSRData) { add(key, type, ttl: ttl, data, to: &rrsets) }
         let primary = DNSName(nameservers.first ?? "ns1.dcdn.invalid") ?? .root
         soa = DNSRecord(
             name: apex, type: .soa, ttl: 3600,
@@ -50,7 +61,7 @@ public struct Zone: Sendable {
                 mname: primary, rname: DNSName(hostmaster) ?? .root, serial: domain.serial, refresh: 3600, retry: 600, expire: 1_209_600,
                 minimum: 300))
         add(apexKey, .soa, ttl: 3600, soa.data)
-        for server in nameservers {
+        for server in nameservers + (domain.dnsFallback ? fallbackNameservers : []) {
             if let name = DNSName(server) { add(apexKey, .ns, ttl: Self.nameserverTTL, .ns(name)) }
         }
         for record in domain.records {
@@ -60,6 +71,9 @@ public struct Zone: Sendable {
             let ttl = record.ttl == 0 ? Self.defaultTTL : UInt32(clamping: record.ttl)
             if record.proxied, DNSRecordContent.proxiableTypes.contains(record.type) {
                 proxied[key] = Self.proxiedTTL
+                if domain.dnsFallback, let type = DNSType(name: record.type), let data = Self.rdata(record) {
+                    add(key, type, ttl: Self.fallbackTTL, data, to: &fallback)
+                }
                 continue
             }
             guard let type = DNSType(name: record.type), let data = Self.rdata(record) else { continue }
@@ -76,6 +90,7 @@ public struct Zone: Sendable {
         }
         self.rrsets = rrsets
         self.proxied = proxied
+        self.fallback = fallback
         self.names = names
         self.delegations = delegations
     }

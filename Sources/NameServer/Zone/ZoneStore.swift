@@ -16,7 +16,9 @@ public struct ZoneSet: Sendable {
         var zones: [String: Zone] = [:]
         let dns = snapshot?.dns ?? DNSConfig()
         for domain in dns.zones {
-            let zone = Zone(domain: domain, nameservers: dns.nameservers, hostmaster: dns.hostmaster)
+            let zone = Zone(
+                domain: domain, nameservers: dns.nameservers, fallbackNameservers: dns.fallbackNameservers ?? [], hostmaster: dns.hostmaster
+            )
             zones[zone.apex.key] = zone
         }
         self.zones = zones

@@ -5,7 +5,7 @@ enum DomainMigrations {
     static var all: [any AsyncMigration] {
         [
             CreateConfigState(), CreateNodes(), CreateDomains(), CreateRecords(), CreateTombstones(), CreateTrafficCounters(),
-            CreateChallenges(),
+            CreateChallenges(), AddNodeHostnames(),
         ]
     }
 
@@ -44,6 +44,14 @@ enum DomainMigrations {
                 .create()
         }
         func revert(on database: any Database) async throws { try await database.schema(Node.schema).delete() }
+    }
+
+    struct AddNodeHostnames: AsyncMigration {
+        var name: String { "027_add_node_hostnames" }
+        func prepare(on database: any Database) async throws {
+            try await database.schema(Node.schema).field("hostname", .string).update()
+        }
+        func revert(on database: any Database) async throws { try await database.schema(Node.schema).deleteField("hostname").update() }
     }
 
     struct CreateDomains: AsyncMigration {
