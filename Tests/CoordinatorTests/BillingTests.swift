@@ -200,181 +200,206 @@ struct BillingTests {
 
     @Test("resellers: tiers, code limits, no self-redemption, progression on paid sales only")
     func resellers() async throws {
-        let provider = RecordingPaymentProvider()
-        try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
-            let admin = try await client.signInAdmin(app)
-            let (partner, partnerID) = try await client.signUp(app, email: "partner@example.com")
-            #expect(try await client.json(.get, "/api/v1/reseller/me", token: partner).error?.code == "not_reseller")
-            let created = try await client.json(
-                .post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "base", "company_name": "WebHosting Ltd."], token: admin)
-            #expect(created.status == .created, "\(created.text)")
-            let reseller = try created.decode(ResellerService.ResellerResponse.self)
-            #expect(reseller.tier == "base" && reseller.userId.uuidString == partnerID && reseller.companyName == "WebHosting Ltd.")
-            let resellerID = reseller.id
-            #expect(
-                try await client.json(.post, "/api/v1/reseller/create", ["user_id": partnerID, "company_name": "Again"], token: admin)
-                    .status == .conflict)
-            #expect(
-                try await client.json(
-                    .post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "platinum", "company_name": "X"], token: admin
-                ).error?.field == "tier")
+        let stripe = StripeStandIn()
+        try await stripe.run { provider in
+            try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
+                let admin = try await client.signInAdmin(app)
+                let (partner, partnerID) = try await client.signUp(app, email: "partner@example.com")
+                #expect(try await client.json(.get, "/api/v1/reseller/me", token: partner).error?.code == "not_reseller")
+                let created = try await client.json(
+                    .post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "base", "company_name": "WebHosting Ltd."],
+                    token: admin)
+                #expect(created.status == .created, "\(created.text)")
+                let reseller = try created.decode(ResellerService.ResellerResponse.self)
+                #expect(reseller.tier == "base" && reseller.userId.uuidString == partnerID && reseller.companyName == "WebHosting Ltd.")
+                let resellerID = reseller.id
+                #expect(
+                    try await client.json(.post, "/api/v1/reseller/create", ["user_id": partnerID, "company_name": "Again"], token: admin)
+                        .status == .conflict)
+                #expect(
+                    try await client.json(
+                        .post, "/api/v1/reseller/create", ["user_id": partnerID, "tier": "platinum", "company_name": "X"], token: admin
+                    ).error?.field == "tier")
 
-            let tooMuch = try await client.json(
-                .post, "/api/v1/reseller/promo/create", ["code": "WEBHOST50", "credit_amount": 50, "max_uses": 200], token: partner)
-            #expect(
-                tooMuch.status == .unprocessableContent && tooMuch.error?.field == "credit_amount", "base allows 25 per customer")
-            let code = try await client.json(
-                .post, "/api/v1/reseller/promo/create", ["code": "WEBHOST25", "credit_amount": 25, "max_uses": 200, "expires_in_days": 60],
-                token: partner)
-            #expect(code.status == .created, "\(code.text)")
-            let resellerCode = try code.decode(PromoService.Response.self)
-            #expect(resellerCode.creditExpiresInDays == nil && resellerCode.resellerId == resellerID)
-            let own = try await client.json(.post, "/api/v1/promo/redeem", ["code": "WEBHOST25"], token: partner)
-            #expect(own.status == .forbidden && own.error?.code == "own_promo_code")
+                let tooMuch = try await client.json(
+                    .post, "/api/v1/reseller/promo/create", ["code": "WEBHOST50", "credit_amount": 50, "max_uses": 200], token: partner)
+                #expect(
+                    tooMuch.status == .unprocessableContent && tooMuch.error?.field == "credit_amount", "base allows 25 per customer")
+                let code = try await client.json(
+                    .post, "/api/v1/reseller/promo/create",
+                    ["code": "WEBHOST25", "credit_amount": 25, "max_uses": 200, "expires_in_days": 60],
+                    token: partner)
+                #expect(code.status == .created, "\(code.text)")
+                let resellerCode = try code.decode(PromoService.Response.self)
+                #expect(resellerCode.creditExpiresInDays == nil && resellerCode.resellerId == resellerID)
+                let own = try await client.json(.post, "/api/v1/promo/redeem", ["code": "WEBHOST25"], token: partner)
+                #expect(own.status == .forbidden && own.error?.code == "own_promo_code")
 
-            let updated = try await client.json(
-                .post, "/api/v1/reseller/tier/update?tier_name=base",
-                ["credit_per_user": 30, "max_promos_per_reseller": 1, "min_sales_to_qualify": 0], token: admin
-            ).decode(ResellerService.TierResponse.self)
-            #expect(updated.name == "base" && updated.creditPerUser == Credits(30) && updated.maxPromosPerReseller == 1)
-            let capped = try await client.json(
-                .post, "/api/v1/reseller/promo/create", ["code": "SECOND", "credit_amount": 5], token: partner)
-            #expect(capped.status == .forbidden && capped.error?.code == "reseller_promo_limit")
-            _ = try await client.json(.post, "/api/v1/reseller/tier/update?tier_name=bronze", ["min_sales_to_qualify": 1], token: admin)
+                let updated = try await client.json(
+                    .post, "/api/v1/reseller/tier/update?tier_name=base",
+                    ["credit_per_user": 30, "max_promos_per_reseller": 1, "min_sales_to_qualify": 0], token: admin
+                ).decode(ResellerService.TierResponse.self)
+                #expect(updated.name == "base" && updated.creditPerUser == Credits(30) && updated.maxPromosPerReseller == 1)
+                let capped = try await client.json(
+                    .post, "/api/v1/reseller/promo/create", ["code": "SECOND", "credit_amount": 5], token: partner)
+                #expect(capped.status == .forbidden && capped.error?.code == "reseller_promo_limit")
+                _ = try await client.json(.post, "/api/v1/reseller/tier/update?tier_name=bronze", ["min_sales_to_qualify": 1], token: admin)
 
-            // A customer of the reseller pays with credits: no sale. Then by card: one sale, bronze.
-            let (customer, _) = try await client.signUp(app, email: "customer@example.com")
-            let customerRedeem = try await client.json(.post, "/api/v1/promo/redeem", ["code": "webhost25"], token: customer)
-            #expect(customerRedeem.status == .ok, "\(customerRedeem.text)")
-            // `expires_at` is always sent, null when the credits never expire.
-            #expect(
-                try customerRedeem.decode(PromoService.Redemption.self).expiresAt == nil
-                    && customerRedeem.text.contains(#""expires_at":null"#),
-                "reseller credits never expire: \(customerRedeem.text)")
-            let byCredits = try await Self.subscribe(client, "standard", "credits", token: customer)
-            #expect(byCredits.status == "paid", "\(byCredits)")
-            var me = try await client.json(.get, "/api/v1/reseller/me", token: partner).decode(ResellerController.Me.self)
-            #expect(me.reseller.totalPaidSales == 0 && me.customers == 1)
-            let paymentID = try await Self.subscribe(client, "pro", "stripe", token: customer).paymentId.uuidString
-            let answer = try await Self.post(
-                client, "/api/v1/billing/stripe/webhook",
-                try Self.signed([
-                    "id": "evt_1", "type": "checkout.session.completed",
-                    "data": [
-                        "object": [
-                            "id": "cs_test_1", "payment_status": "paid", "amount_total": 1500, "metadata": ["payment_id": paymentID],
-                            "subscription": "sub_1",
-                        ]
-                    ],
-                ]))
-            #expect(try answer.status == .ok && Self.result(answer) == "fulfilled", "\(answer.text)")
-            me = try await client.json(.get, "/api/v1/reseller/me", token: partner).decode(ResellerController.Me.self)
-            #expect(me.reseller.totalPaidSales == 1)
-            #expect(me.tier.name == "bronze", "\(me)")
-            let list = try await client.json(.get, "/api/v1/reseller/list", token: admin).decode(ResellerController.ResellerList.self)
-            #expect(list.total == 1 && list.resellers.map(\.id) == [resellerID] && list.tiers.count == 4)
-            let moved = try await client.json(.post, "/api/v1/reseller/\(resellerID)/tier", ["tier": "gold"], token: admin).decode(
-                ResellerService.ResellerResponse.self)
-            #expect(moved.id == resellerID && moved.tier == "gold")
+                // A customer of the reseller pays with credits: no sale. Then by card: one sale, bronze.
+                let (customer, _) = try await client.signUp(app, email: "customer@example.com")
+                let customerRedeem = try await client.json(.post, "/api/v1/promo/redeem", ["code": "webhost25"], token: customer)
+                #expect(customerRedeem.status == .ok, "\(customerRedeem.text)")
+                // `expires_at` is always sent, null when the credits never expire.
+                #expect(
+                    try customerRedeem.decode(PromoService.Redemption.self).expiresAt == nil
+                        && customerRedeem.text.contains(#""expires_at":null"#),
+                    "reseller credits never expire: \(customerRedeem.text)")
+                let byCredits = try await Self.subscribe(client, "standard", "credits", token: customer)
+                #expect(byCredits.status == "paid", "\(byCredits)")
+                var me = try await client.json(.get, "/api/v1/reseller/me", token: partner).decode(ResellerController.Me.self)
+                #expect(me.reseller.totalPaidSales == 0 && me.customers == 1)
+                let paymentID = try await Self.subscribe(client, "pro", "stripe", token: customer).paymentId.uuidString
+                let answer = try await Self.post(
+                    client, "/api/v1/billing/stripe/webhook",
+                    try Self.signed([
+                        "id": "evt_1", "type": "checkout.session.completed",
+                        "data": [
+                            "object": [
+                                "id": "cs_test_1", "payment_status": "paid", "amount_total": 1500, "metadata": ["payment_id": paymentID],
+                                "subscription": "sub_1",
+                            ]
+                        ],
+                    ]))
+                #expect(try answer.status == .ok && Self.result(answer) == "fulfilled", "\(answer.text)")
+                me = try await client.json(.get, "/api/v1/reseller/me", token: partner).decode(ResellerController.Me.self)
+                #expect(me.reseller.totalPaidSales == 1)
+                #expect(me.tier.name == "bronze", "\(me)")
+                let list = try await client.json(.get, "/api/v1/reseller/list", token: admin).decode(ResellerController.ResellerList.self)
+                #expect(list.total == 1 && list.resellers.map(\.id) == [resellerID] && list.tiers.count == 4)
+                let moved = try await client.json(.post, "/api/v1/reseller/\(resellerID)/tier", ["tier": "gold"], token: admin).decode(
+                    ResellerService.ResellerResponse.self)
+                #expect(moved.id == resellerID && moved.tier == "gold")
+            }
         }
     }
 
     @Test("Stripe: checkout, signed webhooks, wrong signatures, replays and duplicates; plans change limits at once")
     func stripe() async throws {
-        let provider = RecordingPaymentProvider()
-        try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
-            let (jwt, id) = try await client.signUp(app, email: "payer@example.com")
-            let buy = try await client.json(
-                .post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
-            #expect(buy.status == .created, "\(buy.text)")
-            let bought = try buy.decode(BillingService.CheckoutResponse.self)
-            #expect(bought.checkoutUrl == "https://checkout.stripe.test/c/pay/cs_test_1" && bought.status == "pending")
-            #expect(bought.amount == Credits(50) && bought.credits == Credits(50))
-            let again = try await client.json(
-                .post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
-            #expect(
-                try again.decode(BillingService.CheckoutResponse.self).paymentId == bought.paymentId
-                    && provider.checkouts.withLock { $0.count } == 1)
-            let checkout = try #require(provider.checkouts.withLock { $0.first })
-            #expect(checkout.amountCents == 5000 && !checkout.recurringMonthly && checkout.customerEmail == "payer@example.com")
-            #expect(try await client.json(.post, "/api/v1/credits/buy", ["amount": 0.001], token: jwt).error?.field == "amount")
+        let stripe = StripeStandIn()
+        try await stripe.run { provider in
+            try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
+                let (jwt, id) = try await client.signUp(app, email: "payer@example.com")
+                let buy = try await client.json(
+                    .post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
+                #expect(buy.status == .created, "\(buy.text)")
+                let bought = try buy.decode(BillingService.CheckoutResponse.self)
+                #expect(bought.checkoutUrl == "https://checkout.stripe.test/c/pay/cs_test_1" && bought.status == "pending")
+                #expect(bought.amount == Credits(50) && bought.credits == Credits(50))
+                let again = try await client.json(
+                    .post, "/api/v1/credits/buy", ["package": "standard"], token: jwt, headers: [IdempotentCalls.header: "buy-1"])
+                #expect(
+                    try again.decode(BillingService.CheckoutResponse.self).paymentId == bought.paymentId
+                        && stripe.checkouts.count == 1)
+                // What Stripe received, decoded from the wire.
+                let checkout = try #require(stripe.checkouts.first)
+                #expect(checkout.authorization == "Bearer \(StripeStandIn.secretKey)")
+                #expect(checkout.form["mode"] == "payment" && checkout.form["line_items[0][price_data][unit_amount]"] == "5000")
+                #expect(
+                    checkout.form["line_items[0][price_data][currency]"] == "usd" && checkout.form["customer_email"] == "payer@example.com")
+                #expect(
+                    checkout.form["metadata[payment_id]"] == bought.paymentId.uuidString
+                        && checkout.idempotencyKey == bought.paymentId.uuidString)
+                #expect(try await client.json(.post, "/api/v1/credits/buy", ["amount": 0.001], token: jwt).error?.field == "amount")
+                // Stripe refusing is a 502 naming Stripe's reason; the payment is marked failed, nothing is granted.
+                stripe.fail(with: (402, "card_error", "Your card was declined."))
+                let declined = try await client.json(.post, "/api/v1/credits/buy", ["package": "starter"], token: jwt)
+                #expect(declined.status == .badGateway && declined.error?.code == "payment_provider_error")
+                #expect(declined.text.contains("Your card was declined."))
+                let failed = try await Payment.query(on: app.coordinator.store.db).filter(\.$status == .failed).all()
+                #expect(failed.count == 1 && failed.first?.creditsAmount == Credits(10).micro)
+                stripe.fail(with: nil)
 
-            let paymentID = bought.paymentId.uuidString
-            let event: [String: Any] = [
-                "id": "evt_credits", "type": "checkout.session.completed",
-                "data": ["object": ["id": "cs_test_1", "payment_status": "paid", "amount_total": 5000, "client_reference_id": paymentID]],
-            ]
-            // Wrong secret, tampered body, stale timestamp, no header: 400 and nothing delivered.
-            var answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event, secret: "whsec_wrong"))
-            #expect(answer.status == .badRequest && answer.error?.code == "invalid_signature")
-            var tampered = try Self.signed(event)
-            tampered.0 = ByteBuffer(string: String(buffer: tampered.0).replacingOccurrences(of: "5000", with: "9000"))
-            answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", tampered)
-            #expect(answer.status == .badRequest)
-            answer = try await Self.post(
-                client, "/api/v1/billing/stripe/webhook", try Self.signed(event, at: Date().addingTimeInterval(-301)))
-            #expect(answer.status == .badRequest && answer.error?.detail.contains("300") == true, "\(answer.text)")
-            answer = try await Self.post(
-                client, "/api/v1/billing/stripe/webhook", (ByteBuffer(string: "{}"), [.contentType: "application/json"]))
-            #expect(answer.status == .badRequest)
-            #expect(try await Self.balance(client, jwt) == .zero)
-
-            // A header with several v1 signatures (Stripe's secret rotation) passes when one matches.
-            var rotated = try Self.signed(event)
-            rotated.1[HTTPField.Name("Stripe-Signature")!] =
-                rotated.1[HTTPField.Name("Stripe-Signature")!]! + ",v1=" + String(repeating: "0", count: 64)
-            answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", rotated)
-            #expect(try answer.status == .ok && Self.result(answer) == "fulfilled", "\(answer.text)")
-            answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event))
-            #expect(try answer.status == .ok && Self.result(answer) == "duplicate", "\(answer.text)")
-            var sameSession = event
-            sameSession["id"] = "evt_other"
-            answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(sameSession))
-            #expect(try Self.result(answer) == "already fulfilled", "\(answer.text)")
-            #expect(try await Self.balance(client, jwt) == Credits(50), "credits granted once")
-
-            // A plan by card: the plan and its limits change when Stripe confirms, and renew on invoice.paid.
-            let subscribe = try await Self.subscribe(client, "pro", "stripe", token: jwt)
-            #expect(subscribe.status == "pending" && provider.checkouts.withLock { $0.last?.recurringMonthly } == true)
-            #expect(
-                try await client.json(.get, "/api/v1/account/limits", token: jwt).decode(PlansController.LimitsResponse.self).plan.id
-                    == "free")
-            answer = try await Self.post(
-                client, "/api/v1/billing/stripe/webhook",
-                try Self.signed([
-                    "id": "evt_plan", "type": "checkout.session.completed",
+                let paymentID = bought.paymentId.uuidString
+                let event: [String: Any] = [
+                    "id": "evt_credits", "type": "checkout.session.completed",
                     "data": [
-                        "object": [
-                            "id": "cs_test_3", "payment_status": "paid", "amount_total": 1500, "subscription": "sub_42",
-                            "metadata": ["payment_id": subscribe.paymentId.uuidString],
-                        ]
+                        "object": ["id": "cs_test_1", "payment_status": "paid", "amount_total": 5000, "client_reference_id": paymentID]
                     ],
-                ]))
-            #expect(try answer.status == .ok && Self.result(answer) == "fulfilled", "\(answer.text)")
-            let limits = try await client.json(.get, "/api/v1/account/limits", token: jwt).decode(PlansController.LimitsResponse.self)
-            #expect(limits.plan.id == "pro")
-            let billing = try await client.json(.get, "/api/v1/billing", token: jwt).decode(BillingController.Overview.self)
-            #expect(billing.plan == "pro")
-            let subscription = try #require(billing.subscription)
-            #expect(subscription.planId == "pro" && subscription.method == "stripe")
-            let firstEnd = subscription.currentPeriodEnd
-            answer = try await Self.post(
-                client, "/api/v1/billing/stripe/webhook",
-                try Self.signed([
-                    "id": "evt_renew", "type": "invoice.paid",
-                    "data": [
-                        "object": ["id": "in_1", "billing_reason": "subscription_cycle", "subscription": "sub_42", "amount_paid": 1500]
-                    ],
-                ]))
-            #expect(try Self.result(answer) == "renewed", "\(answer.text)")
-            let renewed = try await client.json(.get, "/api/v1/billing", token: jwt).decode(BillingController.Overview.self)
-            #expect(try #require(renewed.subscription).currentPeriodEnd > firstEnd)
-            // Every card payment minted tokens with the split.
-            let mints = try await TokenMint.query(on: app.coordinator.store.db).filter(\.$userID == UUID(uuidString: id)!).all()
-            #expect(mints.count == 3 && mints.allSatisfy { $0.source == .stripe })
-            let cancel = try await client.json(.post, "/api/v1/billing/cancel", token: jwt).decode(
-                BillingController.SubscriptionResponse.self)
-            #expect(cancel.cancelAtPeriodEnd == true && provider.canceled.withLock { $0 } == ["sub_42"])
+                ]
+                // Wrong secret, tampered body, stale timestamp, no header: 400 and nothing delivered.
+                var answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event, secret: "whsec_wrong"))
+                #expect(answer.status == .badRequest && answer.error?.code == "invalid_signature")
+                var tampered = try Self.signed(event)
+                tampered.0 = ByteBuffer(string: String(buffer: tampered.0).replacingOccurrences(of: "5000", with: "9000"))
+                answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", tampered)
+                #expect(answer.status == .badRequest)
+                answer = try await Self.post(
+                    client, "/api/v1/billing/stripe/webhook", try Self.signed(event, at: Date().addingTimeInterval(-301)))
+                #expect(answer.status == .badRequest && answer.error?.detail.contains("300") == true, "\(answer.text)")
+                answer = try await Self.post(
+                    client, "/api/v1/billing/stripe/webhook", (ByteBuffer(string: "{}"), [.contentType: "application/json"]))
+                #expect(answer.status == .badRequest)
+                #expect(try await Self.balance(client, jwt) == .zero)
+
+                // A header with several v1 signatures (Stripe's secret rotation) passes when one matches.
+                var rotated = try Self.signed(event)
+                rotated.1[HTTPField.Name("Stripe-Signature")!] =
+                    rotated.1[HTTPField.Name("Stripe-Signature")!]! + ",v1=" + String(repeating: "0", count: 64)
+                answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", rotated)
+                #expect(try answer.status == .ok && Self.result(answer) == "fulfilled", "\(answer.text)")
+                answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(event))
+                #expect(try answer.status == .ok && Self.result(answer) == "duplicate", "\(answer.text)")
+                var sameSession = event
+                sameSession["id"] = "evt_other"
+                answer = try await Self.post(client, "/api/v1/billing/stripe/webhook", try Self.signed(sameSession))
+                #expect(try Self.result(answer) == "already fulfilled", "\(answer.text)")
+                #expect(try await Self.balance(client, jwt) == Credits(50), "credits granted once")
+
+                // A plan by card: the plan and its limits change when Stripe confirms, and renew on invoice.paid.
+                let subscribe = try await Self.subscribe(client, "pro", "stripe", token: jwt)
+                #expect(
+                    subscribe.status == "pending" && stripe.checkouts.last?.form["mode"] == "subscription"
+                        && stripe.checkouts.last?.form["line_items[0][price_data][recurring][interval]"] == "month")
+                #expect(
+                    try await client.json(.get, "/api/v1/account/limits", token: jwt).decode(PlansController.LimitsResponse.self).plan.id
+                        == "free")
+                answer = try await Self.post(
+                    client, "/api/v1/billing/stripe/webhook",
+                    try Self.signed([
+                        "id": "evt_plan", "type": "checkout.session.completed",
+                        "data": [
+                            "object": [
+                                "id": "cs_test_3", "payment_status": "paid", "amount_total": 1500, "subscription": "sub_42",
+                                "metadata": ["payment_id": subscribe.paymentId.uuidString],
+                            ]
+                        ],
+                    ]))
+                #expect(try answer.status == .ok && Self.result(answer) == "fulfilled", "\(answer.text)")
+                let limits = try await client.json(.get, "/api/v1/account/limits", token: jwt).decode(PlansController.LimitsResponse.self)
+                #expect(limits.plan.id == "pro")
+                let billing = try await client.json(.get, "/api/v1/billing", token: jwt).decode(BillingController.Overview.self)
+                #expect(billing.plan == "pro")
+                let subscription = try #require(billing.subscription)
+                #expect(subscription.planId == "pro" && subscription.method == "stripe")
+                let firstEnd = subscription.currentPeriodEnd
+                answer = try await Self.post(
+                    client, "/api/v1/billing/stripe/webhook",
+                    try Self.signed([
+                        "id": "evt_renew", "type": "invoice.paid",
+                        "data": [
+                            "object": ["id": "in_1", "billing_reason": "subscription_cycle", "subscription": "sub_42", "amount_paid": 1500]
+                        ],
+                    ]))
+                #expect(try Self.result(answer) == "renewed", "\(answer.text)")
+                let renewed = try await client.json(.get, "/api/v1/billing", token: jwt).decode(BillingController.Overview.self)
+                #expect(try #require(renewed.subscription).currentPeriodEnd > firstEnd)
+                // Every card payment minted tokens with the split.
+                let mints = try await TokenMint.query(on: app.coordinator.store.db).filter(\.$userID == UUID(uuidString: id)!).all()
+                #expect(mints.count == 3 && mints.allSatisfy { $0.source == .stripe })
+                let cancel = try await client.json(.post, "/api/v1/billing/cancel", token: jwt).decode(
+                    BillingController.SubscriptionResponse.self)
+                #expect(cancel.cancelAtPeriodEnd == true && stripe.canceled == ["sub_42"])
+            }
         }
     }
 
@@ -434,95 +459,102 @@ struct BillingTests {
 
     @Test("affiliates: 80 % on card and token payments only, no self-referral, payouts from 100")
     func affiliates() async throws {
-        let provider = RecordingPaymentProvider()
-        try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
-            let admin = try await client.signInAdmin(app)
-            let (affiliate, _) = try await client.signUp(app, email: "affiliate@example.com")
-            let joined = try await client.json(.post, "/api/v1/affiliate/join", token: affiliate).decode(AffiliateService.Dashboard.self)
-            let code = try #require(joined.code)
-            #expect(joined.joined && joined.referralLink?.hasSuffix("/?ref=\(code)") == true)
-            #expect(
-                try await client.json(.post, "/api/v1/affiliate/join", token: affiliate).decode(AffiliateService.Dashboard.self).code
-                    == code,
-                "joining twice keeps the code")
+        let stripe = StripeStandIn()
+        try await stripe.run { provider in
+            try await TestApp.run(.coordinator, Self.settings, paymentProvider: provider) { app, client in
+                let admin = try await client.signInAdmin(app)
+                let (affiliate, _) = try await client.signUp(app, email: "affiliate@example.com")
+                let joined = try await client.json(.post, "/api/v1/affiliate/join", token: affiliate).decode(
+                    AffiliateService.Dashboard.self)
+                let code = try #require(joined.code)
+                #expect(joined.joined && joined.referralLink?.hasSuffix("/?ref=\(code)") == true)
+                #expect(
+                    try await client.json(.post, "/api/v1/affiliate/join", token: affiliate).decode(AffiliateService.Dashboard.self).code
+                        == code,
+                    "joining twice keeps the code")
 
-            let registered = try await client.json(
-                .post, "/api/v1/auth/register",
-                ["email": "referred@example.com", "password": "a long enough password", "referral_code": code])
-            #expect(registered.status == .created)
-            let token = try #require(app.mailer.verificationToken(for: "referred@example.com"))
-            _ = try await client.json(.get, "/api/v1/auth/verify-email?token=\(token)")
-            let login = try await client.json(
-                .post, "/api/v1/auth/login", ["email": "referred@example.com", "password": "a long enough password"])
-            let session = try login.decode(AuthController.LoginResponse.self)
-            let referred = session.accessToken
-            let referredID = session.user.id.uuidString
+                let registered = try await client.json(
+                    .post, "/api/v1/auth/register",
+                    ["email": "referred@example.com", "password": "a long enough password", "referral_code": code])
+                #expect(registered.status == .created)
+                let token = try #require(app.mailer.verificationToken(for: "referred@example.com"))
+                _ = try await client.json(.get, "/api/v1/auth/verify-email?token=\(token)")
+                let login = try await client.json(
+                    .post, "/api/v1/auth/login", ["email": "referred@example.com", "password": "a long enough password"])
+                let session = try login.decode(AuthController.LoginResponse.self)
+                let referred = session.accessToken
+                let referredID = session.user.id.uuidString
 
-            // Credit-funded: no commission.
-            _ = try await client.json(.post, "/api/v1/credits/grant", ["user_id": referredID, "amount": 100], token: admin)
-            _ = try await client.json(.post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "credits"], token: referred)
-            var dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(
-                AffiliateService.Dashboard.self)
-            #expect(dashboard.totalReferrals == 1 && dashboard.payingReferrals == 0 && dashboard.totalEarned == .zero)
+                // Credit-funded: no commission.
+                _ = try await client.json(.post, "/api/v1/credits/grant", ["user_id": referredID, "amount": 100], token: admin)
+                _ = try await client.json(
+                    .post, "/api/v1/billing/subscribe", ["plan_id": "business", "method": "credits"], token: referred)
+                var dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(
+                    AffiliateService.Dashboard.self)
+                #expect(dashboard.totalReferrals == 1 && dashboard.payingReferrals == 0 && dashboard.totalEarned == .zero)
 
-            // Card: 80 %, twice (a renewal counts again).
-            for (index, event) in ["evt_a", "evt_b"].enumerated() {
+                // Card: 80 %, twice (a renewal counts again).
+                for (index, event) in ["evt_a", "evt_b"].enumerated() {
+                    let subscribe = try await Self.subscribe(client, "business", "stripe", token: referred)
+                    let answer = try await Self.post(
+                        client, "/api/v1/billing/stripe/webhook",
+                        try Self.signed([
+                            "id": event, "type": "checkout.session.completed",
+                            "data": [
+                                "object": [
+                                    "id": "cs_\(index)", "payment_status": "paid", "amount_total": 5900,
+                                    "metadata": ["payment_id": subscribe.paymentId.uuidString],
+                                ]
+                            ],
+                        ]))
+                    #expect(answer.status == .ok)
+                }
+                dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(
+                    AffiliateService.Dashboard.self)
+                #expect(dashboard.totalEarned == Credits(micro: 94_400_000) && dashboard.payingReferrals == 1, "\(dashboard)")
+                #expect(dashboard.commissions.first?.percent == 80 && dashboard.commissions.count == 2)
+                let early = try await client.json(.post, "/api/v1/affiliate/request-payout", token: affiliate)
+                #expect(early.status == .conflict && early.error?.code == "payout_below_minimum")
                 let subscribe = try await Self.subscribe(client, "business", "stripe", token: referred)
-                let answer = try await Self.post(
+                _ = try await Self.post(
                     client, "/api/v1/billing/stripe/webhook",
                     try Self.signed([
-                        "id": event, "type": "checkout.session.completed",
+                        "id": "evt_c", "type": "checkout.session.async_payment_succeeded",
                         "data": [
-                            "object": [
-                                "id": "cs_\(index)", "payment_status": "paid", "amount_total": 5900,
-                                "metadata": ["payment_id": subscribe.paymentId.uuidString],
-                            ]
+                            "object": ["id": "cs_9", "payment_status": "paid", "metadata": ["payment_id": subscribe.paymentId.uuidString]]
                         ],
                     ]))
-                #expect(answer.status == .ok)
-            }
-            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(AffiliateService.Dashboard.self)
-            #expect(dashboard.totalEarned == Credits(micro: 94_400_000) && dashboard.payingReferrals == 1, "\(dashboard)")
-            #expect(dashboard.commissions.first?.percent == 80 && dashboard.commissions.count == 2)
-            let early = try await client.json(.post, "/api/v1/affiliate/request-payout", token: affiliate)
-            #expect(early.status == .conflict && early.error?.code == "payout_below_minimum")
-            let subscribe = try await Self.subscribe(client, "business", "stripe", token: referred)
-            _ = try await Self.post(
-                client, "/api/v1/billing/stripe/webhook",
-                try Self.signed([
-                    "id": "evt_c", "type": "checkout.session.async_payment_succeeded",
-                    "data": [
-                        "object": ["id": "cs_9", "payment_status": "paid", "metadata": ["payment_id": subscribe.paymentId.uuidString]]
-                    ],
-                ]))
-            let payout = try await client.json(.post, "/api/v1/affiliate/request-payout", token: affiliate)
-            #expect(payout.status == .created, "\(payout.text)")
-            #expect(try payout.decode(AffiliateController.AdminPayout.self).amount == Credits(micro: 141_600_000), "\(payout.text)")
-            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(AffiliateService.Dashboard.self)
-            #expect(dashboard.availableBalance == .zero && dashboard.payouts.count == 1)
-            let payouts = try await client.json(.get, "/api/v1/affiliate/admin/payouts", token: admin).decode(
-                AffiliateController.PayoutList.self)
-            let payoutID = try #require(payouts.payouts.first).id
-            let paid = try await client.json(.post, "/api/v1/affiliate/admin/payouts/\(payoutID)/paid", token: admin).decode(
-                AffiliateController.AdminPayout.self)
-            #expect(paid.id == payoutID && paid.status == "paid")
+                let payout = try await client.json(.post, "/api/v1/affiliate/request-payout", token: affiliate)
+                #expect(payout.status == .created, "\(payout.text)")
+                #expect(try payout.decode(AffiliateController.AdminPayout.self).amount == Credits(micro: 141_600_000), "\(payout.text)")
+                dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(
+                    AffiliateService.Dashboard.self)
+                #expect(dashboard.availableBalance == .zero && dashboard.payouts.count == 1)
+                let payouts = try await client.json(.get, "/api/v1/affiliate/admin/payouts", token: admin).decode(
+                    AffiliateController.PayoutList.self)
+                let payoutID = try #require(payouts.payouts.first).id
+                let paid = try await client.json(.post, "/api/v1/affiliate/admin/payouts/\(payoutID)/paid", token: admin).decode(
+                    AffiliateController.AdminPayout.self)
+                #expect(paid.id == payoutID && paid.status == "paid")
 
-            // Self-referral: an affiliate's own payments earn nothing, even with their own code on file.
-            let affiliateUser = try #require(
-                try await User.query(on: app.coordinator.store.db).filter(\.$email == "affiliate@example.com").first())
-            affiliateUser.referralCode = code
-            try await affiliateUser.save(on: app.coordinator.store.db)
-            let own = try await Self.subscribe(client, "pro", "stripe", token: affiliate)
-            _ = try await Self.post(
-                client, "/api/v1/billing/stripe/webhook",
-                try Self.signed([
-                    "id": "evt_self", "type": "checkout.session.completed",
-                    "data": [
-                        "object": ["id": "cs_self", "payment_status": "paid", "metadata": ["payment_id": own.paymentId.uuidString]]
-                    ],
-                ]))
-            dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(AffiliateService.Dashboard.self)
-            #expect(dashboard.totalEarned == Credits(micro: 141_600_000))
+                // Self-referral: an affiliate's own payments earn nothing, even with their own code on file.
+                let affiliateUser = try #require(
+                    try await User.query(on: app.coordinator.store.db).filter(\.$email == "affiliate@example.com").first())
+                affiliateUser.referralCode = code
+                try await affiliateUser.save(on: app.coordinator.store.db)
+                let own = try await Self.subscribe(client, "pro", "stripe", token: affiliate)
+                _ = try await Self.post(
+                    client, "/api/v1/billing/stripe/webhook",
+                    try Self.signed([
+                        "id": "evt_self", "type": "checkout.session.completed",
+                        "data": [
+                            "object": ["id": "cs_self", "payment_status": "paid", "metadata": ["payment_id": own.paymentId.uuidString]]
+                        ],
+                    ]))
+                dashboard = try await client.json(.get, "/api/v1/affiliate/dashboard", token: affiliate).decode(
+                    AffiliateService.Dashboard.self)
+                #expect(dashboard.totalEarned == Credits(micro: 141_600_000))
+            }
         }
     }
 }

@@ -10,23 +10,6 @@ import Testing
 
 @testable import Coordinator
 
-/// A Stripe stand-in that records what would have been sent (the e2e tests run a server that
-/// speaks Stripe's wire format instead).
-final class RecordingPaymentProvider: PaymentProvider {
-    let checkouts = Mutex<[CheckoutRequest]>([])
-    let canceled = Mutex<[String]>([])
-
-    func createCheckout(_ request: CheckoutRequest) async throws -> CheckoutSession {
-        let count = checkouts.withLock {
-            $0.append(request)
-            return $0.count
-        }
-        return CheckoutSession(id: "cs_test_\(count)", url: "https://checkout.stripe.test/c/pay/cs_test_\(count)")
-    }
-
-    func cancelAtPeriodEnd(subscription: String) async throws { canceled.withLock { $0.append(subscription) } }
-}
-
 final class Tally: Sendable {
     let redeemed = Mutex(0)
     let spent = Mutex<Int64>(0)
