@@ -150,7 +150,7 @@ let package = Package(
                 "DCDNCore", "NodeProtocol", "NodeAgent", "HTTPCache", "WAFKit", "ImageKit", "GeoIP", "CZlib", "CBrotli",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+                .product(name: "NIOHTTPTypesHTTP2", package: "swift-nio-extras"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Edge benchmark: wrk against `dcdn node`, nginx proxy_cache and Varnish, each caching the same
 # origin (nginx serving static files) on this machine, one after the other with the same load:
-# hits of a 1 KiB and a 100 KiB object, and a miss-heavy mix (90% unique URLs, 10% one hot URL).
+# hits of a 1 KiB and a 100 KiB object, and a miss-heavy mix (90% unique URLs, 10% one hot URL);
+# then 1 KiB hits over cleartext HTTP/2 (h2load) against the edge and nginx.
 # Prints requests/s, p99 latency, the ratios, and dcdn node's RSS under load.
 # Usage: scripts/bench/edge.sh [SECONDS] [CONNECTIONS]    (defaults 10 s, 64 connections)
 #        BENCH_SMOKE=1 scripts/bench/edge.sh   (1 s, 4 connections, the debug build: see lib.sh)
@@ -80,6 +81,21 @@ for scenario in hit-1k hit-100k miss-mix; do
   run varnish "$varnish_port" "$scenario"
 done
 
+# 5. HTTP/2 cache hits (cleartext, prior knowledge): h2load with 32 connections of 10 streams each
+#    against the edge and against nginx's HTTP/2 listener, beside the HTTP/1.1 hit figures.
+h2_streams=$([ "$smoke" = 1 ] && echo 2 || echo 10)
+h2_connections=$([ "$smoke" = 1 ] && echo 2 || echo 32)
+declare -A h2rps h2mean
+run_h2() { # name port
+  local output
+  output=$(bench_h2load -t2 -c"$h2_connections" -m"$h2_streams" -D"$seconds" --warm-up-time=1 -H ':authority: bench.example' \
+    "http://127.0.0.1:$2/1k.bin")
+  h2rps[$1]=$(h2load_rps <<<"$output")
+  h2mean[$1]=$(h2load_mean_ms <<<"$output")
+}
+run_h2 dcdn "$edge_port"
+run_h2 nginx "$nginx_h2_port"
+
 ms() { # wrk latency ("812.00us", "1.20ms", "2.01s") in milliseconds
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
@@ -94,4 +110,11 @@ d, n, v, dp, np_, vp, s = sys.argv[1:]
 print(f"  {s}: dcdn/nginx {float(d)/float(n):.2f}x rps, p99 {float(dp)/float(np_):.2f}x;  dcdn/varnish {float(d)/float(v):.2f}x rps, p99 {float(dp)/float(vp):.2f}x")
 PY
 done
+printf '%-9s %-8s %12s %10s\n' h2-hit-1k dcdn "${h2rps[dcdn]}" "${h2mean[dcdn]} mean"
+printf '%-9s %-8s %12s %10s\n' h2-hit-1k nginx "${h2rps[nginx]}" "${h2mean[nginx]} mean"
+python3 - "${h2rps[dcdn]}" "${h2rps[nginx]}" "${rps[dcdn,hit-1k]}" <<'PY'
+import sys
+h2, nginx_h2, h1 = map(float, sys.argv[1:])
+print(f"  h2-hit-1k: dcdn/nginx {h2/nginx_h2:.2f}x rps over HTTP/2; dcdn HTTP/2 / dcdn HTTP/1.1 {h2/h1:.2f}x")
+PY
 echo "dcdn node peak RSS under load: $((peak_rss / 1024)) MiB (memory tier limit $(( ${DCDN_EDGE_CACHE_MEMORY_MB:-256} )) MiB)"

@@ -67,6 +67,28 @@ bench_wrk() {
   echo "$output"
 }
 
+# bench_h2load ARGS...: h2load ARGS, its report on stdout. Fails unless every request finished
+# with a 2xx status (no failed, errored or timed-out request, no other status) and some were made.
+# (With --duration h2load may count one request in flight at the end as succeeded, not in a status.)
+bench_h2load() {
+  local output
+  output=$(h2load "$@" 2>&1)
+  if ! awk '/^requests:/ { done = $6; ok = $8; failed = $10; errored = $12; timeout = $14 }
+            /^status codes:/ { twoxx = $3; other = $5 + $7 + $9 }
+            END { exit !(ok > 0 && failed == 0 && errored == 0 && timeout == 0 && twoxx > 0 && other == 0 && done == ok) }' <<<"$output"; then
+    echo "$output" >&2
+    bench_fail "h2load $* did not get only the intended responses"
+  fi
+  echo "$output"
+}
+
+# h2load's requests per second ("finished in 10.00s, 78211.30 req/s, ...").
+h2load_rps() { awk '/^finished in/ { gsub(",", "", $4); print $4 }'; }
+# h2load's mean request time in milliseconds ("time for request: min max mean sd +/- sd").
+h2load_mean_ms() {
+  awk '/^time for request:/ { v = $6; n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
@@ -110,9 +132,11 @@ EOF
 }
 
 # bench_nginx_cache: nginx proxy_cache in front of $origin_port, configured like the edge (a cache
-# with collapsed forwarding through proxy_cache_lock, keep-alive upstreams) on $nginx_port.
+# with collapsed forwarding through proxy_cache_lock, keep-alive upstreams) on $nginx_port, and the
+# same over cleartext HTTP/2 (prior knowledge) on $nginx_h2_port.
 bench_nginx_cache() {
   nginx_port=$(port)
+  nginx_h2_port=$(port)
   mkdir -p "$work/nginx-cache"
   cat > "$work/nginx-cache.conf" <<EOF
 worker_processes auto;
@@ -125,6 +149,10 @@ http {
   upstream origin { server 127.0.0.1:$origin_port; keepalive 64; }
   server {
     listen 127.0.0.1:$nginx_port;
+    # HTTP/2 with prior knowledge on its own port, never closing a connection mid-run.
+    listen 127.0.0.1:$nginx_h2_port http2;
+    keepalive_requests 100000000;
+    http2_max_concurrent_streams 128;
     location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;

@@ -255,7 +255,11 @@ struct EdgeCache: Sendable {
             case .buffered(let status, let fields, let body) = prepare(
                 delivery, exchange: exchange, cacheStatus: "hit; ttl=\(key.ttl)", hit: true, entryID: entryID)
         else { return nil }
-        let answer = HitMemo.Answer(key: key, status: Int(status.code), head: HitMemo.wireHead(status, fields, body: body), body: body)
+        var sized = fields
+        if let body, sized[.contentLength] == nil { sized[.contentLength] = String(body.readableBytes) }
+        let answer = HitMemo.Answer(
+            key: key, status: Int(status.code), head: HitMemo.wireHead(status, fields, body: body),
+            response: HTTPResponse(status: status, headerFields: sized), body: body)
         if plain { memo.remember(answer, for: id) }
         return answer
     }

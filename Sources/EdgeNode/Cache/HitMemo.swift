@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// The last HTTP/1.1 answer built for each hot object, kept per event-loop thread so that no lock
+/// The last answer built for each hot object (HTTP/1.1 bytes and the HTTP/2 response), kept per event-loop thread so that no lock
 /// is taken: a fresh memory hit asked for again with the same Age, TTL, variant traits and domain
 /// settings reuses its status line and header block instead of building them again. The cache
 /// lookup still runs first, so a purged or replaced object is never answered from here.
@@ -21,7 +21,10 @@ final class HitMemo: @unchecked Sendable {  // only ever touched by the thread t
     struct Answer {
         let key: Key
         let status: Int
+        /// The status line and header block for HTTP/1.1.
         let head: ByteBuffer
+        /// The same response for HTTP/2, with its Content-Length.
+        let response: HTTPResponse
         let body: ByteBuffer?
     }
 

@@ -1,7 +1,6 @@
 import DCDNCore
 import HTTPTypes
 import HummingbirdCore
-import HummingbirdHTTP2
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -14,7 +13,8 @@ import WAFKit
 /// The edge's listeners: HTTP/1.1 and HTTP/2 on one port, plain or TLS. A connection that opens
 /// with the HTTP/2 preface speaks HTTP/2, any other HTTP/1.1: without TLS that is HTTP/2 with
 /// prior knowledge (RFC 9113 §3.3); over TLS, ALPN offers h2 and http/1.1 and the client's choice
-/// shows in the same first bytes.
+/// shows in the same first bytes. HTTP/2 is `EdgeHTTP2`; both answer fresh memory hits on the
+/// event loop.
 struct EdgeChannel: HTTPChannelHandler {
     /// An HTTP/1.1 connection: requests for the responder, or a WebSocket joined to its origin.
     enum HTTP1Result: Sendable {
@@ -25,12 +25,12 @@ struct EdgeChannel: HTTPChannelHandler {
     }
 
     struct Value: ServerChildChannelValue {
-        let negotiated: EventLoopFuture<NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, HTTP2Channel.Value>>
+        let negotiated: EventLoopFuture<NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, EdgeHTTP2.Value>>
         let channel: any Channel
     }
 
     let responder: Responder
-    let http2: HTTP2Channel
+    let http2: EdgeHTTP2
     let webSockets: WebSocketTunnel
     /// Answers fresh memory hits on the event loop (HTTP/1.1); nil turns that off.
     let fastPath: (@Sendable (HTTPRequest, ClientIP?) -> HitMemo.Answer?)?
@@ -48,7 +48,7 @@ struct EdgeChannel: HTTPChannelHandler {
         self.webSockets = webSockets
         self.fastPath = fastPath
         self.tls = tls
-        http2 = HTTP2Channel(responder: responder)
+        http2 = EdgeHTTP2(responder: responder, fastPath: fastPath)
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -65,9 +65,9 @@ struct EdgeChannel: HTTPChannelHandler {
         return channel.eventLoop.makeCompletedFuture {
             if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
             let negotiated = channel.eventLoop.makePromise(
-                of: NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, HTTP2Channel.Value>.self)
+                of: NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, EdgeHTTP2.Value>.self)
             let sniffer = PrefaceSniffer(negotiated: negotiated) { isHTTP2 in
-                if isHTTP2 { return http2.setup(channel: channel, logger: logger).map { .http2($0) } }
+                if isHTTP2 { return http2.setup(channel: channel, client: client).map { .http2($0) } }
                 return channel.eventLoop.makeCompletedFuture {
                     .http1_1(
                         try Self.setupHTTP1(
@@ -159,7 +159,7 @@ struct EdgeChannel: HTTPChannelHandler {
 final class PrefaceSniffer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias Negotiated = NIONegotiatedHTTPVersion<EventLoopFuture<EdgeChannel.HTTP1Result>, HTTP2Channel.Value>
+    typealias Negotiated = NIONegotiatedHTTPVersion<EventLoopFuture<EdgeChannel.HTTP1Result>, EdgeHTTP2.Value>
 
     static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
     private var buffered: ByteBuffer?
