@@ -179,6 +179,15 @@ struct DomainTests {
                     .post, "/api/v1/cdn/domains/\(id)/records", ["name": "evil", "type": "A", "content": "203.0.113.66"], token: mallory
                 ).status == .notFound)
             #expect(try await client.json(.get, "/api/v1/content_moderation/status/alice.example", token: mallory).status == .notFound)
+            // A zone inside Alice's would answer her names: refused, at any depth. Her own is fine.
+            for name in ["api.alice.example", "a.b.ALICE.example."] {
+                let inside = try await client.json(
+                    .post, "/api/v1/cdn/domains", ["domain": name, "origin_ip": "203.0.113.66"], token: mallory)
+                #expect(inside.status == .conflict && inside.error?.code == "domain_taken", "\(name): \(inside.text)")
+            }
+            let own = try await client.json(
+                .post, "/api/v1/cdn/domains", ["domain": "shop.alice.example", "origin_ip": "203.0.113.7"], token: alice)
+            #expect(own.status == .created)
             let malloryDomains = try await client.json(.get, "/api/v1/cdn/domains", token: mallory).decode(
                 DomainsController.DomainList.self)
             #expect(malloryDomains.total == 0 && malloryDomains.domains.isEmpty)

@@ -100,17 +100,17 @@ struct PlanTests {
             let user = try #require(try await User.find(UUID(uuidString: id), on: app.coordinator.store.db))
             var limits = app.coordinator.planLimits
             limits.register(.domains) { userID, _ in userID == user.id ? 3 : 0 }
-            let refusal = await #expect(throws: APIError.self) { try await limits.check(.domains, for: user) }
+            let refusal = await #expect(throws: APIError.self) { try await limits.check(.domains, for: user, on: app.coordinator.store.db) }
             #expect(refusal?.code == .planLimitReached)
             #expect(refusal?.status == .forbidden)
             #expect(refusal?.field == "domains")
             #expect(refusal?.detail.contains("domains") == true)
             // Pro has no domain limit.
             user.planID = "pro"
-            try await limits.check(.domains, for: user)
+            try await limits.check(.domains, for: user, on: app.coordinator.store.db)
             // Monitors are limited on Pro too, but no counter is registered: usage 0 < 15.
-            try await limits.check(.monitors, for: user)
-            await #expect(throws: APIError.self) { try await limits.check(.monitors, for: user, adding: 16) }
+            try await limits.check(.monitors, for: user, on: app.coordinator.store.db)
+            await #expect(throws: APIError.self) { try await limits.check(.monitors, for: user, adding: 16, on: app.coordinator.store.db) }
         }
     }
 

@@ -38,6 +38,24 @@ struct EdgeRoutesTests {
         #expect(routes.route(forHost: "example.org") == nil)
     }
 
+    @Test("a host named by two zones routes by the closest enclosing one, in either order")
+    func closestZone() throws {
+        func domain(_ name: String, _ records: [DNSRecordConfig]) -> EdgeDomainConfig {
+            EdgeDomainConfig(
+                id: UUID(), name: name, origin: "203.0.113.1", sslMode: "off", cacheLevel: "standard", browserTtl: 3600, edgeTtl: 3600,
+                devModeUntil: nil, underAttack: false, records: records)
+        }
+        let child = domain(
+            "shop.example.com", [DNSRecordConfig(name: "@", type: "A", content: "203.0.113.9", ttl: 0, priority: nil, proxied: true)])
+        let parent = domain(
+            "example.com", [DNSRecordConfig(name: "shop", type: "A", content: "198.51.100.66", ttl: 0, priority: nil, proxied: true)])
+        for domains in [[child, parent], [parent, child]] {
+            let routes = EdgeRoutes(snapshot: NodeConfigSnapshot(version: 1, full: true, edge: EdgeConfig(domains: domains)))
+            let route = try #require(routes.route(forHost: "shop.example.com"))
+            #expect(route.domain == "shop.example.com" && route.originHost == "203.0.113.9")
+        }
+    }
+
     @Test("the SSL mode decides the origin leg: off/flexible HTTP, full HTTPS, strict verified HTTPS")
     func sslModes() throws {
         for (mode, tls, verify, port) in [

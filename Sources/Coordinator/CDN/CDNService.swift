@@ -44,16 +44,23 @@ public struct CDNService: Sendable {
         return rule
     }
 
+    /// A domain's rules in order, read on `db` (the transaction that holds the domain).
+    private func rules(of domain: Domain, on db: any Database) async throws -> [PageRule] {
+        try await PageRule.query(on: db).filter(\.$domain.$id == domain.id!).sort(\.$position).sort(\.$createdAt).all()
+    }
+
+    /// Rule edits hold the domain (`DatabaseStore.exclusively`): parallel ones number the rules
+    /// in turn and a plan limit counts every rule.
     public func addRule(_ draft: RuleDraft, to domain: Domain) async throws -> PageRule {
-        let existing = try await rules(of: domain)
-        try await planLimits.check(.pageRulesPerDomain, within: domain, used: Int64(existing.count))
         let rule = PageRule()
         rule.$domain.id = domain.id!
         rule.alwaysHTTPS = false
         rule.position = 0
         try fill(rule, from: draft, domain: domain, creating: true)
-        let position = min(max(draft.position ?? existing.count + 1, 1), existing.count + 1)
-        try await db.transaction { db in
+        try await store.exclusively(Domain.schema, id: domain.id!) { [self] db in
+            let existing = try await rules(of: domain, on: db)
+            try await planLimits.check(.pageRulesPerDomain, within: domain, used: Int64(existing.count), on: db)
+            let position = min(max(draft.position ?? existing.count + 1, 1), existing.count + 1)
             try await reorder(existing, inserting: rule, at: position, on: db)
             try await domains.touch(domain, on: db)
         }
@@ -63,9 +70,9 @@ public struct CDNService: Sendable {
 
     public func updateRule(_ rule: PageRule, with draft: RuleDraft, domain: Domain) async throws -> PageRule {
         try fill(rule, from: draft, domain: domain, creating: false)
-        let others = try await rules(of: domain).filter { $0.id != rule.id }
-        let position = min(max(draft.position ?? rule.position, 1), others.count + 1)
-        try await db.transaction { db in
+        try await store.exclusively(Domain.schema, id: domain.id!) { [self] db in
+            let others = try await rules(of: domain, on: db).filter { $0.id != rule.id }
+            let position = min(max(draft.position ?? rule.position, 1), others.count + 1)
             try await reorder(others, inserting: rule, at: position, on: db)
             try await domains.touch(domain, on: db)
         }
@@ -74,7 +81,7 @@ public struct CDNService: Sendable {
     }
 
     public func deleteRule(_ rule: PageRule, domain: Domain) async throws {
-        try await db.transaction { db in
+        try await store.exclusively(Domain.schema, id: domain.id!) { [self] db in
             try await rule.delete(on: db)
             try await reorder(try await PageRule.query(on: db).filter(\.$domain.$id == domain.id!).sort(\.$position).all(), on: db)
             try await domains.touch(domain, on: db)

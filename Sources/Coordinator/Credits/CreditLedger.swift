@@ -40,7 +40,13 @@ public struct CreditLedger: Sendable {
         case .postgres:
             return try await store.db.transaction { try await body($0) }
         case .sqlite:
-            return try await serializer.run { try await store.db.transaction { try await body($0) } }
+            return try await serializer.run {
+                try await store.db.transaction { db in
+                    // Writers outside the serializer (idempotency keys, webhook events) commit meanwhile.
+                    try await DatabaseStore.writeFirst(on: db)
+                    return try await body(db)
+                }
+            }
         }
     }
 

@@ -44,6 +44,30 @@ public final class DatabaseStore: Service, Sendable {
         databases.database(logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())!
     }
 
+    /// Runs `body` in one transaction that first takes the row `id` of `table` for itself, so that
+    /// read-then-write sequences on what that row owns (a user's domains against the plan's
+    /// limit, a domain's rules) run one at a time across requests and replicas. PostgreSQL locks
+    /// the row (`SELECT … FOR UPDATE`); SQLite takes the database's write lock (`writeFirst`).
+    public func exclusively<T: Sendable>(
+        _ table: String, id: UUID, _ body: @escaping @Sendable (any Database) async throws -> T
+    ) async throws -> T {
+        try await db.transaction { [engine] db in
+            switch engine {
+            case .postgres: _ = try await db.sql.select().column("id").from(table).where("id", .equal, id).for(.update).first()
+            case .sqlite: try await Self.writeFirst(on: db)
+            }
+            return try await body(db)
+        }
+    }
+
+    /// On SQLite, takes the write lock at the start of a transaction with a write that changes
+    /// nothing. A transaction that reads first cannot turn into a writer once another connection
+    /// has committed (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out); one that writes
+    /// first waits its turn instead.
+    static func writeFirst(on db: any Database) async throws {
+        try await db.sql.raw("UPDATE \(ident: ConfigState.schema) SET version = version WHERE id = 0").run()
+    }
+
     /// Brings the schema up to date. On PostgreSQL an advisory lock makes concurrent replicas
     /// take turns, so starting N coordinators at once migrates once.
     public func migrate() async throws {

@@ -64,10 +64,6 @@ public struct DomainService: Sendable {
 
     public func create(_ request: NewDomain, for user: User) async throws -> Domain {
         let name = try Self.domainName(request.domain ?? request.name ?? "")
-        try await planLimits.check(.domains, for: user)
-        guard try await Domain.query(on: db).filter(\.$name == name).first() == nil else {
-            throw APIError.conflict("\(name) is already on DCDN.", code: .domainTaken)
-        }
         let domain = Domain()
         domain.$owner.id = user.id!
         domain.name = name
@@ -85,7 +81,10 @@ public struct DomainService: Sendable {
         }
         try apply(request.settings, to: domain)
         let origin = Origin(domain.origin)!
-        try await db.transaction { db in
+        // Counted, checked and created while holding the user: parallel requests take turns.
+        try await store.exclusively(User.schema, id: user.id!) { [planLimits] db in
+            try await planLimits.check(.domains, for: user, on: db)
+            try await Self.checkAvailable(name, for: user, on: db)
             try await domain.create(on: db)
             // "DCDN creates DNS records automatically": the apex and www, proxied to the origin.
             let apex =
@@ -101,6 +100,25 @@ public struct DomainService: Sendable {
         }
         feed.changed()
         return domain
+    }
+
+    /// 409 `domain_taken` when the name is on DCDN already, or lies within a domain another
+    /// account holds: nameservers answer a name from its closest enclosing zone, so a zone inside
+    /// someone else's would take over their names.
+    static func checkAvailable(_ name: String, for user: User, on db: any Database) async throws {
+        guard try await Domain.query(on: db).filter(\.$name == name).first() == nil else {
+            throw APIError.conflict("\(name) is already on DCDN.", code: .domainTaken)
+        }
+        var labels = name.split(separator: ".").dropFirst()
+        var enclosing: [String] = []
+        while labels.count >= 2 {
+            enclosing.append(labels.joined(separator: "."))
+            labels = labels.dropFirst()
+        }
+        guard !enclosing.isEmpty,
+            let parent = try await Domain.query(on: db).filter(\.$name ~~ enclosing).filter(\.$owner.$id != user.id!).first()
+        else { return }
+        throw APIError.conflict("\(name) is within \(parent.name), which another account holds on DCDN.", code: .domainTaken)
     }
 
     func list(for user: User, page: Page) async throws -> ([Domain], Int) {

@@ -20,6 +20,9 @@ struct IdempotentCalls: Sendable {
         return key
     }
 
+    static let inProgress = APIError.conflict(
+        "A request with this Idempotency-Key is still being processed.", code: .idempotencyInProgress)
+
     func run<R: Codable & Sendable>(
         _ request: Request, user: UUID, route: String, _ body: @Sendable (_ key: String) async throws -> R
     ) async throws -> R {
@@ -28,18 +31,24 @@ struct IdempotentCalls: Sendable {
         record.userID = user
         record.key = key
         record.route = route
-        do {
-            try await record.create(on: store.db)
-        } catch {
-            guard let earlier = try await IdempotencyRecord.query(on: store.db).filter(\.$userID == user).filter(\.$key == key).first()
-            else { throw error }
-            guard earlier.route == route else {
-                throw APIError.validation("Idempotency-Key", "was already used for another request (\(earlier.route))")
+        // The key is taken by inserting its record. If that fails, an earlier request holds the
+        // key — unless the earlier one failed and let it go in between: then try again.
+        for attempt in 1...3 {
+            do {
+                try await record.create(on: store.db)
+                break
+            } catch let error as any DatabaseError where error.isConstraintFailure {
+                if let earlier = try await IdempotencyRecord.query(on: store.db).filter(\.$userID == user).filter(\.$key == key).first() {
+                    guard earlier.route == route else {
+                        throw APIError.validation("Idempotency-Key", "was already used for another request (\(earlier.route))")
+                    }
+                    guard let response = earlier.response else { throw Self.inProgress }
+                    return try JSONDecoder.api.decode(R.self, from: Data(response.utf8))
+                }
+                if attempt == 3 { throw Self.inProgress }
+                record.id = nil
+                record.$id.exists = false
             }
-            guard let response = earlier.response else {
-                throw APIError.conflict("A request with this Idempotency-Key is still being processed.", code: .idempotencyInProgress)
-            }
-            return try JSONDecoder.api.decode(R.self, from: Data(response.utf8))
         }
         do {
             // The key scopes the work too: the ledger sees the same key on a retry.

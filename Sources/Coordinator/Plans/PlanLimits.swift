@@ -18,14 +18,17 @@ public struct PlanLimits: Sendable {
     }
 
     /// Throws 403 `plan_limit_reached`, naming the limit, when `adding` more would exceed it.
-    public func check(_ limit: PlanLimit, for user: User, adding: Int64 = 1) async throws {
-        try await check(limit, for: user, used: try await counters[limit]?(user.id!, store.db) ?? 0, adding: adding)
+    /// Counted on `database` — the transaction that then creates the resource, which must hold
+    /// the owner (`DatabaseStore.exclusively`) so that parallel requests cannot both pass.
+    public func check(_ limit: PlanLimit, for user: User, adding: Int64 = 1, on database: any Database) async throws {
+        try await check(limit, for: user, used: try await counters[limit]?(user.id!, database) ?? 0, adding: adding, on: database)
     }
 
     /// The same, for a limit counted within one resource (page rules of one domain): the caller
-    /// counts `used`.
-    public func check(_ limit: PlanLimit, for user: User, used: Int64, adding: Int64 = 1) async throws {
-        let plan = try await self.plan(of: user)
+    /// counts `used`. Inside a transaction, pass it as `database`: a second connection could wait
+    /// on the one the transaction holds.
+    public func check(_ limit: PlanLimit, for user: User, used: Int64, adding: Int64 = 1, on database: (any Database)? = nil) async throws {
+        let plan = try await self.plan(of: user, on: database)
         guard let maximum = plan.limit(limit) else { return }
         guard used + adding <= maximum else {
             throw APIError(
@@ -37,13 +40,15 @@ public struct PlanLimits: Sendable {
     }
 
     /// The same for a limit counted within one domain, under its owner's plan.
-    public func check(_ limit: PlanLimit, within domain: Domain, used: Int64, adding: Int64 = 1) async throws {
-        guard let owner = try await User.find(domain.$owner.id, on: store.db) else { throw APIError.notFound("Domain") }
-        try await check(limit, for: owner, used: used, adding: adding)
+    public func check(
+        _ limit: PlanLimit, within domain: Domain, used: Int64, adding: Int64 = 1, on database: (any Database)? = nil
+    ) async throws {
+        guard let owner = try await User.find(domain.$owner.id, on: database ?? store.db) else { throw APIError.notFound("Domain") }
+        try await check(limit, for: owner, used: used, adding: adding, on: database)
     }
 
-    public func plan(of user: User) async throws -> Plan {
-        if let plan = try await Plan.find(user.planID, on: store.db) { return plan }
+    public func plan(of user: User, on database: (any Database)? = nil) async throws -> Plan {
+        if let plan = try await Plan.find(user.planID, on: database ?? store.db) { return plan }
         throw APIError(
             .internalServerError, code: .planMissing, detail: "Your plan \(user.planID) no longer exists; contact the operator.")
     }

@@ -36,25 +36,25 @@ public struct SecurityService: Sendable {
     }
 
     public func update(_ domain: Domain, with draft: SettingsDraft) async throws -> DomainSecurity {
-        let security = try await settings(of: domain)
-        if let list = draft.ipAllow { security.ipAllow = try Self.addresses(list, field: "ip_allow") }
-        if let list = draft.ipBlock { security.ipBlock = try Self.addresses(list, field: "ip_block") }
-        if let list = draft.countryAllow { security.countryAllow = try Self.countries(list, field: "country_allow") }
-        if let list = draft.countryBlock { security.countryBlock = try Self.countries(list, field: "country_block") }
-        if let sensitivity = draft.wafSensitivity {
-            guard WAFSensitivity(rawValue: sensitivity) != nil else {
-                throw APIError.validation("waf_sensitivity", "must be off, low, medium or high")
+        try await edit(domain, underAttack: draft.underAttack) { security, _ in
+            if let list = draft.ipAllow { security.ipAllow = try Self.addresses(list, field: "ip_allow") }
+            if let list = draft.ipBlock { security.ipBlock = try Self.addresses(list, field: "ip_block") }
+            if let list = draft.countryAllow { security.countryAllow = try Self.countries(list, field: "country_allow") }
+            if let list = draft.countryBlock { security.countryBlock = try Self.countries(list, field: "country_block") }
+            if let sensitivity = draft.wafSensitivity {
+                guard WAFSensitivity(rawValue: sensitivity) != nil else {
+                    throw APIError.validation("waf_sensitivity", "must be off, low, medium or high")
+                }
+                security.wafSensitivity = sensitivity
             }
-            security.wafSensitivity = sensitivity
-        }
-        if let minutes = draft.clearanceMinutes {
-            guard Self.clearanceRange.contains(minutes) else {
-                throw APIError.validation("clearance_minutes", "must be 5 to 10080 minutes (a week)")
+            if let minutes = draft.clearanceMinutes {
+                guard Self.clearanceRange.contains(minutes) else {
+                    throw APIError.validation("clearance_minutes", "must be 5 to 10080 minutes (a week)")
+                }
+                security.clearanceMinutes = minutes
             }
-            security.clearanceMinutes = minutes
+            return security
         }
-        try await save(security, domain: domain, underAttack: draft.underAttack)
-        return security
     }
 
     /// Turns Under Attack Mode on or off (`POST /ddos/under-attack`).
@@ -72,38 +72,38 @@ public struct SecurityService: Sendable {
     }
 
     public func addRateLimit(_ draft: RateLimitDraft, to domain: Domain) async throws -> RateLimitRuleConfig {
-        let security = try await settings(of: domain)
-        try await planLimits.check(.rateLimitsPerDomain, within: domain, used: Int64(security.rateLimits.count))
-        var path = draft.path?.trimmingCharacters(in: .whitespaces)
-        if path?.isEmpty == true { path = nil }
-        if let path {
-            guard path == "*" || path.hasPrefix("/"), path.utf8.count <= 256, !path.contains(where: { $0.isWhitespace }) else {
-                throw APIError.validation("path", "must start with / (a * matches anything), at most 256 characters")
+        try await edit(domain) { [planLimits] security, db in
+            try await planLimits.check(.rateLimitsPerDomain, within: domain, used: Int64(security.rateLimits.count), on: db)
+            var path = draft.path?.trimmingCharacters(in: .whitespaces)
+            if path?.isEmpty == true { path = nil }
+            if let path {
+                guard path == "*" || path.hasPrefix("/"), path.utf8.count <= 256, !path.contains(where: { $0.isWhitespace }) else {
+                    throw APIError.validation("path", "must start with / (a * matches anything), at most 256 characters")
+                }
             }
+            guard let requests = draft.requests, (1...1_000_000).contains(requests) else {
+                throw APIError.validation("requests", "must be 1 to 1000000")
+            }
+            guard let period = draft.period, RateLimitRuleConfig.periods.contains(period) else {
+                throw APIError.validation("period", "must be 1 to 3600 seconds")
+            }
+            let action = draft.action ?? "block"
+            guard RateLimitRuleConfig.actions.contains(action) else { throw APIError.validation("action", "must be block or challenge") }
+            let duration = draft.duration ?? 60
+            guard RateLimitRuleConfig.durations.contains(duration) else {
+                throw APIError.validation("duration", "must be 1 to 86400 seconds")
+            }
+            let rule = RateLimitRuleConfig(id: UUID(), path: path, requests: requests, period: period, action: action, duration: duration)
+            security.rateLimits.append(rule)
+            return rule
         }
-        guard let requests = draft.requests, (1...1_000_000).contains(requests) else {
-            throw APIError.validation("requests", "must be 1 to 1000000")
-        }
-        guard let period = draft.period, RateLimitRuleConfig.periods.contains(period) else {
-            throw APIError.validation("period", "must be 1 to 3600 seconds")
-        }
-        let action = draft.action ?? "block"
-        guard RateLimitRuleConfig.actions.contains(action) else { throw APIError.validation("action", "must be block or challenge") }
-        let duration = draft.duration ?? 60
-        guard RateLimitRuleConfig.durations.contains(duration) else {
-            throw APIError.validation("duration", "must be 1 to 86400 seconds")
-        }
-        let rule = RateLimitRuleConfig(id: UUID(), path: path, requests: requests, period: period, action: action, duration: duration)
-        security.rateLimits.append(rule)
-        try await save(security, domain: domain)
-        return rule
     }
 
     public func deleteRateLimit(_ id: UUID, of domain: Domain) async throws {
-        let security = try await settings(of: domain)
-        guard security.rateLimits.contains(where: { $0.id == id }) else { throw APIError.notFound("Rate limit") }
-        security.rateLimits.removeAll { $0.id == id }
-        try await save(security, domain: domain)
+        try await edit(domain) { security, _ in
+            guard security.rateLimits.contains(where: { $0.id == id }) else { throw APIError.notFound("Rate limit") }
+            security.rateLimits.removeAll { $0.id == id }
+        }
     }
 
     public struct FirewallRuleDraft: Decodable, Sendable {
@@ -116,54 +116,63 @@ public struct SecurityService: Sendable {
     }
 
     public func addFirewallRule(_ draft: FirewallRuleDraft, to domain: Domain) async throws -> FirewallRuleConfig {
-        let security = try await settings(of: domain)
-        try await planLimits.check(.firewallRulesPerDomain, within: domain, used: Int64(security.firewallRules.count))
-        guard let field = draft.field, FirewallRuleConfig.isValidField(field) else {
-            throw APIError.validation(
-                "field", "must be ip, country, method, host, path, query, uri, user_agent, referer, header:<name> or cookie:<name>")
+        try await edit(domain) { [planLimits] security, db in
+            try await planLimits.check(.firewallRulesPerDomain, within: domain, used: Int64(security.firewallRules.count), on: db)
+            guard let field = draft.field, FirewallRuleConfig.isValidField(field) else {
+                throw APIError.validation(
+                    "field", "must be ip, country, method, host, path, query, uri, user_agent, referer, header:<name> or cookie:<name>")
+            }
+            guard let op = draft.operator, FirewallRuleConfig.operators.contains(op) else {
+                throw APIError.validation("operator", "must be one of \(FirewallRuleConfig.operators.joined(separator: ", "))")
+            }
+            guard let value = draft.value?.trimmingCharacters(in: .whitespaces), !value.isEmpty, value.utf8.count <= 1024 else {
+                throw APIError.validation("value", "is required (at most 1024 characters)")
+            }
+            let action = draft.action ?? "block"
+            guard FirewallRuleConfig.actions.contains(action) else {
+                throw APIError.validation("action", "must be block, challenge, log or allow")
+            }
+            let items = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            switch (field, op) {
+            case (_, "matches"):
+                guard (try? Regex(value)) != nil else { throw APIError.validation("value", "is not a valid regular expression") }
+            case ("ip", "in"), ("ip", "not_in"), ("ip", "equals"), ("ip", "not_equals"):
+                _ = try Self.addresses(items, field: "value")
+            case ("country", "in"), ("country", "not_in"), ("country", "equals"), ("country", "not_equals"):
+                _ = try Self.countries(items, field: "value")
+            default: break
+            }
+            let rule = FirewallRuleConfig(id: UUID(), field: field, operator: op, value: value, action: action)
+            let position = min(max(draft.position ?? security.firewallRules.count + 1, 1), security.firewallRules.count + 1)
+            security.firewallRules.insert(rule, at: position - 1)
+            return rule
         }
-        guard let op = draft.operator, FirewallRuleConfig.operators.contains(op) else {
-            throw APIError.validation("operator", "must be one of \(FirewallRuleConfig.operators.joined(separator: ", "))")
-        }
-        guard let value = draft.value?.trimmingCharacters(in: .whitespaces), !value.isEmpty, value.utf8.count <= 1024 else {
-            throw APIError.validation("value", "is required (at most 1024 characters)")
-        }
-        let action = draft.action ?? "block"
-        guard FirewallRuleConfig.actions.contains(action) else {
-            throw APIError.validation("action", "must be block, challenge, log or allow")
-        }
-        let items = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        switch (field, op) {
-        case (_, "matches"):
-            guard (try? Regex(value)) != nil else { throw APIError.validation("value", "is not a valid regular expression") }
-        case ("ip", "in"), ("ip", "not_in"), ("ip", "equals"), ("ip", "not_equals"):
-            _ = try Self.addresses(items, field: "value")
-        case ("country", "in"), ("country", "not_in"), ("country", "equals"), ("country", "not_equals"):
-            _ = try Self.countries(items, field: "value")
-        default: break
-        }
-        let rule = FirewallRuleConfig(id: UUID(), field: field, operator: op, value: value, action: action)
-        let position = min(max(draft.position ?? security.firewallRules.count + 1, 1), security.firewallRules.count + 1)
-        security.firewallRules.insert(rule, at: position - 1)
-        try await save(security, domain: domain)
-        return rule
     }
 
     public func deleteFirewallRule(_ id: UUID, of domain: Domain) async throws {
-        let security = try await settings(of: domain)
-        guard security.firewallRules.contains(where: { $0.id == id }) else { throw APIError.notFound("Firewall rule") }
-        security.firewallRules.removeAll { $0.id == id }
-        try await save(security, domain: domain)
+        try await edit(domain) { security, _ in
+            guard security.firewallRules.contains(where: { $0.id == id }) else { throw APIError.notFound("Firewall rule") }
+            security.firewallRules.removeAll { $0.id == id }
+        }
     }
 
-    /// Saves the row and publishes the domain's new configuration.
-    private func save(_ security: DomainSecurity, domain: Domain, underAttack: Bool? = nil) async throws {
-        try await db.transaction { db in
+    /// Reads the domain's firewall row, lets `change` edit it, saves it and publishes the
+    /// domain's new configuration — holding the domain throughout, so that parallel edits (two
+    /// rules added at once) each see the other's and a plan limit counts both. A throw changes nothing.
+    @discardableResult
+    private func edit<T: Sendable>(
+        _ domain: Domain, underAttack: Bool? = nil, _ change: @escaping @Sendable (DomainSecurity, any Database) async throws -> T
+    ) async throws -> T {
+        let result = try await store.exclusively(Domain.schema, id: domain.id!) { [self] db in
+            let security = try await settings(of: domain, on: db)
+            let result = try await change(security, db)
             try await security.save(on: db)
             if let underAttack { domain.underAttack = underAttack }
             try await domains.touch(domain, on: db)
+            return result
         }
         feed.changed()
+        return result
     }
 
     static func addresses(_ list: [String], field: String) throws -> [String] {

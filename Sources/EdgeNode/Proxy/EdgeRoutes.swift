@@ -108,6 +108,8 @@ public struct EdgeRoutes: Sendable {
                 } else if record.content != domain.name, !record.content.hasSuffix("." + domain.name) {
                     originHost = record.content
                 }
+                // A host named by two zones belongs to the closest enclosing one, as in DNS.
+                if let taken = routes[host], taken.domain.count > domain.name.count { continue }
                 routes[host] = Route(
                     domain: domain.name, originHost: originHost, originPort: port, originTLS: tls, verifyOrigin: domain.sslMode == "strict",
                     site: site)
