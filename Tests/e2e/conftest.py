@@ -22,6 +22,44 @@ DCDN = pathlib.Path(os.environ.get("DCDN_BINARY", ROOT / ".build" / "debug" / "d
 ADMIN_PASSWORD = "e2e operator secret"
 
 
+class RefusingResolver:
+    """The resolver coordinators' delegation check asks in these tests: REFUSED at once for every
+    query, so that no check waits for a timeout and nothing leaves loopback (the system's
+    resolver may be on a private address)."""
+
+    def __init__(self):
+        import dns.message
+        import dns.rcode
+        self._message, self._rcode = dns.message, dns.rcode
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                data, peer = self.socket.recvfrom(4096)
+                reply = self._message.make_response(self._message.from_wire(data))
+                reply.set_rcode(self._rcode.REFUSED)
+                self.socket.sendto(reply.to_wire(), peer)
+            except OSError:
+                return
+            except Exception:  # noqa: BLE001 (not a DNS message: no answer)
+                continue
+
+
+_resolver = None
+
+
+def refusing_resolver():
+    """The session's `RefusingResolver` address ("127.0.0.1:port")."""
+    global _resolver
+    if _resolver is None:
+        _resolver = RefusingResolver()
+    return _resolver.address
+
+
 class Instance:
     """One running `dcdn` process and what it printed."""
 
@@ -35,6 +73,7 @@ class Instance:
                 "DCDN_RATE_LIMIT_LOGIN": "1000/60",
                 "DCDN_RATE_LIMIT_REGISTER": "1000/60",
                 "DCDN_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "DCDN_DELEGATION_RESOLVER": refusing_resolver(),
             }
         )
         environment.update(env or {})

@@ -28,7 +28,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from conftest import DCDN, Instance, free_port, serve_http
+from conftest import DCDN, Instance, free_port, refusing_resolver, serve_http
 from test_billing import STRIPE_KEY, WEBHOOK_SECRET, FakeStripe, stripe_signature
 from test_smtp_relay import Inbox
 
@@ -60,39 +60,6 @@ class Stripe(FakeStripe):
     def sessions_for(cls, payment_id):
         with cls.lock:
             return [r for r in cls.requests if r["path"] == "/v1/checkout/sessions" and r["form"].get("metadata[payment_id]") == payment_id]
-
-
-class Resolver:
-    """The resolver the delegation check asks: REFUSED at once for every query, so that no check
-    waits for a timeout (and holds up a restart) and nothing leaves loopback."""
-
-    def __init__(self):
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                data, peer = self.socket.recvfrom(4096)
-                reply = dns.message.make_response(dns.message.from_wire(data))
-                reply.set_rcode(dns.rcode.REFUSED)
-                self.socket.sendto(reply.to_wire(), peer)
-            except OSError:
-                return
-            except Exception:  # noqa: BLE001 (not a DNS message: no answer)
-                continue
-
-
-RESOLVER = None
-
-
-def resolver_address():
-    global RESOLVER
-    if RESOLVER is None:
-        RESOLVER = Resolver()
-    return RESOLVER.address
 
 
 def engines():
@@ -129,7 +96,7 @@ class Platform:
             "DCDN_RATE_LIMIT_PROMO_REDEEM": "100000/60",
             "DCDN_SMTP_RELAY_HOST": "127.0.0.1", "DCDN_SMTP_RELAY_PORT": str(smtp_port), "DCDN_SMTP_RELAY_TLS": "off",
             # Nothing leaves loopback: no ACME CA, delegation checks asked of a resolver that refuses.
-            "DCDN_ACME_DIRECTORY_URL": "", "DCDN_DELEGATION_RESOLVER": resolver_address(),
+            "DCDN_ACME_DIRECTORY_URL": "", "DCDN_DELEGATION_RESOLVER": refusing_resolver(),
             "DCDN_DELEGATION_CHECK_INTERVAL": "86400", "DCDN_PRIVATE_ORIGINS": "127.0.0.0/8",
         }
         created = subprocess.run(

@@ -53,7 +53,6 @@ def iso():
             # exists, and asks a loopback port where nothing answers. The owner's data then
             # changes only when someone changes it.
             "DCDN_DELEGATION_CHECK_INTERVAL": "86400",
-            "DCDN_DELEGATION_RESOLVER": f"127.0.0.1:{free_port()}",
         },
     )
     yield instance
