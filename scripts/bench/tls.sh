@@ -2,8 +2,8 @@
 # TLS benchmark: `dcdn node` and nginx terminating TLS with the same certificate (ECDSA P-256,
 # imported into DCDN with `dcdn admin import-certificate`), side by side on this machine:
 # full handshakes per second (openssl s_time -new, two clients in parallel, TLS 1.3) and HTTPS
-# requests per second for a cached 1 KiB object (wrk over kept-alive connections). Prints the
-# ratios. Usage: scripts/bench/tls.sh [SECONDS] [CONNECTIONS]   (defaults 8 s, 64 connections)
+# requests per second for a cached 1 KiB object (wrk over kept-alive connections), and the same
+# over HTTP/2 (h2load, 32 connections × 10 streams, ALPN h2). Prints the ratios. Usage: scripts/bench/tls.sh [SECONDS] [CONNECTIONS]   (defaults 8 s, 64 connections)
 #        BENCH_SMOKE=1 scripts/bench/tls.sh   (1 s, 4 connections, the debug build: see lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,6 +35,7 @@ http {
     ssl_certificate_key $work/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache shared:TLS:10m;
+    keepalive_requests 100000000;  # HTTP/2 connections are never closed mid-run
     location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host \$host; proxy_cache edge; }
   }
 }
@@ -77,9 +78,21 @@ dcdn_hs=$(handshakes "$edge_tls_port")
 nginx_hs=$(handshakes "$nginx_port")
 read -r dcdn_rps dcdn_p99 < <(requests "$edge_tls_port")
 read -r nginx_rps nginx_p99 < <(requests "$nginx_port")
-python3 - "$dcdn_hs" "$nginx_hs" "$dcdn_rps" "$nginx_rps" "$dcdn_p99" "$nginx_p99" <<'PY'
+h2_requests() { # port → HTTP/2-over-TLS requests/s and mean ms for the cached 1 KiB object (ALPN h2)
+  local output streams clients
+  streams=$([ "$smoke" = 1 ] && echo 2 || echo 10)
+  clients=$([ "$smoke" = 1 ] && echo 2 || echo 32)
+  output=$(bench_h2load -t2 -c"$clients" -m"$streams" -D"$seconds" --warm-up-time=1 -H ':authority: bench.example' "https://127.0.0.1:$1/1k.bin")
+  grep -q 'Application protocol: h2' <<<"$output" || bench_fail "port $1 did not negotiate h2"
+  echo "$(h2load_rps <<<"$output") $(h2load_mean_ms <<<"$output")"
+}
+read -r dcdn_h2 dcdn_h2_mean < <(h2_requests "$edge_tls_port")
+read -r nginx_h2 nginx_h2_mean < <(h2_requests "$nginx_port")
+python3 - "$dcdn_hs" "$nginx_hs" "$dcdn_rps" "$nginx_rps" "$dcdn_p99" "$nginx_p99" "$dcdn_h2" "$nginx_h2" "$dcdn_h2_mean" "$nginx_h2_mean" <<'PY'
 import sys
-dh, nh, dr, nr, dp, np_ = sys.argv[1:]
+dh, nh, dr, nr, dp, np_, d2, n2, d2m, n2m = sys.argv[1:]
 print(f"\nfull TLS handshakes/s (2 clients): dcdn {float(dh):.0f}  nginx {float(nh):.0f}  ratio {float(dh)/float(nh):.2f}x")
 print(f"HTTPS 1 KiB cache hits: dcdn {float(dr):.0f} req/s (p99 {dp})  nginx {float(nr):.0f} req/s (p99 {np_})  ratio {float(dr)/float(nr):.2f}x")
+print(f"HTTP/2 over TLS, 1 KiB hits: dcdn {float(d2):.0f} req/s (mean {d2m} ms)  nginx {float(n2):.0f} req/s (mean {n2m} ms)  ratio {float(d2)/float(n2):.2f}x;"
+      f"  dcdn HTTP/2 / dcdn HTTP/1.1 {float(d2)/float(dr):.2f}x")
 PY
