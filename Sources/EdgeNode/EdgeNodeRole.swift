@@ -121,12 +121,17 @@ public struct EdgeNodeRole: Service {
                 group.addTask { try await listener(port: httpsPort, tls: tls).runService(gracefulShutdownSignals: []) }
             }
             group.addTask {
-                // The attack detector's clock: every second, offenders and ended attacks.
+                // The attack detector's clock: every second, offenders and ended attacks; every
+                // ten, freed memory back to the kernel (a burst of connections would otherwise
+                // leave RSS at its peak).
                 await cancelWhenGracefulShutdown {
+                    var ticks = 0
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(1))
                         let now = Date().timeIntervalSince1970
                         security.detector.tick(now: now, offenders: security.traffic.sweep(now: now))
+                        ticks += 1
+                        if ticks % 10 == 0 { HeapTrim.run() }
                     }
                 }
             }

@@ -4,14 +4,18 @@
 # connections (from 127.0.0.2, .3, … at 200 each; 19,000 because this container allows each
 # process 20,000 file descriptors), sends one cached request on each (every one must be a 200
 # with its whole body) and leaves them idle; prints the resident memory each server grew by per
-# connection, and the ratio. After the largest batch closes it waits a minute and prints how far
-# RSS came back towards where it started. Last, the peak RSS of the node under the miss-heavy mix.
+# connection, and the ratio (nginx starts afresh for each mode, since its pools keep what one mode
+# freed for the next). After each mode's largest batch closes it waits a minute and prints how far
+# the node's RSS came back towards where it started. Last, the peak RSS of the node under the miss-heavy mix.
 # Usage: scripts/bench/memory.sh            (release build, about 10 minutes)
 #        BENCH_SMOKE=1 scripts/bench/memory.sh   (200 connections, 2 s settle, the debug build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/bench/lib.sh
 if [ "$smoke" = 1 ]; then counts=(200); settle=2; seconds=1; else counts=(5000 19000); settle=60; seconds=10; fi
+# MEMORY_COUNTS="5000" MEMORY_SETTLE=20: a shorter run while investigating.
+read -r -a counts <<<"${MEMORY_COUNTS:-${counts[*]}}"
+settle=${MEMORY_SETTLE:-$settle}
 bench_start memory
 python=Tests/e2e/.venv/bin/python
 [ -x "$python" ] || bench_fail "the e2e virtualenv is missing (make test creates it; it has the h2 client)"
@@ -49,8 +53,20 @@ http {
   }
 }
 EOF
-nginx -c "$work/nginx-peer.conf"
-nginx_worker=$(pgrep -P "$(cat "$work/nginx-peer.pid")" | head -n 1)
+# A fresh worker for each mode: nginx's pools keep what one mode freed for the next.
+start_nginx() {
+  if [ -f "$work/nginx-peer.pid" ]; then
+    local old
+    old=$(cat "$work/nginx-peer.pid")
+    kill "$old"
+    while kill -0 "$old" 2>/dev/null; do sleep 0.1; done
+  fi
+  nginx -c "$work/nginx-peer.conf"
+  until [ -s "$work/nginx-peer.pid" ] && pgrep -P "$(cat "$work/nginx-peer.pid")" >/dev/null; do sleep 0.1; done
+  nginx_worker=$(pgrep -P "$(cat "$work/nginx-peer.pid")" | head -n 1)
+  curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$nginx_plain/1k.bin"
+}
+start_nginx
 
 # dcdn: a coordinator, the domain with the same certificate, and an edge node.
 edge_plain=$(port)
@@ -65,7 +81,7 @@ DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 $dcdn node --coordinator-url "http://127.0.
 edge_pid=$!
 pids+=($edge_pid)
 until curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$edge_tls:127.0.0.1" "https://bench.example:$edge_tls/1k.bin"; do bench_tick; done
-for target in "$edge_plain" "$nginx_plain"; do curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$target/1k.bin"; done
+curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_plain/1k.bin"
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
@@ -74,6 +90,7 @@ idle() {
   local pid=$1 port=$2 count=$3 mode=$4 before after fifo="$work/idle.fifo" out="$work/idle.out"
   rm -f "$fifo"
   mkfifo "$fifo"
+  : >"$out"
   before=$(rss_kb "$pid")
   "$python" scripts/bench/memory/idle.py 127.0.0.1 "$port" "$count" "$mode" bench.example /1k.bin <"$fifo" >"$out" &
   local client=$!
@@ -91,10 +108,10 @@ idle() {
 }
 
 start_rss=$(rss_kb "$edge_pid")
-start_nginx=$(rss_kb "$nginx_worker")
 printf '\n%-6s %6s %16s %16s %7s\n' mode count "dcdn KB/conn" "nginx KB/conn" ratio
 declare -A after_burst
 for mode in http1 tls h2; do
+  [ "$mode" = http1 ] || start_nginx
   case $mode in
     http1) ports=("$edge_plain" "$nginx_plain") ;;
     tls) ports=("$edge_tls" "$nginx_tls") ;;
@@ -113,7 +130,6 @@ echo
 for mode in http1 tls h2; do
   python3 -c "print(f'dcdn RSS {$settle} s after the $mode burst: {${after_burst[$mode]} / 1024:.1f} MiB, start {$start_rss / 1024:.1f} MiB ({(${after_burst[$mode]} - $start_rss) * 100 / $start_rss:+.0f} %)')"
 done
-echo "nginx worker RSS at start $((start_nginx / 1024)) MiB, now $(($(rss_kb "$nginx_worker") / 1024)) MiB"
 
 # Peak RSS under the miss-heavy mix (90 % new URLs).
 cat > "$work/miss.lua" <<'EOF'
