@@ -21,11 +21,27 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 DCDN = pathlib.Path(os.environ.get("DCDN_BINARY", ROOT / ".build" / "debug" / "dcdn"))
 ADMIN_PASSWORD = "e2e operator secret"
 
+_silent_resolver = None
+
+
+def silent_resolver():
+    """A loopback UDP port that takes DNS queries and never answers: where coordinators started
+    by the tests send their delegation checks, instead of /etc/resolv.conf's resolver (a test
+    talks to loopback only). Bound once, on port 0, for the whole session."""
+    global _silent_resolver
+    if _silent_resolver is None:
+        _silent_resolver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        _silent_resolver.bind(("127.0.0.1", 0))
+    return f"127.0.0.1:{_silent_resolver.getsockname()[1]}"
+
 
 class Instance:
     """One running `dcdn` process and what it printed."""
 
-    def __init__(self, role, args=(), env=None, timeout=60, ready=None):
+    def __init__(self, role, args=(), env=None, timeout=60, ready=None, wrap=None):
+        """`wrap`, when given, turns the command line into the one to run (e.g. inside a mount
+        namespace of the test's own); the process it starts must exec `dcdn` in the end, so that
+        signals reach it."""
         self.ready = ready
         self.data_dir = tempfile.mkdtemp(prefix="dcdn-e2e-")
         environment = os.environ.copy()
@@ -37,9 +53,16 @@ class Instance:
                 "DCDN_ADMIN_PASSWORD": ADMIN_PASSWORD,
             }
         )
+        if role != "dev":
+            # Outside dev a coordinator's defaults reach the internet: Let's Encrypt for
+            # certificates and the system resolver for delegation checks. A test that wants a CA
+            # or a resolver passes its own.
+            environment.update({"DCDN_ACME_DIRECTORY_URL": "", "DCDN_DELEGATION_RESOLVER": silent_resolver()})
         environment.update(env or {})
         ports = ["--api-port", "0"] + (["--dns-port", "0", "--http-port", "0", "--https-port", "0"] if role == "dev" else [])
         command = [str(DCDN), role, *ports, "--data-dir", self.data_dir, *args]
+        if wrap is not None:
+            command = wrap(command)
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
         )
@@ -161,6 +184,60 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def started_together(*starters):
+    """Runs the functions (each starting an Instance) at once and returns their results in
+    order; if one fails, the ones that started are stopped and the failure is raised."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(len(starters)) as pool:
+        futures = [pool.submit(starter) for starter in starters]
+        concurrent.futures.wait(futures)
+    failures = [future.exception() for future in futures if future.exception() is not None]
+    if failures:
+        for future in futures:
+            if future.exception() is None and isinstance(future.result(), Instance):
+                future.result().stop()
+        raise failures[0]
+    return [future.result() for future in futures]
+
+
+def admin_node(coordinator_url, headers, roles, name=None, ipv4="192.0.2.80", country="DE"):
+    """A node an admin adds (Admin → Nodes): its API representation, with its token."""
+    response = requests.post(
+        f"{coordinator_url}/api/v1/admin/nodes",
+        json={"name": name or f"{'-'.join(roles)}-{uuid.uuid4().hex[:6]}", "roles": list(roles), "region": "eu", "country": country,
+              "ipv4": ipv4},
+        headers=headers, timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def edge_node(coordinator_url, token, data_dir=None, env=None, wrap=None):
+    """`dcdn node` on ports the process picks itself, once both its listeners are up."""
+    data_dir = data_dir or tempfile.mkdtemp(prefix="dcdn-e2e-edge-")
+    instance = Instance(
+        "node", ["--coordinator-url", coordinator_url, "--node-token", token, "--host", "127.0.0.1", "--data-dir", data_dir,
+                 "--http-port", "0", "--https-port", "0"],
+        ready="edge listening", env=env, wrap=wrap,
+    )
+    instance._wait_for_line("edge TLS listening", 30)
+    instance.node_data_dir = data_dir
+    return instance
+
+
+def name_server(coordinator_url, token, data_dir=None, env=None):
+    """`dcdn dns` on a port the process picks itself."""
+    data_dir = data_dir or tempfile.mkdtemp(prefix="dcdn-e2e-dns-")
+    instance = Instance(
+        "dns", ["--coordinator-url", coordinator_url, "--node-token", token, "--host", "127.0.0.1", "--data-dir", data_dir,
+                "--dns-port", "0"],
+        ready="nameserver listening", env=env,
+    )
+    instance.node_data_dir = data_dir
+    return instance
 
 
 @contextlib.contextmanager
