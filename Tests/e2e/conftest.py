@@ -67,7 +67,8 @@ class Instance:
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
         )
         self.lines = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         self.url = self._wait_for_url(timeout)
 
     def _wait_for_line(self, text, timeout):
@@ -76,10 +77,16 @@ class Instance:
             if any(text in line for line in list(self.lines)):
                 return None
             if self.process.poll() is not None:
-                raise RuntimeError("dcdn exited early:\n" + "\n".join(self.lines))
+                self._exited_early()
             time.sleep(0.05)
         self.process.kill()
         raise RuntimeError(f"dcdn never printed {text!r}:\n" + "\n".join(self.lines))
+
+    def _exited_early(self):
+        self.process.wait()
+        self.reader.join(30)  # the output to its end
+        output = "\n".join(self.lines)
+        raise (AddressInUse if address_in_use(output) else RuntimeError)("dcdn exited early:\n" + output)
 
     def _read(self):
         for line in self.process.stdout:
@@ -96,7 +103,7 @@ class Instance:
                     if match:
                         return match.group(1)
             if self.process.poll() is not None:
-                raise RuntimeError("dcdn exited early:\n" + "\n".join(self.lines))
+                self._exited_early()
             time.sleep(0.05)
         self.process.kill()
         raise RuntimeError("dcdn did not start:\n" + "\n".join(self.lines))
@@ -180,10 +187,75 @@ def admin_token(base_url, password=ADMIN_PASSWORD, email="admin@dcdn.test"):
     return login.json()["access_token"]
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+class AddressInUse(RuntimeError):
+    """A program could not bind a port it was given: someone else has it. Try other ports."""
+
+
+def address_in_use(output):
+    text = output.lower()
+    return "address already in use" in text or "eaddrinuse" in text
+
+
+def with_retried_ports(count, start, attempts=20):
+    """For programs that cannot bind port 0 themselves (PostgreSQL, NSD, HAProxy, pebble): calls
+    `start(ports)` with `count` candidate ports, again with other candidates while it raises
+    AddressInUse. Candidates come from below Linux's ephemeral range (32768+), where the
+    port-0 binds of everything else land. Never a probe socket closed before the program binds:
+    that leaves the port free for anyone in between."""
+    import random
+
+    for _ in range(attempts):
+        try:
+            return start(random.sample(range(20000, 32768), count))
+        except AddressInUse:
+            continue
+    raise AssertionError(f"no free ports after {attempts} attempts")
+
+
+def answers_dns(port):
+    """Something answers DNS over UDP on the loopback port (any answer, REFUSED included)."""
+    import dns.exception
+    import dns.message
+    import dns.query
+
+    try:
+        dns.query.udp(dns.message.make_query(".", "SOA"), "127.0.0.1", port=port, timeout=0.5)
+        return True
+    except (dns.exception.Timeout, OSError):
+        return False
+
+
+def launch_nsd(directory, config, port, ready=answers_dns, timeout=15):
+    """NSD on `port` with `config(port)` as its nsd.conf (logging to `directory`/nsd.log), once
+    `ready(port)`; AddressInUse when the port is taken."""
+    with open(f"{directory}/nsd.conf", "w") as file:
+        file.write(config(port))
+    process = subprocess.Popen(["nsd", "-d", "-c", f"{directory}/nsd.conf"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = f"{directory}/nsd.log"
+            output = process.stdout.read() + (open(log).read() if os.path.exists(log) else "")
+            raise (AddressInUse if address_in_use(output) else RuntimeError)("nsd exited:\n" + output)
+        if ready(port):
+            return process
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("nsd did not answer in time")
+
+
+def start_nsd(directory, config, ready=answers_dns):
+    """NSD, which cannot bind port 0 and say where, on a port tried until one is free: (process, port)."""
+    return with_retried_ports(1, lambda ports: (launch_nsd(directory, config, ports[0], ready), ports[0]))
+
+
+@contextlib.contextmanager
+def closed_port():
+    """A loopback port where connections are refused, for an origin that is down: bound by a
+    socket that never listens, so no other program can take it while the test runs."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
 
 
 def started_together(*starters):

@@ -17,10 +17,11 @@ import pytest
 
 from conftest import Instance, proxied_site, serve_http
 from test_dns import wait_for
-from test_security import Origin, get, patch_security
+from test_security import ATTACKS, Origin, get, patch_security
 
 COUNTRIES = {"127.0.0.1": "DE", "127.0.0.2": "IR", "127.0.0.3": "KP", "127.0.0.4": "DE", "127.0.0.5": "FR", "127.0.0.6": "SY"}
 UNKNOWN = "127.0.0.7"  # in no range of the database
+BLOCKED = "127.0.0.8"  # nor this one, which the IP block list names
 
 
 def geoip_database(directory):
@@ -104,8 +105,13 @@ def test_country_lists_and_the_allow_list_use_the_same_lookup(site):
     wait_for(lambda: status(site, "127.0.0.4") == 403, timeout=10, interval=0.1)
     assert status(site, "127.0.0.5") == 200
     assert status(site, UNKNOWN) == 403, "an address of no known country is not in an allow list"
-    # The IP allow list skips the firewall, but never the sanctions.
-    patch_security(site, country_allow=[], ip_allow=["127.0.0.6/32", "127.0.0.4/32"])
+    # The IP lists: the block list refuses an address; the allow list skips the firewall (the
+    # managed WAF included), but never the sanctions.
+    patch_security(site, country_allow=[], ip_block=[BLOCKED], ip_allow=["127.0.0.6/32", "127.0.0.4/32"])
     wait_for(lambda: status(site, "127.0.0.4") == 200, timeout=10, interval=0.1)
+    code, _, body = get(site, "/", source=BLOCKED)
+    assert code == 403 and "does not accept requests from your address" in body
+    assert status(site, "127.0.0.4", ATTACKS[0][0]) == 200
+    assert status(site, "127.0.0.5", ATTACKS[0][0]) == 403
     assert status(site, "127.0.0.6") == 451
-    patch_security(site, ip_allow=[])
+    patch_security(site, ip_block=[], ip_allow=[])
