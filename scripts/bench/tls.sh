@@ -18,9 +18,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 
 # The origin, and nginx caching it over TLS.
 bench_nginx_origin 1k.bin:1024
-nginx_port=$(port)
 mkdir -p "$work/nginx-cache"
-cat > "$work/nginx-tls.conf" <<EOC
+start_nginx_tls() {
+  cat > "$work/nginx-tls.conf" <<EOC
 worker_processes auto;
 pid $work/nginx-tls.pid;
 error_log $work/tls-error.log;
@@ -39,19 +39,17 @@ http {
   }
 }
 EOC
-nginx -c "$work/nginx-tls.conf"
+  nginx -c "$work/nginx-tls.conf" >>"$bench_log" 2>&1
+}
+bench_listen nginx_port start_nginx_tls
 
 # dcdn: a coordinator, the domain with the imported certificate, and an edge node.
-edge_port=$(port)
-edge_tls_port=$(port)
 export DCDN_PRIVATE_ORIGINS=127.0.0.0/8  # the origins these benchmarks run are on loopback
 bench_coordinator
 node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
 curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"flexible\"}" >/dev/null
 $dcdn admin import-certificate --domain bench.example --chain "$work/cert.pem" --key "$work/key.pem" --data-dir "$work/coordinator" --log-level warning
-DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 $dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" \
-  --https-port "$edge_tls_port" --data-dir "$work/edge" --log-level warning &
-pids+=($!)
+DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 bench_edge "$work/edge"
 until curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$edge_tls_port:127.0.0.1" "https://bench.example:$edge_tls_port/1k.bin"; do bench_tick; done
 curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$nginx_port:127.0.0.1" "https://bench.example:$nginx_port/1k.bin"
 
