@@ -21,6 +21,19 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 DCDN = pathlib.Path(os.environ.get("DCDN_BINARY", ROOT / ".build" / "debug" / "dcdn"))
 ADMIN_PASSWORD = "e2e operator secret"
 
+_silent_resolver = None
+
+
+def silent_resolver():
+    """A loopback UDP port that takes DNS queries and never answers: where coordinators started
+    by the tests send their delegation checks, instead of /etc/resolv.conf's resolver (a test
+    talks to loopback only). Bound once, on port 0, for the whole session."""
+    global _silent_resolver
+    if _silent_resolver is None:
+        _silent_resolver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        _silent_resolver.bind(("127.0.0.1", 0))
+    return f"127.0.0.1:{_silent_resolver.getsockname()[1]}"
+
 
 class RefusingResolver:
     """The resolver coordinators' delegation check asks in these tests: REFUSED at once for every
@@ -63,7 +76,10 @@ def refusing_resolver():
 class Instance:
     """One running `dcdn` process and what it printed."""
 
-    def __init__(self, role, args=(), env=None, timeout=60, ready=None):
+    def __init__(self, role, args=(), env=None, timeout=60, ready=None, wrap=None):
+        """`wrap`, when given, turns the command line into the one to run (e.g. inside a mount
+        namespace of the test's own); the process it starts must exec `dcdn` in the end, so that
+        signals reach it."""
         self.ready = ready
         self.data_dir = tempfile.mkdtemp(prefix="dcdn-e2e-")
         environment = os.environ.copy()
@@ -76,14 +92,22 @@ class Instance:
                 "DCDN_DELEGATION_RESOLVER": refusing_resolver(),
             }
         )
+        if role != "dev":
+            # Outside dev a coordinator's defaults reach the internet: Let's Encrypt for
+            # certificates and the system resolver for delegation checks. A test that wants a CA
+            # or a resolver passes its own.
+            environment.update({"DCDN_ACME_DIRECTORY_URL": "", "DCDN_DELEGATION_RESOLVER": silent_resolver()})
         environment.update(env or {})
         ports = ["--api-port", "0"] + (["--dns-port", "0", "--http-port", "0", "--https-port", "0"] if role == "dev" else [])
         command = [str(DCDN), role, *ports, "--data-dir", self.data_dir, *args]
+        if wrap is not None:
+            command = wrap(command)
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
         )
         self.lines = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         self.url = self._wait_for_url(timeout)
 
     def _wait_for_line(self, text, timeout):
@@ -92,10 +116,16 @@ class Instance:
             if any(text in line for line in list(self.lines)):
                 return None
             if self.process.poll() is not None:
-                raise RuntimeError("dcdn exited early:\n" + "\n".join(self.lines))
+                self._exited_early()
             time.sleep(0.05)
         self.process.kill()
         raise RuntimeError(f"dcdn never printed {text!r}:\n" + "\n".join(self.lines))
+
+    def _exited_early(self):
+        self.process.wait()
+        self.reader.join(30)  # the output to its end
+        output = "\n".join(self.lines)
+        raise (AddressInUse if address_in_use(output) else RuntimeError)("dcdn exited early:\n" + output)
 
     def _read(self):
         for line in self.process.stdout:
@@ -112,7 +142,7 @@ class Instance:
                     if match:
                         return match.group(1)
             if self.process.poll() is not None:
-                raise RuntimeError("dcdn exited early:\n" + "\n".join(self.lines))
+                self._exited_early()
             time.sleep(0.05)
         self.process.kill()
         raise RuntimeError("dcdn did not start:\n" + "\n".join(self.lines))
@@ -196,10 +226,129 @@ def admin_token(base_url, password=ADMIN_PASSWORD, email="admin@dcdn.test"):
     return login.json()["access_token"]
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+class AddressInUse(RuntimeError):
+    """A program could not bind a port it was given: someone else has it. Try other ports."""
+
+
+def address_in_use(output):
+    text = output.lower()
+    return "address already in use" in text or "eaddrinuse" in text
+
+
+def with_retried_ports(count, start, attempts=20):
+    """For programs that cannot bind port 0 themselves (PostgreSQL, NSD, HAProxy, pebble): calls
+    `start(ports)` with `count` candidate ports, again with other candidates while it raises
+    AddressInUse. Candidates come from below Linux's ephemeral range (32768+), where the
+    port-0 binds of everything else land. Never a probe socket closed before the program binds:
+    that leaves the port free for anyone in between."""
+    import random
+
+    for _ in range(attempts):
+        try:
+            return start(random.sample(range(20000, 32768), count))
+        except AddressInUse:
+            continue
+    raise AssertionError(f"no free ports after {attempts} attempts")
+
+
+def answers_dns(port):
+    """Something answers DNS over UDP on the loopback port (any answer, REFUSED included)."""
+    import dns.exception
+    import dns.message
+    import dns.query
+
+    try:
+        dns.query.udp(dns.message.make_query(".", "SOA"), "127.0.0.1", port=port, timeout=0.5)
+        return True
+    except (dns.exception.Timeout, OSError):
+        return False
+
+
+def launch_nsd(directory, config, port, ready=answers_dns, timeout=15):
+    """NSD on `port` with `config(port)` as its nsd.conf (logging to `directory`/nsd.log), once
+    `ready(port)`; AddressInUse when the port is taken."""
+    with open(f"{directory}/nsd.conf", "w") as file:
+        file.write(config(port))
+    process = subprocess.Popen(["nsd", "-d", "-c", f"{directory}/nsd.conf"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = f"{directory}/nsd.log"
+            output = process.stdout.read() + (open(log).read() if os.path.exists(log) else "")
+            raise (AddressInUse if address_in_use(output) else RuntimeError)("nsd exited:\n" + output)
+        if ready(port):
+            return process
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("nsd did not answer in time")
+
+
+def start_nsd(directory, config, ready=answers_dns):
+    """NSD, which cannot bind port 0 and say where, on a port tried until one is free: (process, port)."""
+    return with_retried_ports(1, lambda ports: (launch_nsd(directory, config, ports[0], ready), ports[0]))
+
+
+@contextlib.contextmanager
+def closed_port():
+    """A loopback port where connections are refused, for an origin that is down: bound by a
+    socket that never listens, so no other program can take it while the test runs."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
+
+
+def started_together(*starters):
+    """Runs the functions (each starting an Instance) at once and returns their results in
+    order; if one fails, the ones that started are stopped and the failure is raised."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(len(starters)) as pool:
+        futures = [pool.submit(starter) for starter in starters]
+        concurrent.futures.wait(futures)
+    failures = [future.exception() for future in futures if future.exception() is not None]
+    if failures:
+        for future in futures:
+            if future.exception() is None and isinstance(future.result(), Instance):
+                future.result().stop()
+        raise failures[0]
+    return [future.result() for future in futures]
+
+
+def admin_node(coordinator_url, headers, roles, name=None, ipv4="192.0.2.80", country="DE"):
+    """A node an admin adds (Admin → Nodes): its API representation, with its token."""
+    response = requests.post(
+        f"{coordinator_url}/api/v1/admin/nodes",
+        json={"name": name or f"{'-'.join(roles)}-{uuid.uuid4().hex[:6]}", "roles": list(roles), "region": "eu", "country": country,
+              "ipv4": ipv4},
+        headers=headers, timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def edge_node(coordinator_url, token, data_dir=None, env=None, wrap=None):
+    """`dcdn node` on ports the process picks itself, once both its listeners are up."""
+    data_dir = data_dir or tempfile.mkdtemp(prefix="dcdn-e2e-edge-")
+    instance = Instance(
+        "node", ["--coordinator-url", coordinator_url, "--node-token", token, "--host", "127.0.0.1", "--data-dir", data_dir,
+                 "--http-port", "0", "--https-port", "0"],
+        ready="edge listening", env=env, wrap=wrap,
+    )
+    instance._wait_for_line("edge TLS listening", 30)
+    instance.node_data_dir = data_dir
+    return instance
+
+
+def name_server(coordinator_url, token, data_dir=None, env=None):
+    """`dcdn dns` on a port the process picks itself."""
+    data_dir = data_dir or tempfile.mkdtemp(prefix="dcdn-e2e-dns-")
+    instance = Instance(
+        "dns", ["--coordinator-url", coordinator_url, "--node-token", token, "--host", "127.0.0.1", "--data-dir", data_dir,
+                "--dns-port", "0"],
+        ready="nameserver listening", env=env,
+    )
+    instance.node_data_dir = data_dir
+    return instance
 
 
 @contextlib.contextmanager

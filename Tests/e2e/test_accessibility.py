@@ -20,7 +20,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ADMIN_PASSWORD, Instance, free_port, serve_http, signed_up
+from conftest import ADMIN_PASSWORD, Instance, closed_port, serve_http, signed_up
 
 AXE_SCRIPT = pathlib.Path(selenium_axe_python.__file__).parent / "axe-core" / "axe.min.js"
 # WCAG 2.0, 2.1 and 2.2 at levels A and AA, and the best practices that make the structure
@@ -154,7 +154,13 @@ def failed_posts(driver, base, path):
 
 @pytest.fixture(scope="module")
 def site():
-    """A dev platform with a customer who has a domain, and the admin."""
+    """A dev platform with a customer who has a domain (its origin down: a port that refuses), and
+    the admin."""
+    with closed_port() as down:
+        yield from _site(down)
+
+
+def _site(down):
     instance = Instance(
         "dev",
         env={
@@ -169,7 +175,7 @@ def site():
     headers = {"Authorization": f"Bearer {jwt}"}
     domain = f"a11y-{uuid.uuid4().hex[:6]}.example"
     created = requests.post(
-        f"{instance.url}/api/v1/cdn/domains", json={"domain": domain, "origin_ip": f"127.0.0.1:{free_port()}", "ssl_mode": "off"},
+        f"{instance.url}/api/v1/cdn/domains", json={"domain": domain, "origin_ip": f"127.0.0.1:{down}", "ssl_mode": "off"},
         headers=headers, timeout=10,
     )
     assert created.status_code == 201, created.text

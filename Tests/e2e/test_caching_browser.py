@@ -1,12 +1,15 @@
-"""Caching (page rules, purge) and Analytics for the dev demo site, in a real browser."""
+"""The dev demo site's miss then hit, and Caching (page rules, purge) and Analytics in a real
+browser — on a customer's own domain, so that the rules and purges stay out of the demo site the
+other tests share."""
 
+import pytest
 import requests
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from conftest import ADMIN_PASSWORD
+from conftest import proxied_site, serve_http
 from test_dashboard_browser import ARTIFACTS, browser, wait  # noqa: F401 (fixture)
 from test_dns import wait_for
 from test_domains_browser import sign_in
@@ -14,8 +17,16 @@ from test_domains_browser import sign_in
 DEMO = "demo.dcdn.test"
 
 
-def edge(dev, path="/"):
-    return requests.get(f"http://127.0.0.1:{dev.edge_port}{path}", headers={"Host": DEMO}, timeout=10)
+def edge(dev, path="/", host=DEMO):
+    return requests.get(f"http://127.0.0.1:{dev.edge_port}{path}", headers={"Host": host}, timeout=10, allow_redirects=False)
+
+
+@pytest.fixture(scope="module")
+def site(dev):
+    from test_edge_cache import Origin
+
+    with serve_http(Origin) as port:
+        yield proxied_site(dev, port, "caching")
 
 
 def submit(browser, button_id):
@@ -55,46 +66,48 @@ def test_demo_origin_serves_a_generated_photo(dev):
     assert "hit" in edge(dev, "/sample.jpg").headers["Cache-Status"]
 
 
-def test_page_rule_purge_and_analytics_from_the_dashboard(dev, browser):
-    sign_in(browser, dev.url, "admin@dcdn.test", ADMIN_PASSWORD)
+def test_page_rule_purge_and_analytics_from_the_dashboard(dev, site, browser):
+    name = site["name"]
+    sign_in(browser, dev.url, site["email"], "a long enough password")
     browser.find_element(By.LINK_TEXT, "Domains").click()
-    browser.find_element(By.LINK_TEXT, DEMO).click()
+    browser.find_element(By.LINK_TEXT, name).click()
     browser.find_element(By.PARTIAL_LINK_TEXT, "Caching").click()
 
     # A page rule that forwards, then one that bypasses the cache for /api/*.
-    browser.find_element(By.ID, "rule-pattern").send_keys(f"{DEMO}/old/*")
+    browser.find_element(By.ID, "rule-pattern").send_keys(f"{name}/old/*")
     Select(browser.find_element(By.ID, "rule-action")).select_by_visible_text("Forward (301)")
-    browser.find_element(By.ID, "rule-forwarding").send_keys(f"http://{DEMO}/$1")
+    browser.find_element(By.ID, "rule-forwarding").send_keys(f"http://{name}/$1")
     submit(browser, "add-rule-submit")
     wait(browser).until(EC.url_contains("notice=rule_added"))
-    browser.find_element(By.ID, "rule-pattern").send_keys(f"{DEMO}/api/*")
+    browser.find_element(By.ID, "rule-pattern").send_keys(f"{name}/api/*")
     Select(browser.find_element(By.ID, "rule-action")).select_by_visible_text("Cache bypass")
     submit(browser, "add-rule-submit")
     wait(browser).until(EC.url_contains("notice=rule_added"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#page-rules tbody tr")
-    assert [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows] == [f"{DEMO}/old/*", f"{DEMO}/api/*"]
-    wait_for(lambda: "detail=page-rule" in edge(dev, "/api/time").headers["Cache-Status"], timeout=3)
-    moved = requests.get(f"http://127.0.0.1:{dev.edge_port}/old/page", headers={"Host": DEMO}, timeout=10, allow_redirects=False)
-    assert moved.status_code == 301 and moved.headers["Location"] == f"http://{DEMO}/page"
+    assert [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows] == [f"{name}/old/*", f"{name}/api/*"]
+    wait_for(lambda: "detail=page-rule" in edge(dev, "/api/time?cc=max-age%3D60", name).headers["Cache-Status"], timeout=15)
+    moved = edge(dev, "/old/page", name)
+    assert moved.status_code == 301 and moved.headers["Location"] == f"http://{name}/page"
 
     # Move the bypass rule up, then a bad pattern shows the reason.
     rows[1].find_element(By.CSS_SELECTOR, "button[title='Move up']").click()
     wait(browser).until(EC.staleness_of(rows[1]))
     first = browser.find_elements(By.CSS_SELECTOR, "#page-rules tbody tr")[0].find_elements(By.TAG_NAME, "td")[1].text
-    assert first == f"{DEMO}/api/*"
+    assert first == f"{name}/api/*"
     browser.find_element(By.ID, "rule-pattern").send_keys("elsewhere.example/*")
     submit(browser, "add-rule-submit")
-    assert "must be for demo.dcdn.test" in wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#rules .error"))).text
+    assert f"must be for {name}" in wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#rules .error"))).text
 
     # Purge one URL: the next request is a miss.
-    edge(dev, "/?purge-me")
-    assert "hit" in edge(dev, "/?purge-me").headers["Cache-Status"]
+    purged = "/?purge-me&cc=max-age%3D600"
+    edge(dev, purged, name)
+    assert "hit" in edge(dev, purged, name).headers["Cache-Status"]
     Select(browser.find_element(By.ID, "purge-kind")).select_by_visible_text("URLs (one per line)")
-    browser.find_element(By.ID, "purge-values").send_keys(f"http://{DEMO}/?purge-me")
+    browser.find_element(By.ID, "purge-values").send_keys(f"http://{name}{purged}")
     browser.find_element(By.ID, "purge-submit").click()
     wait(browser).until(EC.url_contains("notice=purged"))
-    wait_for(lambda: "hit" not in edge(dev, "/?purge-me").headers["Cache-Status"], timeout=2)
-    assert f"{DEMO}/?purge-me" in browser.find_element(By.ID, "recent-purges").text
+    wait_for(lambda: "hit" not in edge(dev, purged, name).headers["Cache-Status"], timeout=15)
+    assert f"{name}{purged}" in browser.find_element(By.ID, "recent-purges").text
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "caching.png"))
 

@@ -3,13 +3,12 @@ the coordinator stopped."""
 
 import base64
 import os
-import subprocess
 import tempfile
 
 import pytest
 import requests
 
-from conftest import free_port, Instance, operator_coordinator
+from conftest import AddressInUse, launch_nsd, name_server, operator_coordinator, with_retried_ports
 from test_dns import dig, wait_for
 
 KEY_NAME = "transfer-key"
@@ -19,6 +18,34 @@ SECRET = base64.b64encode(os.urandom(32)).decode()
 def soa_serial(port, zone):
     answer = dig(port, zone, "SOA", "+short").split()
     return int(answer[2]) if len(answer) >= 3 else None
+
+
+NSD_CONFIG = """
+server:
+    ip-address: 127.0.0.1
+    port: {port}
+    username: ""
+    chroot: ""
+    zonesdir: "{directory}"
+    database: ""
+    zonelistfile: "{directory}/zone.list"
+    xfrdfile: "{directory}/xfrd.state"
+    xfrdir: "{directory}"
+    pidfile: "{directory}/nsd.pid"
+    logfile: "{directory}/nsd.log"
+    verbosity: 2
+remote-control:
+    control-enable: no
+key:
+    name: "{key}"
+    algorithm: hmac-sha256
+    secret: "{secret}"
+zone:
+    name: "cluster.example"
+    zonefile: "cluster.example.zone"
+    request-xfr: AXFR 127.0.0.1@{primary} {key}
+    allow-notify: 127.0.0.1 {key}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +62,32 @@ def cluster():
         {"name": "@", "type": "TXT", "content": "v=spf1 mx -all"},
     ]:
         assert requests.post(f"{coordinator.url}/api/v1/cdn/domains/{domain['id']}/records", json=record, headers=headers, timeout=10).status_code == 201
-    nsd_port = free_port()
-    dns_data = tempfile.mkdtemp()
-    env = {"DCDN_DNS_TRANSFER_KEY": f"{KEY_NAME}:{SECRET}", "DCDN_DNS_NOTIFY": f"127.0.0.1:{nsd_port}"}
-    args = ["--coordinator-url", coordinator.url, "--node-token", node["token"], "--host", "127.0.0.1", "--data-dir", dns_data]
-    nameserver = Instance("dns", [*args, "--dns-port", str(free_port())], env=env, ready="nameserver listening")
-    wait_for(lambda: soa_serial(nameserver.dns_port, "cluster.example") is not None, timeout=15)
-    state = {"coordinator": coordinator, "nameserver": nameserver, "headers": headers, "domain": domain, "nsd_port": nsd_port, "args": args, "env": env}
+    dns_data, nsd_directory = tempfile.mkdtemp(), tempfile.mkdtemp()
+
+    def start(ports):
+        """The nameserver notifies NSD's port and NSD transfers from the nameserver's: NSD cannot
+        take port 0, so a port it fails to bind means both start again on another."""
+        env = {"DCDN_DNS_TRANSFER_KEY": f"{KEY_NAME}:{SECRET}", "DCDN_DNS_NOTIFY": f"127.0.0.1:{ports[0]}"}
+        nameserver = name_server(coordinator.url, node["token"], data_dir=dns_data, env=env)
+        wait_for(lambda: soa_serial(nameserver.dns_port, "cluster.example") is not None, timeout=15)
+        config = lambda port: NSD_CONFIG.format(port=port, directory=nsd_directory, key=KEY_NAME, secret=SECRET, primary=nameserver.dns_port)
+        try:
+            nsd = launch_nsd(nsd_directory, config, ports[0])
+        except AddressInUse:
+            nameserver.stop()
+            raise
+        return nameserver, env, nsd, ports[0]
+
+    nameserver, env, nsd, nsd_port = with_retried_ports(1, start)
+    state = {"coordinator": coordinator, "nameserver": nameserver, "headers": headers, "domain": domain, "nsd": nsd, "nsd_port": nsd_port,
+             "token": node["token"], "dns_data": dns_data, "nsd_directory": nsd_directory, "env": env}
     yield state
     state["nameserver"].stop()
+    nsd.terminate()
+    print(nsd.communicate(timeout=10)[0])
+    log = f"{nsd_directory}/nsd.log"
+    if os.path.exists(log):
+        print(open(log).read())
     if state["coordinator"].process.poll() is None:
         state["coordinator"].stop()
 
@@ -62,55 +106,17 @@ def test_axfr_requires_the_tsig_key(cluster):
 
 def test_nsd_secondary_transfers_serves_the_same_and_follows_notify(cluster):
     port, nsd_port = cluster["nameserver"].dns_port, cluster["nsd_port"]
-    directory = tempfile.mkdtemp()
-    config = f"""
-server:
-    ip-address: 127.0.0.1
-    port: {nsd_port}
-    username: ""
-    chroot: ""
-    zonesdir: "{directory}"
-    database: ""
-    zonelistfile: "{directory}/zone.list"
-    xfrdfile: "{directory}/xfrd.state"
-    xfrdir: "{directory}"
-    pidfile: "{directory}/nsd.pid"
-    logfile: "{directory}/nsd.log"
-    verbosity: 2
-remote-control:
-    control-enable: no
-key:
-    name: "{KEY_NAME}"
-    algorithm: hmac-sha256
-    secret: "{SECRET}"
-zone:
-    name: "cluster.example"
-    zonefile: "cluster.example.zone"
-    request-xfr: AXFR 127.0.0.1@{port} {KEY_NAME}
-    allow-notify: 127.0.0.1 {KEY_NAME}
-"""
-    with open(f"{directory}/nsd.conf", "w") as file:
-        file.write(config)
-    nsd = subprocess.Popen(["nsd", "-d", "-c", f"{directory}/nsd.conf"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        serial = soa_serial(port, "cluster.example")
-        wait_for(lambda: soa_serial(nsd_port, "cluster.example") == serial, timeout=30, interval=0.3)
-        for name, rdtype in [("mail.cluster.example", "A"), ("cluster.example", "MX"), ("cluster.example", "TXT"), ("cluster.example", "NS")]:
-            assert sorted(dig(nsd_port, name, rdtype, "+short").split("\n")) == sorted(dig(port, name, rdtype, "+short").split("\n")), name
-        # A change through the API reaches NSD by NOTIFY, without waiting for its refresh timer.
-        response = requests.post(
-            f"{cluster['coordinator'].url}/api/v1/cdn/domains/{cluster['domain']['id']}/records",
-            json={"name": "new", "type": "A", "content": "203.0.113.99"}, headers=cluster["headers"], timeout=10,
-        )
-        assert response.status_code == 201
-        wait_for(lambda: dig(nsd_port, "new.cluster.example", "A", "+short").strip() == "203.0.113.99", timeout=20, interval=0.3)
-    finally:
-        nsd.terminate()
-        output = nsd.communicate(timeout=10)[0]
-        print(output)
-        log = f"{directory}/nsd.log"
-        if os.path.exists(log):
-            print(open(log).read())
+    serial = soa_serial(port, "cluster.example")
+    wait_for(lambda: soa_serial(nsd_port, "cluster.example") == serial, timeout=30, interval=0.3)
+    for name, rdtype in [("mail.cluster.example", "A"), ("cluster.example", "MX"), ("cluster.example", "TXT"), ("cluster.example", "NS")]:
+        assert sorted(dig(nsd_port, name, rdtype, "+short").split("\n")) == sorted(dig(port, name, rdtype, "+short").split("\n")), name
+    # A change through the API reaches NSD by NOTIFY, without waiting for its refresh timer.
+    response = requests.post(
+        f"{cluster['coordinator'].url}/api/v1/cdn/domains/{cluster['domain']['id']}/records",
+        json={"name": "new", "type": "A", "content": "203.0.113.99"}, headers=cluster["headers"], timeout=10,
+    )
+    assert response.status_code == 201
+    wait_for(lambda: dig(nsd_port, "new.cluster.example", "A", "+short").strip() == "203.0.113.99", timeout=20, interval=0.3)
 
 
 def test_serving_continues_with_the_coordinator_down(cluster):
@@ -119,7 +125,7 @@ def test_serving_continues_with_the_coordinator_down(cluster):
     assert "203.0.113.25" in dig(port, "mail.cluster.example", "A", "+short")
     # A restarted nameserver serves its saved snapshot while the coordinator is still down.
     assert cluster["nameserver"].stop() == 0
-    restarted = Instance("dns", [*cluster["args"], "--dns-port", str(free_port())], env=cluster["env"], ready="nameserver listening")
+    restarted = name_server(cluster["coordinator"].url, cluster["token"], data_dir=cluster["dns_data"], env=cluster["env"])
     cluster["nameserver"] = restarted
     try:
         wait_for(lambda: "203.0.113.25" in dig(restarted.dns_port, "mail.cluster.example", "A", "+short"), timeout=10)

@@ -14,7 +14,7 @@ import dns.rdatatype
 import pytest
 import requests
 
-from conftest import free_port, signed_up
+from conftest import signed_up, start_nsd
 from test_dns import wait_for
 
 ZONE_BODY = r"""
@@ -102,11 +102,9 @@ def test_the_export_passes_named_checkzone(zone):
 
 def test_answers_match_nsd_serving_the_exported_zone(dev, zone):
     directory = tempfile.mkdtemp()
-    port = free_port()
     with open(f"{directory}/zone", "w") as file:
         file.write(zone["exported"])
-    with open(f"{directory}/nsd.conf", "w") as file:
-        file.write(f"""
+    nsd, port = start_nsd(directory, lambda port: f"""
 server:
     ip-address: 127.0.0.1
     port: {port}
@@ -126,7 +124,6 @@ zone:
     name: "{zone['name']}"
     zonefile: "zone"
 """)
-    nsd = subprocess.Popen(["nsd", "-d", "-c", f"{directory}/nsd.conf"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for(lambda: _answers(port, zone["name"]), timeout=15, interval=0.2)
         differences = []

@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import Instance, free_port, operator_coordinator, serve_http
+from conftest import Instance, operator_coordinator, serve_http
 from test_dns import wait_for
 from test_edge_cache import Origin  # the same controllable origin
 
@@ -34,7 +34,7 @@ def cluster(origin):
     domain = requests.post(f"{coordinator.url}/api/v1/cdn/domains", json={"domain": name, "origin_ip": f"127.0.0.1:{origin}", "ssl_mode": "off"}, headers=headers, timeout=10)
     assert domain.status_code == 201, domain.text
     edge_data = tempfile.mkdtemp()
-    args = ["--coordinator-url", coordinator.url, "--node-token", node["token"], "--host", "127.0.0.1", "--data-dir", edge_data, "--http-port", str(free_port()), "--https-port", str(free_port())]
+    args = ["--coordinator-url", coordinator.url, "--node-token", node["token"], "--host", "127.0.0.1", "--data-dir", edge_data, "--http-port", "0", "--https-port", "0"]  # the node picks and prints them
     state = {"coordinator": coordinator, "args": args, "name": name, "headers": headers, "api": f"{coordinator.url}/api/v1/cdn/domains/{domain.json()['id']}"}
     state["edge"] = Instance("node", args, ready="edge listening", env=LOOPBACK_ORIGINS)
     yield state

@@ -22,7 +22,7 @@ import dns.rrset
 import pytest
 import requests
 
-from conftest import DCDN, Instance, free_port, serve_http
+from conftest import DCDN, AddressInUse, Instance, address_in_use, serve_http, with_retried_ports
 from test_dns import wait_for
 from test_edge_cache import Origin
 
@@ -77,7 +77,12 @@ class Balancer:
 
     def __init__(self, ports):
         self.directory = tempfile.mkdtemp(prefix="dcdn-haproxy-")
-        self.port = free_port()
+        # HAProxy binds the port it is given: another one when that one is taken.
+        with_retried_ports(1, lambda candidates: self._start(candidates[0], ports))
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _start(self, port, ports):
+        self.port = port
         servers = "\n".join(f"    server c{n} 127.0.0.1:{port} check inter 500ms fall 2 rise 1" for n, port in enumerate(ports))
         with open(f"{self.directory}/haproxy.cfg", "w") as file:
             file.write(f"""
@@ -103,7 +108,20 @@ backend coordinators
 """)
         self.process = subprocess.Popen(["haproxy", "-f", f"{self.directory}/haproxy.cfg", "-db"], stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True)
-        self.url = f"http://127.0.0.1:{self.port}"
+
+        def listening():
+            if self.process.poll() is not None:
+                return True
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+
+        wait_for(listening, timeout=15, interval=0.1)
+        if self.process.poll() is not None:
+            output = self.process.stdout.read()
+            raise (AddressInUse if address_in_use(output) else RuntimeError)("haproxy exited:\n" + output)
 
     def command(self, line):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
@@ -134,18 +152,31 @@ class Cluster:
     def __init__(self):
         self.bin = sorted(d for d in (f"/usr/lib/postgresql/{v}/bin" for v in os.listdir("/usr/lib/postgresql")) if os.path.isdir(d))[-1]
         self.dir = tempfile.mkdtemp(prefix="dcdn-replicas-pg-")
-        self.port = free_port()
         self.run_as = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
         if os.getuid() == 0:
             shutil.chown(self.dir, "postgres")
         subprocess.run([*self.run_as, f"{self.bin}/initdb", "-D", f"{self.dir}/data", "-U", "postgres", "-A", "trust", "--no-sync"],
                        check=True, capture_output=True)
-        self.start()
+        # PostgreSQL binds the port it is given: another one when that one is taken. Restarts
+        # (start() again) keep it, as the replicas' database URL does.
+        with_retried_ports(1, lambda candidates: self._first_start(candidates[0]))
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
+    def _first_start(self, port):
+        self.port = port
+        self.start()
+
     def start(self):
-        subprocess.run([*self.run_as, f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-w", "-o",
-                        f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"], check=True, capture_output=True)
+        log = f"{self.dir}/log"
+        offset = os.path.getsize(log) if os.path.exists(log) else 0
+        started = subprocess.run([*self.run_as, f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-w", "-o",
+                                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+                                 capture_output=True, text=True)
+        if started.returncode != 0:
+            with open(log) as file:  # what this start wrote
+                file.seek(offset)
+                written = file.read()
+            raise (AddressInUse if address_in_use(written) else RuntimeError)(f"pg_ctl start failed:\n{started.stdout}{started.stderr}{written}")
 
     def stop(self):
         subprocess.run([*self.run_as, f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "-w", "stop"], check=True,
@@ -293,6 +324,7 @@ def test_a_job_item_runs_once_and_a_killed_replicas_item_is_finished_by_another(
     # that claimed it is killed in the middle of the check.
     name = f"held-{uuid.uuid4().hex[:6]}.example.com"
     resolver.held.add(name)
+    before_claim = time.monotonic()  # the item is claimed after this, and its lease runs 3 s from the claim
     created = requests.post(f"{url}/api/v1/cdn/domains", json={"domain": name, "origin_ip": "192.0.2.10", "ssl_mode": "off"},
                             headers=headers, timeout=10)
     assert created.status_code == 201, created.text
@@ -304,13 +336,13 @@ def test_a_job_item_runs_once_and_a_killed_replicas_item_is_finished_by_another(
     number = next(n for n, c in enumerate(replicas["coordinators"]) if c.process.pid == pid)
     os.kill(pid, signal.SIGKILL)
     replicas["coordinators"][number].process.wait(10)
-    killed_at = time.monotonic()
     resolver.held.discard(name)  # the next check gets its answer
 
     # Another replica finishes the item once the dead one's 3-second lease has lapsed.
-    wait_for(lambda: requests.get(f"{url}/api/v1/cdn/domains/{domain_id}", headers=headers, timeout=5).json()["status"] == "active",
-             timeout=30, interval=0.2)
-    assert time.monotonic() - killed_at >= 2, "not before the lease lapsed"
+    finished = wait_for(lambda: requests.get(f"{url}/api/v1/cdn/domains/{domain_id}", headers=headers, timeout=5).json()["status"] == "active",
+                        timeout=30, interval=0.2)
+    # A lower bound only, from a moment before the claim: however slow the machine, not earlier.
+    assert finished - before_claim >= 2.9, "not before the lease lapsed"
     rows = psql(cluster, f"SELECT attempts, claimed_by, completed_by FROM job_runs WHERE job = 'delegation check' AND item ILIKE '{domain_id}:%'")
     assert len(rows) == 1 and rows[0][0] == "2", rows
     assert rows[0][2] == rows[0][1] and int(rows[0][2].rsplit(":", 1)[1]) != pid, rows
@@ -349,20 +381,26 @@ def test_a_rolling_restart_under_load_loses_no_request(replicas):
     workers = [threading.Thread(target=load) for _ in range(4)]
     for worker in workers:
         worker.start()
+
+    def load_goes_on():
+        """Requests are answered meanwhile (however many a second this machine manages)."""
+        count = len(outcomes)
+        wait_for(lambda: len(outcomes) >= count + 20, timeout=60, interval=0.05)
+
     try:
-        time.sleep(1)
+        load_goes_on()
         for number in range(3):
             # As an init system restarts a service: SIGTERM, wait for the exit, start it again.
             assert replicas["coordinators"][number].stop() == 0
+            load_goes_on()  # with one replica down
             replace(replicas, number)
-            time.sleep(1)
+            load_goes_on()
     finally:
         stop.set()
         for worker in workers:
             worker.join(30)
     failures = [outcome for outcome in outcomes if outcome[1] != 200 or not outcome[2]]
     assert not failures, failures[:10]
-    assert len(outcomes) > 300, len(outcomes)
     # The nodes follow the new replicas: a record added now reaches the nameserver.
     zone = requests.post(f"{url}/api/v1/cdn/domains/{replicas['domain']['id']}/records",
                          json={"type": "TXT", "name": "rolled", "content": "after-restart", "ttl": 300}, headers=headers, timeout=10)

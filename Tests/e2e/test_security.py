@@ -1,7 +1,8 @@
-"""Edge security against a `dcdn dev` of its own with low thresholds: the managed WAF, sanctions,
-IP and country lists, custom rules, rate limits, the flood defence, the Slowloris guard, Under
-Attack Mode in a real Chromium, and what /ddos reports. Visitors are told apart by their source
-address (127.0.0.x on loopback); countries come from a test-only header."""
+"""Edge security against a `dcdn dev` of its own with low thresholds: the managed WAF, custom
+rules, rate limits, the flood defence, the Slowloris guard, Under Attack Mode in a real Chromium,
+and what /ddos reports. Visitors are told apart by their source address (127.0.0.x on loopback).
+Sanctions and the country and IP lists, decided by the edge's real GeoIP lookup of those
+addresses, are test_geoip_sanctions.py's."""
 
 import hashlib
 import http.client
@@ -20,12 +21,10 @@ from selenium.webdriver.support import expected_conditions as EC
 
 import tempfile
 
-from conftest import Instance, admin_token, free_port, proxied_site, serve_http, signed_up
+from conftest import Instance, admin_token, proxied_site, serve_http, signed_up
 from test_dashboard_browser import chromium, wait
 from test_dns import wait_for
 from test_domains_browser import sign_in
-
-COUNTRY = "X-Test-Country"
 
 
 class Origin(BaseHTTPRequestHandler):
@@ -57,7 +56,6 @@ def guarded():
     instance = Instance(
         "dev",
         env={
-            "DCDN_EDGE_TEST_COUNTRY_HEADER": COUNTRY,
             "DCDN_EDGE_FLOOD_CLIENT_RPS": "40",
             "DCDN_EDGE_HEADER_TIMEOUT": "2",
             "DCDN_EDGE_MAX_CONNECTIONS_PER_IP": "40",
@@ -208,22 +206,6 @@ def test_the_managed_waf_decodes_each_placement_and_scores_one_request(site):
     patch_security(site, waf_sensitivity="medium")
 
 
-def test_sanctions_lists_and_allow_list(site):
-    assert get(site, "/", headers={COUNTRY: "IR"})[0] == 451
-    assert get(site, "/", headers={COUNTRY: "KP"})[0] == 451
-    assert get(site, "/", headers={COUNTRY: "DE"})[0] == 200
-    patch_security(site, country_block=["DE"], ip_block=["127.0.0.5"], ip_allow=["127.0.0.6/32"])
-    wait_for(lambda: get(site, "/", headers={COUNTRY: "DE"})[0] == 403, timeout=10)
-    assert get(site, "/", headers={COUNTRY: "FR"})[0] == 200
-    assert get(site, "/", source="127.0.0.5")[0] == 403
-    # The allow list skips the WAF, but never the sanctions.
-    assert get(site, ATTACKS[0][0], source="127.0.0.6")[0] == 200
-    assert get(site, "/", source="127.0.0.6", headers={COUNTRY: "SY"})[0] == 451
-    patch_security(site, country_block=[], country_allow=["FR"])
-    wait_for(lambda: get(site, "/", headers={COUNTRY: "DE"})[0] == 403, timeout=10)
-    assert get(site, "/", headers={COUNTRY: "FR"})[0] == 200
-
-
 def test_validation_names_the_field(guarded, site):
     for body, field in [
         ({"ip_block": ["not-an-ip"]}, "ip_block"), ({"country_block": ["Germany"]}, "country_block"),
@@ -276,16 +258,21 @@ def test_custom_rules_and_rate_limits(site):
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-def flood(site, source, seconds, results, accept=BROWSER_ACCEPT, retry_after=None):
+def refused(results):
+    return results.get(403, 0) + results.get(429, 0)
+
+
+def flood(site, source, results, until, accept=BROWSER_ACCEPT, retry_after=None, headers=None, deadline=60):
     """Requests as fast as one keep-alive connection allows, counting statuses (and collecting
-    the Retry-After of 429s into `retry_after` when given). Browser-like by default: those are
-    challenged; API-like requests get 429."""
+    the Retry-After of 429s into `retry_after` when given), until `until(results)` — or the
+    deadline, which only a machine too slow to flood at all reaches. Browser-like by default:
+    those are challenged; API-like requests get 429."""
     edge = urllib.parse.urlsplit(site["edge"])
     connection = http.client.HTTPConnection(edge.hostname, edge.port, timeout=10, source_address=(source, 0))
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + deadline
+    while not until(results) and time.monotonic() < deadline:
         try:
-            connection.request("GET", "/static/app.js", headers={"Host": site["name"], "Accept": accept})
+            connection.request("GET", "/static/app.js", headers={"Host": site["name"], "Accept": accept, **(headers or {})})
             response = connection.getresponse()
             response.read()
             results[response.status] = results.get(response.status, 0) + 1
@@ -299,38 +286,37 @@ def flood(site, source, seconds, results, accept=BROWSER_ACCEPT, retry_after=Non
 def test_an_api_client_over_the_bound_gets_429_with_retry_after_never_a_challenge_page(guarded, site):
     for accept, source in (("application/json", "127.0.0.5"), ("*/*", "127.0.0.6")):
         results, retry_after = {}, []
-        flood(site, source, 3, results, accept=accept, retry_after=retry_after)
-        assert results.get(429, 0) > 0 and 403 not in results, (accept, results)
+        flood(site, source, results, lambda results: results.get(429, 0) >= 5, accept=accept, retry_after=retry_after)
+        assert results.get(429, 0) >= 5 and 403 not in results, (accept, results)
         assert set(results) <= {200, 429}, results
         assert retry_after and all(value is not None and int(value) >= 1 for value in retry_after), retry_after
     # With a token, even an HTML Accept is an API client.
     results = {}
-    edge = urllib.parse.urlsplit(site["edge"])
-    connection = http.client.HTTPConnection(edge.hostname, edge.port, timeout=10, source_address=("127.0.0.7", 0))
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        connection.request("GET", "/static/app.js", headers={"Host": site["name"], "Accept": BROWSER_ACCEPT, "Authorization": "Bearer t"})
-        response = connection.getresponse()
-        response.read()
-        results[response.status] = results.get(response.status, 0) + 1
-    assert results.get(429, 0) > 0 and 403 not in results, results
+    flood(site, "127.0.0.7", results, lambda results: results.get(429, 0) >= 5, headers={"Authorization": "Bearer t"})
+    assert results.get(429, 0) >= 5 and 403 not in results, results
 
 
 def test_a_flood_is_challenged_while_a_well_behaved_client_is_served(guarded, site):
     floods = {source: {} for source in ("127.0.0.2", "127.0.0.3", "127.0.0.4")}
-    threads = [threading.Thread(target=flood, args=(site, source, 6, results)) for source, results in floods.items()]
+    polite_done = threading.Event()
+    # Each flood goes on while the polite client makes its ten requests, and until it was refused
+    # fifty times (a count, not a rate: the machine's speed decides how long that takes).
+    until = lambda results: polite_done.is_set() and refused(results) >= 50
+    threads = [threading.Thread(target=flood, args=(site, source, results, until)) for source, results in floods.items()]
     for thread in threads:
         thread.start()
     polite = []
-    for _ in range(10):
-        polite.append(get(site, "/static/app.js", source="127.0.0.9")[0])
-        time.sleep(0.5)
-    for thread in threads:
-        thread.join()
+    try:
+        for _ in range(10):
+            polite.append(get(site, "/static/app.js", source="127.0.0.9")[0])
+            time.sleep(0.5)  # pacing: a well-behaved client's two requests a second
+    finally:
+        polite_done.set()
+        for thread in threads:
+            thread.join()
     assert polite == [200] * 10
     for source, results in floods.items():
-        refused = results.get(403, 0) + results.get(429, 0)
-        assert sum(results.values()) > 100 and refused > 0.5 * sum(results.values()), (source, results)
+        assert refused(results) >= 50 and set(results) <= {200, 403, 429}, (source, results)
 
     def recorded():
         attacks = requests.get(guarded.url + "/api/v1/ddos/attacks", headers=site["headers"], timeout=10).json()["attacks"]
@@ -403,20 +389,30 @@ def test_slowloris_is_cut_off_while_normal_clients_are_served(guarded, site):
 def test_connection_cap_and_oversized_heads(site):
     edge = urllib.parse.urlsplit(site["edge"])
     held = [socket.create_connection((edge.hostname, edge.port), source_address=("127.0.0.12", 0)) for _ in range(55)]
-    time.sleep(0.5)
-    closed = 0
-    for sock in held:
-        sock.settimeout(0.05)
-        try:
-            if sock.recv(1) == b"":
-                closed += 1
-        except socket.timeout:
-            pass
-        except OSError:
-            closed += 1
-    for sock in held:
-        sock.close()
-    assert closed == 15, "40 connections per address, the rest closed at once"
+    closed = set()
+
+    def look():
+        """Notes the connections the edge has closed by now (closed ones stay closed)."""
+        for number, sock in enumerate(held):
+            if number in closed:
+                continue
+            sock.setblocking(False)
+            try:
+                if sock.recv(1) == b"":
+                    closed.add(number)
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed.add(number)
+        return len(closed) >= 15
+
+    try:
+        wait_for(look, timeout=30, interval=0.05)
+        look()
+    finally:
+        for sock in held:
+            sock.close()
+    assert len(closed) == 15, "40 connections per address, the rest closed"
     assert get(site, "/static/app.js", source="127.0.0.13")[0] == 200
     many = {f"X-Field-{n}": "v" for n in range(120)}
     assert get(site, "/", headers=many)[0] == 431
@@ -521,7 +517,7 @@ def test_a_clearance_from_one_node_is_honoured_by_another(guarded, site):
                          json={"name": f"second-{time.time_ns() % 100000}", "roles": ["edge"], "region": "eu", "country": "DE",
                                "ipv4": "192.0.2.81"}).json()
     second = Instance("node", ["--coordinator-url", guarded.url, "--node-token", node["token"], "--host", "127.0.0.1",
-                               "--data-dir", tempfile.mkdtemp(), "--http-port", str(free_port()), "--https-port", str(free_port())],
+                               "--data-dir", tempfile.mkdtemp(), "--http-port", "0", "--https-port", "0"],
                       ready="edge listening", env={"DCDN_PRIVATE_ORIGINS": "127.0.0.0/8"})  # the test's origin is on loopback
     try:
         other = dict(site, edge=f"http://127.0.0.1:{second.edge_port}")

@@ -17,7 +17,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import free_port, Instance
+from conftest import Instance
+
+
+class Relay(Controller):
+    """aiosmtpd's Controller on a port the server binds itself (port 0): the port it got is read
+    back before the Controller's own readiness check connects to it."""
+
+    def __init__(self, handler, **kwargs):
+        super().__init__(handler, hostname="127.0.0.1", port=0, **kwargs)
+
+    def _trigger_server(self):
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
 
 
 class Inbox:
@@ -81,9 +93,9 @@ def register_and_verify(instance, inbox, sender):
 
 def test_plain_relay_with_auth():
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    controller = Relay(inbox, authenticator=authenticator, auth_required=True, auth_require_tls=False)
     controller.start()
+    port = controller.port
     try:
         instance = Instance(
             "coordinator",
@@ -108,9 +120,9 @@ def test_starttls_relay_with_operator_ca():
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
+    controller = Relay(inbox, tls_context=context, require_starttls=True)
     controller.start()
+    port = controller.port
     try:
         env = {"DCDN_SMTP_RELAY_HOST": "localhost", "DCDN_SMTP_RELAY_PORT": str(port), "DCDN_SMTP_RELAY_TLS": "starttls", "DCDN_MAIL_FROM": "ops@dcdn.example"}
         trusted = Instance("coordinator", ["--host", "127.0.0.1"], env={**env, "DCDN_SMTP_RELAY_CA_FILE": cert_path})

@@ -18,7 +18,7 @@ from http.server import ThreadingHTTPServer
 import pytest
 import requests
 
-from conftest import Instance, free_port, self_signed_certificate, signed_up
+from conftest import AddressInUse, Instance, address_in_use, self_signed_certificate, signed_up, with_retried_ports
 from test_tls_modes import Origin
 from test_dashboard_browser import browser  # noqa: F401 (fixture)
 from test_dns import wait_for
@@ -26,11 +26,12 @@ from test_dns import wait_for
 pytestmark = pytest.mark.skipif(shutil.which("pebble") is None, reason="Debian's pebble is not installed")
 
 
-@pytest.fixture(scope="module")
-def acme():
-    work = tempfile.mkdtemp(prefix="dcdn-pebble-")
-    cert, key = self_signed_certificate(work, "pebble", dns_names=["localhost"], ca=True)  # pebble's own HTTPS
-    ports = {name: free_port() for name in ("acme", "management", "http", "https", "dns")}
+def start_pebble_and_dev(work, cert, key, origin_cert, ports):
+    """pebble validates on the dev edge's HTTP and HTTPS ports and asks the dev nameserver, and
+    dev asks pebble: neither can take port 0 and tell the other, so both get candidate ports and
+    start again on others when one is taken."""
+    names = ("acme", "management", "http", "https", "dns")
+    ports = dict(zip(names, ports))
     config = {
         "pebble": {
             "listenAddress": f"127.0.0.1:{ports['acme']}", "managementListenAddress": f"127.0.0.1:{ports['management']}",
@@ -44,6 +45,7 @@ def acme():
         ["pebble", "-config", os.path.join(work, "pebble.json"), "-dnsserver", f"127.0.0.1:{ports['dns']}"],
         env={**os.environ, "PEBBLE_VA_NOSLEEP": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+
     def answering():
         if pebble.poll() is not None:
             return True
@@ -53,7 +55,40 @@ def acme():
             return False
 
     wait_for(answering, timeout=20, interval=0.2)
-    assert pebble.poll() is None, pebble.stdout.read()
+    if pebble.poll() is not None:
+        output = pebble.stdout.read()
+        raise (AddressInUse if address_in_use(output) else RuntimeError)("pebble exited:\n" + output)
+    try:
+        dev = Instance(
+            "dev",
+            ["--http-port", str(ports["http"]), "--https-port", str(ports["https"]), "--dns-port", str(ports["dns"])],
+            env={
+                "DCDN_ACME_DIRECTORY_URL": f"https://127.0.0.1:{ports['acme']}/dir", "DCDN_ACME_CA_BUNDLE": cert,
+                "DCDN_ACME_CHALLENGE_DELAY": "1", "DCDN_EDGE_ORIGIN_CA_BUNDLE": origin_cert,
+            },
+        )
+    except BaseException:
+        pebble.terminate()
+        pebble.wait(10)
+        raise
+    # dev does not exit when one of its listeners cannot bind (it runs on without it): each must
+    # say it listens on its port, or the port was someone else's.
+    try:
+        for line in (f"edge listening on 127.0.0.1:{ports['http']} ", f"edge TLS listening on 127.0.0.1:{ports['https']} ",
+                     f"nameserver listening on 127.0.0.1:{ports['dns']} "):
+            dev._wait_for_line(line, 30)
+    except RuntimeError as error:
+        dev.process.kill()
+        pebble.terminate()
+        pebble.wait(10)
+        raise AddressInUse(str(error)) from error
+    return pebble, dev, ports
+
+
+@pytest.fixture(scope="module")
+def acme():
+    work = tempfile.mkdtemp(prefix="dcdn-pebble-")
+    cert, key = self_signed_certificate(work, "pebble", dns_names=["localhost"], ca=True)  # pebble's own HTTPS
     # An HTTPS origin whose self-signed certificate the operator configures as an origin CA.
     origin_cert, origin_key = self_signed_certificate(work, "origin")
     origin = ThreadingHTTPServer(("127.0.0.1", 0), Origin)
@@ -61,15 +96,8 @@ def acme():
     context.load_cert_chain(origin_cert, origin_key)
     origin.socket = context.wrap_socket(origin.socket, server_side=True)
     threading.Thread(target=origin.serve_forever, daemon=True).start()
+    pebble, dev, ports = with_retried_ports(5, lambda ports: start_pebble_and_dev(work, cert, key, origin_cert, ports))
     ports["origin"] = origin.server_address[1]
-    dev = Instance(
-        "dev",
-        ["--http-port", str(ports["http"]), "--https-port", str(ports["https"]), "--dns-port", str(ports["dns"])],
-        env={
-            "DCDN_ACME_DIRECTORY_URL": f"https://127.0.0.1:{ports['acme']}/dir", "DCDN_ACME_CA_BUNDLE": cert,
-            "DCDN_ACME_CHALLENGE_DELAY": "1", "DCDN_EDGE_ORIGIN_CA_BUNDLE": origin_cert,
-        },
-    )
     root = os.path.join(work, "root.pem")
     try:
         yield {"dev": dev, "ports": ports, "pebble_cert": cert, "root": root, "work": work}

@@ -64,17 +64,23 @@ run_dnsperf() { # name port
 }
 
 # 3. dcdn dns.
-dns_port=$(port)
-DCDN_DNS_TRANSFER_KEY= $dcdn dns --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --dns-port "$dns_port" --data-dir "$work/dns" --log-level warning &
-pids+=($!)
-until dig @127.0.0.1 -p "$dns_port" +short host1.bench.example A | grep -q 198.51; do bench_tick; done
+# Each server is up once it answers the zone's first name.
+serves_the_zone() { dig @127.0.0.1 -p "$1" +short host1.bench.example A | grep -q 198.51; }
+start_dcdn_dns() {
+  DCDN_DNS_TRANSFER_KEY= $dcdn dns --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 \
+    --dns-port "$dns_port" --data-dir "$work/dns" --log-level warning >>"$bench_log" 2>&1 &
+  local pid=$!
+  bench_up "$pid" serves_the_zone "$dns_port" || return 1
+  pids+=("$pid")
+}
+bench_listen dns_port start_dcdn_dns
 dcdn_qps=$(run_dnsperf "dcdn dns" "$dns_port")
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 # 4. NSD with the same zone.
-nsd_port=$(port)
 mkdir -p "$work/nsd"
-cat > "$work/nsd/nsd.conf" <<CONF
+start_nsd() {
+  cat > "$work/nsd/nsd.conf" <<CONF
 server:
     ip-address: 127.0.0.1
     port: $nsd_port
@@ -96,16 +102,23 @@ zone:
     name: "bench.example"
     zonefile: "bench.example.zone"
 CONF
-nsd -d -c "$work/nsd/nsd.conf" &
-pids+=($!)
-until dig @127.0.0.1 -p "$nsd_port" +short host1.bench.example A | grep -q 198.51; do bench_tick; done
+  rm -f "$work/nsd/nsd.log"
+  nsd -d -c "$work/nsd/nsd.conf" >>"$bench_log" 2>&1 &
+  local pid=$!
+  if ! bench_up "$pid" serves_the_zone "$nsd_port"; then
+    cat "$work/nsd/nsd.log" >>"$bench_log" 2>/dev/null
+    return 1
+  fi
+  pids+=("$pid")
+}
+bench_listen nsd_port start_nsd
 nsd_qps=$(run_dnsperf "NSD" "$nsd_port")
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 # 5. Knot with the same zone.
-knot_port=$(port)
 mkdir -p "$work/knot"
-cat > "$work/knot/knot.conf" <<CONF
+start_knot() {
+  cat > "$work/knot/knot.conf" <<CONF
 server:
     listen: 127.0.0.1@$knot_port
     rundir: "$work/knot"
@@ -118,9 +131,12 @@ zone:
     journal-content: none
     zonefile-load: whole
 CONF
-knotd -c "$work/knot/knot.conf" >/dev/null 2>&1 &
-pids+=($!)
-until dig @127.0.0.1 -p "$knot_port" +short host1.bench.example A | grep -q 198.51; do bench_tick; done
+  knotd -c "$work/knot/knot.conf" >>"$bench_log" 2>&1 &
+  local pid=$!
+  bench_up "$pid" serves_the_zone "$knot_port" || return 1
+  pids+=("$pid")
+}
+bench_listen knot_port start_knot
 knot_qps=$(run_dnsperf "Knot" "$knot_port")
 
 python3 - "$dcdn_qps" "$nsd_qps" "$knot_qps" <<'PY'

@@ -21,25 +21,24 @@ bench_nginx_origin 1k.bin:1024 100k.bin:102400 miss.bin:4096
 #    cache, collapsed forwarding (proxy_cache_lock / Varnish's default), keep-alive upstreams.
 bench_nginx_cache
 
-varnish_port=$(port)
-cat > "$work/default.vcl" <<EOF
+start_varnish() {
+  cat > "$work/default.vcl" <<EOF
 vcl 4.1;
 backend origin { .host = "127.0.0.1"; .port = "$origin_port"; }
 EOF
-varnishd -n "$work/varnish" -a "127.0.0.1:$varnish_port" -f "$work/default.vcl" -s malloc,256m -P "$work/varnish.pid" >/dev/null
-pids+=("$(cat "$work/varnish.pid")")
+  varnishd -n "$work/varnish" -a "127.0.0.1:$varnish_port" -f "$work/default.vcl" -s malloc,256m -P "$work/varnish.pid" >>"$bench_log" 2>&1 || return 1
+  pids+=("$(cat "$work/varnish.pid")")
+}
+bench_listen varnish_port start_varnish
 
 # 3. dcdn: a coordinator and an edge node (its own process, so RSS is the edge's alone).
-edge_port=$(port)
 export DCDN_PRIVATE_ORIGINS=127.0.0.0/8  # the origins these benchmarks run are on loopback
 bench_coordinator
 node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
 curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"off\"}" >/dev/null
 # wrk is one address: the flood threshold sits above what it sends, or the edge would measure its
 # own challenge page after 100 requests/s.
-DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 $dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" --https-port "$(port)" --data-dir "$work/edge" --log-level warning &
-edge_pid=$!
-pids+=($edge_pid)
+DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 bench_edge "$work/edge"
 until curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin"; do bench_tick; done
 # The hit scenarios measure cache hits: the edge must answer the object from its cache.
 curl -sf -D - -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin" | grep -qi '^cache-status:.*hit' ||

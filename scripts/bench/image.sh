@@ -25,9 +25,14 @@ noise = Image.effect_noise((width, height), 40)
 image = Image.merge("RGB", (base, Image.blend(base, noise, 0.5), noise))
 image.save(sys.argv[1], "JPEG", quality=90)
 PY
-origin_port=$(port)
-(cd "$work" && exec "$work/venv/bin/python" -m http.server "$origin_port" --bind 127.0.0.1 >/dev/null 2>&1) &
+# Port 0: the server binds a free port itself and says which.
+(cd "$work" && exec "$work/venv/bin/python" -u -m http.server 0 --bind 127.0.0.1 >"$work/origin.log" 2>&1) &
 pids+=($!)
+origin_port=
+until [ -n "$origin_port" ]; do
+  origin_port=$(sed -n 's/^Serving HTTP on [0-9.]* port \([0-9]*\) .*/\1/p' "$work/origin.log")
+  [ -n "$origin_port" ] || bench_tick
+done
 export DCDN_IMAGE_PRIVATE_SOURCES="bench.images=127.0.0.1:$origin_port"
 bench_coordinator
 coordinator_pid=${pids[-1]}

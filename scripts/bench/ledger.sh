@@ -15,15 +15,20 @@ seconds=${SECONDS_TO_RUN:-$([ "$smoke" = 1 ] && echo 1 || echo 10)}
 accounts=${ACCOUNTS:-$([ "$smoke" = 1 ] && echo 8 || echo 64)}
 
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-pg_port=$(port)
 mkdir -p "$work/pg"
 chown postgres "$work/pg" 2>/dev/null || true
 as_postgres=()
 [ "$(id -u)" -eq 0 ] && as_postgres=(runuser -u postgres --)
 bench_extra_cleanup() { "${as_postgres[@]}" "$bin/pg_ctl" -D "$work/pg/data" -m immediate stop >/dev/null 2>&1 || true; }
 "${as_postgres[@]}" "$bin/initdb" -D "$work/pg/data" -U postgres -A trust >/dev/null
-"${as_postgres[@]}" "$bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
-  -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+start_postgres() {
+  rm -f "$work/pg/log"
+  "${as_postgres[@]}" "$bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
+    -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200" start >>"$bench_log" 2>&1 && return 0
+  cat "$work/pg/log" >>"$bench_log" 2>/dev/null
+  return 1
+}
+bench_listen pg_port start_postgres
 psql=("$bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U postgres)
 "${psql[@]}" -c "CREATE DATABASE dcdn_bench" -c "CREATE DATABASE raw_bench"
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/dcdn_bench"

@@ -1,8 +1,14 @@
 # Shared set-up of the benchmarks (sourced): a release build, a work folder removed on exit with
-# every process in `pids` (and nginx), free ports, an nginx origin, and a coordinator with an admin
-# signed in.
+# every process in `pids` (and nginx), servers on free ports, an nginx origin, a coordinator with
+# an admin signed in, and edge nodes.
 # bench_start NAME: builds, makes $work, sets $dcdn. bench_coordinator: starts one, sets $api,
 # $api_port and the curl arguments $auth; extra environment comes from the caller's exports.
+# bench_edge DIR: starts `dcdn node` with DIR as its data folder, sets $edge_port, $edge_tls_port
+# and $edge_pid; environment as for the coordinator, or as assignments before the call.
+#
+# Ports: a probe socket bound, closed and its number passed on leaves the port to anyone in
+# between. Each server is given candidate ports instead (bench_listen) and started again on others
+# when it reports the address in use.
 #
 # BENCH_DCDN=/path/to/dcdn runs a given binary instead of building this checkout.
 #
@@ -89,33 +95,90 @@ h2load_mean_ms() {
   awk '/^time for request:/ { v = $6; n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+# bench_listen "VAR..." START: sets each VAR to a candidate port and calls START, which starts the
+# server on them with its output appended to "$bench_log", and returns non-zero when it did not
+# come up. A start that failed with "Address already in use" is made again on other candidates;
+# any other failure ends the benchmark. Candidates lie below Linux's ephemeral range (32768 and
+# up), where the port-0 binds of every other program land.
+bench_listen() {
+  local vars=$1 start=$2 attempt var
+  for attempt in $(seq 1 20); do
+    for var in $vars; do printf -v "$var" '%s' "$((20000 + RANDOM % 12768))"; done
+    bench_log="$work/$start-$attempt.log"
+    : >"$bench_log"
+    if "$start"; then return 0; fi
+    grep -qi 'address already in use' "$bench_log" || { cat "$bench_log" >&2; bench_fail "$start did not start"; }
+  done
+  bench_fail "$start: no free port in 20 attempts"
+}
+
+# bench_up PID COMMAND...: waits until COMMAND succeeds; non-zero once the process PID has exited,
+# or has said in "$bench_log" that its address is in use (a server may live on without it).
+bench_up() {
+  local pid=$1
+  shift
+  until "$@" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null || grep -qi 'address already in use' "$bench_log"; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+      return 1
+    fi
+    bench_tick
+  done
+}
 
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 
 bench_coordinator() {
-  api_port=$(port)
   export DCDN_BCRYPT_COST=4 DCDN_RATE_LIMIT_API_BURST=100000 DCDN_RATE_LIMIT_API_RATE=100000
   # The delegation check asks a resolver about pending domains: keep it on loopback (nothing
   # answers on the discard port) and out of the way, so the benchmark sends nothing off the machine.
   export DCDN_DELEGATION_RESOLVER=127.0.0.1:9 DCDN_DELEGATION_CHECK_INTERVAL=86400
   $dcdn admin create-user --email bench@example.com --password "load test secret 7" --role admin --data-dir "$work/coordinator" --log-level warning >/dev/null
-  $dcdn coordinator --host 127.0.0.1 --api-port "$api_port" --data-dir "$work/coordinator" --log-level warning &
-  pids+=($!)
+  bench_listen api_port bench_start_coordinator
   api="http://127.0.0.1:$api_port/api/v1"
-  until curl -sf "http://127.0.0.1:$api_port/healthz" >/dev/null; do bench_tick; done
   local token
   token=$(curl -sf -X POST "$api/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"load test secret 7"}' | json_field access_token)
   auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
 }
 
+bench_start_coordinator() {
+  $dcdn coordinator --host 127.0.0.1 --api-port "$api_port" --data-dir "$work/coordinator" --log-level warning >>"$bench_log" 2>&1 &
+  local pid=$!
+  bench_up "$pid" curl -sf "http://127.0.0.1:$api_port/healthz" || return 1
+  pids+=("$pid")
+}
+
+bench_edge() {
+  bench_edge_dir=$1
+  bench_listen "edge_port edge_tls_port" bench_start_edge
+}
+
+bench_start_edge() {
+  $dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" \
+    --https-port "$edge_tls_port" --data-dir "$bench_edge_dir" --log-level warning >>"$bench_log" 2>&1 &
+  edge_pid=$!
+  bench_up "$edge_pid" bench_edge_answers || return 1
+  pids+=("$edge_pid")
+}
+
+# Both of the edge's listeners answer, as an edge does (its page for a site it does not serve).
+bench_edge_answers() {
+  curl -s -o /dev/null -D - "http://127.0.0.1:$edge_port/" | grep -qi '^cache-status: *DCDN' &&
+    curl -sk -o /dev/null -D - "https://127.0.0.1:$edge_tls_port/" | grep -qi '^cache-status: *DCDN'
+}
+
 # bench_nginx_origin NAME:BYTES...: nginx serving random files of those sizes from $work/www,
 # cacheable for an hour, on a free port ($origin_port).
 bench_nginx_origin() {
-  origin_port=$(port)
   mkdir -p "$work/www"
   local file
   for file in "$@"; do head -c "${file#*:}" /dev/urandom > "$work/www/${file%%:*}"; done
+  bench_listen origin_port bench_start_nginx_origin
+}
+
+bench_start_nginx_origin() {
   cat > "$work/nginx-origin.conf" <<EOF
 worker_processes 1;
 pid $work/nginx-origin.pid;
@@ -131,16 +194,18 @@ http {
   }
 }
 EOF
-  nginx -c "$work/nginx-origin.conf"
+  nginx -c "$work/nginx-origin.conf" >>"$bench_log" 2>&1
 }
 
 # bench_nginx_cache: nginx proxy_cache in front of $origin_port, configured like the edge (a cache
 # with collapsed forwarding through proxy_cache_lock, keep-alive upstreams) on $nginx_port, and the
 # same over cleartext HTTP/2 (prior knowledge) on $nginx_h2_port.
 bench_nginx_cache() {
-  nginx_port=$(port)
-  nginx_h2_port=$(port)
   mkdir -p "$work/nginx-cache"
+  bench_listen "nginx_port nginx_h2_port" bench_start_nginx_cache
+}
+
+bench_start_nginx_cache() {
   cat > "$work/nginx-cache.conf" <<EOF
 worker_processes auto;
 pid $work/nginx-cache.pid;
@@ -168,5 +233,5 @@ http {
   }
 }
 EOF
-  nginx -c "$work/nginx-cache.conf"
+  nginx -c "$work/nginx-cache.conf" >>"$bench_log" 2>&1
 }

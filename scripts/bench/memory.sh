@@ -26,11 +26,9 @@ bench_nginx_origin 1k.bin:1024 miss.bin:4096
 
 # The peer: one nginx worker caching the origin, on plain, TLS and cleartext HTTP/2 ports, keeping
 # idle connections as long as the edge does.
-nginx_plain=$(port)
-nginx_tls=$(port)
-nginx_h2=$(port)
 mkdir -p "$work/nginx-cache"
-cat > "$work/nginx-peer.conf" <<EOF
+bench_start_nginx_peer() {
+  cat > "$work/nginx-peer.conf" <<EOF
 worker_processes 1;
 worker_rlimit_nofile 20000;
 pid $work/nginx-peer.pid;
@@ -53,35 +51,35 @@ http {
   }
 }
 EOF
+  nginx -c "$work/nginx-peer.conf" >>"$bench_log" 2>&1
+}
+bench_listen "nginx_plain nginx_tls nginx_h2" bench_start_nginx_peer
+
 # A fresh worker for each mode: nginx's pools keep what one mode freed for the next.
-start_nginx() {
-  if [ -f "$work/nginx-peer.pid" ]; then
-    local old
-    old=$(cat "$work/nginx-peer.pid")
-    kill "$old"
-    while kill -0 "$old" 2>/dev/null; do sleep 0.1; done
-  fi
+restart_nginx() {
+  local old
+  old=$(cat "$work/nginx-peer.pid")
+  kill "$old"
+  while kill -0 "$old" 2>/dev/null; do sleep 0.1; done
   nginx -c "$work/nginx-peer.conf"
-  until [ -s "$work/nginx-peer.pid" ] && pgrep -P "$(cat "$work/nginx-peer.pid")" >/dev/null; do sleep 0.1; done
+  find_nginx_worker
+}
+find_nginx_worker() {
+  until [ -s "$work/nginx-peer.pid" ] && pgrep -P "$(cat "$work/nginx-peer.pid")" >/dev/null; do bench_tick; done
   nginx_worker=$(pgrep -P "$(cat "$work/nginx-peer.pid")" | head -n 1)
   curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$nginx_plain/1k.bin"
 }
-start_nginx
+find_nginx_worker
 
 # dcdn: a coordinator, the domain with the same certificate, and an edge node.
-edge_plain=$(port)
-edge_tls=$(port)
-export DCDN_PRIVATE_ORIGINS=127.0.0.0/8
+export DCDN_PRIVATE_ORIGINS=127.0.0.0/8 DCDN_EDGE_FLOOD_CLIENT_RPS=100000000
 bench_coordinator
 node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
 curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"flexible\"}" >/dev/null
 $dcdn admin import-certificate --domain bench.example --chain "$work/cert.pem" --key "$work/key.pem" --data-dir "$work/coordinator" --log-level warning
-DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 $dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 \
-  --http-port "$edge_plain" --https-port "$edge_tls" --data-dir "$work/edge" --log-level warning &
-edge_pid=$!
-pids+=($edge_pid)
-until curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$edge_tls:127.0.0.1" "https://bench.example:$edge_tls/1k.bin"; do bench_tick; done
-curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_plain/1k.bin"
+bench_edge "$work/edge"
+until curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$edge_tls_port:127.0.0.1" "https://bench.example:$edge_tls_port/1k.bin"; do bench_tick; done
+curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin"
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
@@ -111,11 +109,11 @@ start_rss=$(rss_kb "$edge_pid")
 printf '\n%-6s %6s %16s %16s %7s\n' mode count "dcdn KB/conn" "nginx KB/conn" ratio
 declare -A after_burst
 for mode in http1 tls h2; do
-  [ "$mode" = http1 ] || start_nginx
+  [ "$mode" = http1 ] || restart_nginx
   case $mode in
-    http1) ports=("$edge_plain" "$nginx_plain") ;;
-    tls) ports=("$edge_tls" "$nginx_tls") ;;
-    h2) ports=("$edge_plain" "$nginx_h2") ;;
+    http1) ports=("$edge_port" "$nginx_plain") ;;
+    tls) ports=("$edge_tls_port" "$nginx_tls") ;;
+    h2) ports=("$edge_port" "$nginx_h2") ;;
   esac
   for count in "${counts[@]}"; do
     d=$(idle "$edge_pid" "${ports[0]}" "$count" "$mode")
@@ -140,5 +138,5 @@ request = function()
   return wrk.format("GET", "/miss.bin?n=" .. math.random(1, 2000000000) .. "-" .. counter)
 end
 EOF
-bench_wrk -t2 -c64 -d"${seconds}s" -s "$work/miss.lua" -H 'Host: bench.example' "http://127.0.0.1:$edge_plain/" >/dev/null
+bench_wrk -t2 -c64 -d"${seconds}s" -s "$work/miss.lua" -H 'Host: bench.example' "http://127.0.0.1:$edge_port/" >/dev/null
 echo "dcdn node peak RSS (VmHWM) after the miss-heavy mix: $(($(awk '/^VmHWM/ {print $2}' "/proc/$edge_pid/status") / 1024)) MiB"

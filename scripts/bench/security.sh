@@ -31,13 +31,8 @@ done
 curl -sf -X POST "$api/cdn/domains/$domain/security/rate-limits" "${auth[@]}" -d '{"path":"/api/*","requests":100,"period":10}' >/dev/null
 
 edge() { # security on|off: starts the edge, sets $edge_port and $edge_pid
-  edge_port=$(port)
   # wrk is one address: the flood threshold sits above what it sends, so the checks run but never fire.
-  DCDN_EDGE_SECURITY=$1 DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 \
-    $dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" \
-    --https-port "$(port)" --data-dir "$work/edge-$1" --log-level warning &
-  edge_pid=$!
-  pids+=($edge_pid)
+  DCDN_EDGE_SECURITY=$1 DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 bench_edge "$work/edge-$1"
   until curl -sf -o /dev/null -H 'Host: bench.example' "http://127.0.0.1:$edge_port/1k.bin"; do bench_tick; done
   # The firewall is in force (or not): a WAF payload answers 403 only when on.
   local waf

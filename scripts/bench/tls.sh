@@ -3,7 +3,8 @@
 # imported into DCDN with `dcdn admin import-certificate`), side by side on this machine:
 # full handshakes per second (openssl s_time -new, two clients in parallel, TLS 1.3) and HTTPS
 # requests per second for a cached 1 KiB object (wrk over kept-alive connections), and the same
-# over HTTP/2 (h2load, 32 connections × 10 streams, ALPN h2). Prints the ratios. Usage: scripts/bench/tls.sh [SECONDS] [CONNECTIONS]   (defaults 8 s, 64 connections)
+# over HTTP/2 (h2load, 32 connections × 10 streams, ALPN h2). Prints the ratios.
+# Usage: scripts/bench/tls.sh [SECONDS] [CONNECTIONS]   (defaults 8 s, 64 connections)
 #        BENCH_SMOKE=1 scripts/bench/tls.sh   (1 s, 4 connections, the debug build: see lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,9 +19,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 
 # The origin, and nginx caching it over TLS.
 bench_nginx_origin 1k.bin:1024
-nginx_port=$(port)
 mkdir -p "$work/nginx-cache"
-cat > "$work/nginx-tls.conf" <<EOC
+start_nginx_tls() {
+  cat > "$work/nginx-tls.conf" <<EOC
 worker_processes auto;
 pid $work/nginx-tls.pid;
 error_log $work/tls-error.log;
@@ -40,19 +41,17 @@ http {
   }
 }
 EOC
-nginx -c "$work/nginx-tls.conf"
+  nginx -c "$work/nginx-tls.conf" >>"$bench_log" 2>&1
+}
+bench_listen nginx_port start_nginx_tls
 
 # dcdn: a coordinator, the domain with the imported certificate, and an edge node.
-edge_port=$(port)
-edge_tls_port=$(port)
 export DCDN_PRIVATE_ORIGINS=127.0.0.0/8  # the origins these benchmarks run are on loopback
 bench_coordinator
 node=$(curl -sf -X POST "$api/admin/nodes" "${auth[@]}" -d '{"name":"bench-edge","roles":["edge"],"region":"local","country":"DE","ipv4":"127.0.0.1"}' | json_field token)
 curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"bench.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"flexible\"}" >/dev/null
 $dcdn admin import-certificate --domain bench.example --chain "$work/cert.pem" --key "$work/key.pem" --data-dir "$work/coordinator" --log-level warning
-DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 $dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" \
-  --https-port "$edge_tls_port" --data-dir "$work/edge" --log-level warning &
-pids+=($!)
+DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 bench_edge "$work/edge"
 until curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$edge_tls_port:127.0.0.1" "https://bench.example:$edge_tls_port/1k.bin"; do bench_tick; done
 curl -sf -o /dev/null --cacert "$work/cert.pem" --resolve "bench.example:$nginx_port:127.0.0.1" "https://bench.example:$nginx_port/1k.bin"
 

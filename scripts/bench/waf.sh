@@ -20,8 +20,8 @@ threads=${1:-4}
 bench_start waf
 
 # The origin: 200 and a marker for any method and path, the body read and discarded.
-origin_port=$(port)
-cat > "$work/nginx-origin.conf" <<EOF
+start_origin() {
+  cat > "$work/nginx-origin.conf" <<EOF
 worker_processes 1;
 pid $work/nginx-origin.pid;
 error_log $work/origin-error.log;
@@ -39,7 +39,9 @@ http {
   }
 }
 EOF
-nginx -c "$work/nginx-origin.conf"
+  nginx -c "$work/nginx-origin.conf" >>"$bench_log" 2>&1
+}
+bench_listen origin_port start_origin
 
 engines=()
 modsecurity=/usr/lib/nginx/modules/ngx_http_modsecurity_module.so
@@ -73,9 +75,8 @@ SecAction "id:900000,phase:1,nolog,pass,t:none,setvar:tx.paranoia_level=$level"
 Include $crs/*.conf
 EOF
   done
-  crs1_port=$(port)
-  crs2_port=$(port)
-  cat > "$work/nginx-crs.conf" <<EOF
+  start_crs() {
+    cat > "$work/nginx-crs.conf" <<EOF
 load_module $modsecurity;
 worker_processes 2;
 pid $work/nginx-crs.pid;
@@ -99,7 +100,9 @@ http {
   }
 }
 EOF
-  nginx -c "$work/nginx-crs.conf"
+    nginx -c "$work/nginx-crs.conf" >>"$bench_log" 2>&1
+  }
+  bench_listen "crs1_port crs2_port" start_crs
   engines+=(--engine "crs-pl1=127.0.0.1:$crs1_port@waf.example" --engine "crs-pl2=127.0.0.1:$crs2_port@waf.example")
 elif [ "$smoke" = 1 ]; then
   echo "waf: ModSecurity or the CRS is not installed: the CRS peers are skipped in smoke mode"
@@ -114,12 +117,8 @@ for level in low medium high; do
   id=$(curl -sf -X POST "$api/cdn/domains" "${auth[@]}" -d "{\"domain\":\"$level.waf.example\",\"origin_ip\":\"127.0.0.1:$origin_port\",\"ssl_mode\":\"off\"}" | json_field id)
   curl -sf -X PATCH "$api/cdn/domains/$id/security" "${auth[@]}" -d "{\"waf_sensitivity\":\"$level\"}" >/dev/null
 done
-edge_port=$(port)
 # Every request comes from one address: the flood defence's thresholds sit above what is sent.
-DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 DCDN_EDGE_FLOOD_DOMAIN_RPS=100000000 \
-  $dcdn node --coordinator-url "http://127.0.0.1:$api_port" --node-token "$node" --host 127.0.0.1 --http-port "$edge_port" \
-  --https-port "$(port)" --data-dir "$work/edge" --log-level warning &
-pids+=($!)
+DCDN_EDGE_FLOOD_CLIENT_RPS=100000000 DCDN_EDGE_FLOOD_DOMAIN_RPS=100000000 bench_edge "$work/edge"
 for level in low medium high; do
   # The domain is served, and its WAF is on (a script tag is blocked at every sensitivity).
   until curl -sf -o /dev/null -H "Host: $level.waf.example" "http://127.0.0.1:$edge_port/index.html"; do bench_tick; done
