@@ -21,18 +21,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 DCDN = pathlib.Path(os.environ.get("DCDN_BINARY", ROOT / ".build" / "debug" / "dcdn"))
 ADMIN_PASSWORD = "e2e operator secret"
 
-_silent_resolver = None
-
-
-def silent_resolver():
-    """A loopback UDP port that takes DNS queries and never answers: where coordinators started
-    by the tests send their delegation checks, instead of /etc/resolv.conf's resolver (a test
-    talks to loopback only). Bound once, on port 0, for the whole session."""
-    global _silent_resolver
-    if _silent_resolver is None:
-        _silent_resolver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        _silent_resolver.bind(("127.0.0.1", 0))
-    return f"127.0.0.1:{_silent_resolver.getsockname()[1]}"
 
 
 class RefusingResolver:
@@ -93,10 +81,9 @@ class Instance:
             }
         )
         if role != "dev":
-            # Outside dev a coordinator's defaults reach the internet: Let's Encrypt for
-            # certificates and the system resolver for delegation checks. A test that wants a CA
-            # or a resolver passes its own.
-            environment.update({"DCDN_ACME_DIRECTORY_URL": "", "DCDN_DELEGATION_RESOLVER": silent_resolver()})
+            # Outside dev a coordinator's default CA is on the internet (Let's Encrypt); like
+            # the delegation resolver above, a test that wants one passes its own.
+            environment.update({"DCDN_ACME_DIRECTORY_URL": ""})
         environment.update(env or {})
         ports = ["--api-port", "0"] + (["--dns-port", "0", "--http-port", "0", "--https-port", "0"] if role == "dev" else [])
         command = [str(DCDN), role, *ports, "--data-dir", self.data_dir, *args]

@@ -26,11 +26,10 @@ import dns.message
 import dns.rcode
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 
-from conftest import DCDN, Instance, free_port, refusing_resolver, serve_http
+from conftest import DCDN, Instance, refusing_resolver, serve_http
 from test_billing import STRIPE_KEY, WEBHOOK_SECRET, FakeStripe, stripe_signature
-from test_smtp_relay import Inbox
+from test_smtp_relay import Inbox, Relay
 
 ADMIN = ("billing-admin@example.com", "billing admin password")
 PASSWORD = "a long enough password"
@@ -213,10 +212,9 @@ class Platform:
 @pytest.fixture(scope="module")
 def smtp():
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Relay(inbox)
     controller.start()
-    yield inbox, port
+    yield inbox, controller.port
     controller.stop()
 
 

@@ -33,7 +33,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, Instance, admin_token, free_port, signed_up
+from conftest import ROOT, Instance, admin_token, signed_up
 from test_dns import dig, wait_for
 
 PASSWORD = "a long enough password"
