@@ -93,8 +93,8 @@ public struct EdgeNodeRole: Service {
             store: store, flights: FlightTable(), origins: origins, state: state, compressed: CompressedVariants())
         let proxy = EdgeProxy(state: state, cache: cache, origins: origins, security: security)
         let webSockets = WebSocketTunnel(state: state, logger: logger, addresses: origins.addresses)
-        let (host, port, logger, state, purger, certificates, security) = (
-            options.host, options.port, logger, state, purger, certificates, security
+        let (host, port, logger, state, purger, certificates, security, store) = (
+            options.host, options.port, logger, state, purger, certificates, security, store
         )
         let defences = ConnectionDefences(settings: options.protection, security: security) { host in
             state.routes.route(forName: host)?.domain
@@ -138,7 +138,11 @@ public struct EdgeNodeRole: Service {
             group.addTask {
                 await agent.run(
                     apply: { snapshot in
-                        state.apply(snapshot)
+                        for gone in state.apply(snapshot) {
+                            let removed = store.remove(domain: gone) { _ in true }
+                            logger.info(
+                                "dropped the cache of a removed domain", metadata: ["domain": "\(gone)", "responses": "\(removed)"])
+                        }
                         certificates.apply(snapshot.edge?.domains ?? [])
                         purger.run(snapshot.edge?.purges ?? [])
                     },

@@ -7,14 +7,25 @@ import Synchronization
 public final class EdgeState: Sendable {
     private let current = Mutex(EdgeRoutes(snapshot: nil))
     private let counters = Mutex<[String: NodeReport.DomainCounters]>([:])
+    /// Each configured domain's ID by name, to notice one deleted and added again.
+    private let domainIDs = Mutex<[String: UUID]>([:])
 
     public init() {}
 
     public var routes: EdgeRoutes { current.withLock { $0 } }
 
-    public func apply(_ snapshot: NodeConfigSnapshot) {
+    /// Puts the snapshot's routes in force. Returns the names of domains that left the
+    /// configuration or came back under another ID (deleted and added again, perhaps by another
+    /// account): what the cache holds for them is no longer theirs to serve.
+    @discardableResult
+    public func apply(_ snapshot: NodeConfigSnapshot) -> [String] {
         let routes = EdgeRoutes(snapshot: snapshot)
+        let ids = Dictionary((snapshot.edge?.domains ?? []).map { ($0.name, $0.id) }) { first, _ in first }
         current.withLock { $0 = routes }
+        return domainIDs.withLock { known in
+            defer { known = ids }
+            return known.compactMap { name, id in ids[name] == id ? nil : name }
+        }
     }
 
     func count(_ domain: String, status: Int, bytes: Int, hit: Bool) {

@@ -21,7 +21,7 @@ public final class CacheStore: Sendable {
         public var diskBytes: Int
         /// Objects above this size are kept on disk only.
         public var memoryObjectBytes: Int
-        /// Objects above this size are not stored at all.
+        /// Objects above this size are not stored at all (see `storableBytes`).
         public var maxObjectBytes: Int
 
         public init(
@@ -32,6 +32,10 @@ public final class CacheStore: Sendable {
             self.memoryObjectBytes = memoryObjectBytes
             self.maxObjectBytes = maxObjectBytes
         }
+
+        /// The largest object stored: `maxObjectBytes`, and at most a quarter of the disk tier, so
+        /// that one large response cannot evict everything else to make room for itself.
+        public var storableBytes: Int { diskBytes > 0 ? min(maxObjectBytes, diskBytes / 4) : maxObjectBytes }
     }
 
     /// A stored response and where its body is.
@@ -260,7 +264,7 @@ public final class CacheStore: Sendable {
     /// Collects a body for `store`: in memory while small, then spooled to a temporary file in
     /// the cache folder so a large download is never held in memory.
     package func writer() -> CacheWriter {
-        CacheWriter(directory: directory, memoryLimit: limits.memoryObjectBytes, maxBytes: limits.maxObjectBytes)
+        CacheWriter(directory: directory, memoryLimit: limits.memoryObjectBytes, maxBytes: limits.storableBytes)
     }
 
     /// Replaces the metadata of a stored response (after a 304), keeping its body.
