@@ -16,8 +16,9 @@ fi
 packages=(git curl ca-certificates tor-geoipdb tzdata zlib1g-dev libbrotli-dev libvips-dev pkg-config)
 # libnginx-mod-http-modsecurity and modsecurity-crs: nginx + ModSecurity v3 + the OWASP CRS, the
 # peer of scripts/bench/waf.sh.
+# nghttp2-client: h2load, the HTTP/2 load of edge.sh and tls.sh.
 bench=(dnsperf nsd knot dnsutils wrk nginx varnish libvips-tools python3-pil postgresql python3-venv time
-  libnginx-mod-http-modsecurity modsecurity-crs)
+  libnginx-mod-http-modsecurity modsecurity-crs nghttp2-client)
 if [ "$profile" = test ]; then
   # The benchmarks' peers too: `make test` runs every benchmark in smoke mode.
   packages+=(postgresql chromium chromium-driver python3 python3-venv python3-pip dnsutils bind9-utils knot-dnsutils nsd pebble haproxy "${bench[@]}")
