@@ -243,6 +243,21 @@ struct GeoDNSTests {
         #expect(aaaa.answers.isEmpty && aaaa.rcode == 0 && aaaa.authorities.first?.type == .soa)
         // Other records at the name are untouched.
         #expect(try ask("example.com", .mx, down).answers.count == 1)
+        // An origin by name (a proxied CNAME at the apex) answers address queries only: MX and
+        // TXT at the apex stay theirs.
+        let byName = [
+            Fixtures.domain(
+                fallback: true,
+                records: [
+                    Fixtures.record("@", "CNAME", "origin.example.net", proxied: true),
+                    Fixtures.record("@", "MX", "mail.example.com", priority: 10),
+                    Fixtures.record("@", "TXT", "v=spf1 -all"),
+                ])
+        ]
+        let named = Fixtures.zones(byName, nodes: allDown)
+        #expect(try ask("example.com", .a, named).answers.map(\.type) == [.cname])
+        #expect(try ask("example.com", .mx, named).answers.map(\.type) == [.mx])
+        #expect(try ask("example.com", .txt, named).answers.map(\.type) == [.txt])
 
         // One healthy edge anywhere: back to the edges.
         var oneUp = allDown

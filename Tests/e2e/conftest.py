@@ -77,13 +77,13 @@ class Instance:
                 "DCDN_RATE_LIMIT_LOGIN": "1000/60",
                 "DCDN_RATE_LIMIT_REGISTER": "1000/60",
                 "DCDN_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "DCDN_DELEGATION_RESOLVER": refusing_resolver(),
             }
         )
         if role != "dev":
-            # Outside dev a coordinator's default CA is on the internet (Let's Encrypt); like
-            # the delegation resolver above, a test that wants one passes its own.
-            environment.update({"DCDN_ACME_DIRECTORY_URL": ""})
+            # Outside dev a coordinator's defaults reach beyond loopback: Let's Encrypt for
+            # certificates and /etc/resolv.conf's resolver for delegation checks (dev asks its own
+            # nameserver). A test that wants a CA or a resolver passes its own.
+            environment.update({"DCDN_ACME_DIRECTORY_URL": "", "DCDN_DELEGATION_RESOLVER": refusing_resolver()})
         environment.update(env or {})
         ports = ["--api-port", "0"] + (["--dns-port", "0", "--http-port", "0", "--https-port", "0"] if role == "dev" else [])
         command = [str(DCDN), role, *ports, "--data-dir", self.data_dir, *args]

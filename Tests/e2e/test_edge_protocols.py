@@ -2,8 +2,12 @@
 curl --http2-prior-knowledge and the `websockets` library against a `websockets` origin."""
 
 import asyncio
+import hashlib
+import json
+import os
 import subprocess
 import threading
+from http.server import BaseHTTPRequestHandler
 
 import socket
 
@@ -14,7 +18,7 @@ import websockets
 import websockets.asyncio.server
 from websockets.asyncio.client import connect
 
-from conftest import proxied_site
+from conftest import proxied_site, serve_http
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +102,59 @@ def test_http2_with_prior_knowledge_and_http11_on_the_same_port(site):
     assert [stream["status"] for stream in together] == [b"200"] * 4
     assert all(b"plain http" in stream["body"] for stream in together)
     connection.close()
+
+
+class EchoOrigin(BaseHTTPRequestHandler):
+    """Says what reached it: the method, X-Forwarded-Proto, and the body's length and digest."""
+
+    def _answer(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        reply = json.dumps({"method": self.command, "proto": self.headers.get("X-Forwarded-Proto"), "length": len(body),
+                            "sha256": hashlib.sha256(body).hexdigest()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+def test_http2_request_bodies_reach_the_origin_and_the_connection_decides_the_scheme(dev):
+    """A POST's body over HTTP/2 arrives whole; a client claiming :scheme https on a cleartext
+    connection is still http to the origin (as HTTP/1.1 is)."""
+    with serve_http(EchoOrigin) as port:
+        site = proxied_site(dev, port, "h2body")
+        host, edge_port = site["edge"].removeprefix("http://").split(":")
+        connection = socket.create_connection((host, int(edge_port)), timeout=10)
+        h2 = H2Connection()
+        h2.initiate_connection()
+        body = os.urandom(60_000)  # within the initial flow-control window
+        h2.send_headers(1, [(":method", "POST"), (":path", "/upload"), (":scheme", "http"), (":authority", site["name"]),
+                            ("content-length", str(len(body)))])
+        for start in range(0, len(body), 16_384):  # the peer's default largest frame
+            h2.send_data(1, body[start:start + 16_384], end_stream=start + 16_384 >= len(body))
+        h2.send_headers(3, [(":method", "GET"), (":path", "/who"), (":scheme", "https"), (":authority", site["name"])], end_stream=True)
+        connection.sendall(h2.data_to_send())
+        replies, open_streams = {1: b"", 3: b""}, {1, 3}
+        while open_streams:
+            data = connection.recv(65535)
+            assert data, "the edge closed the HTTP/2 connection"
+            for event in h2.receive_data(data):
+                if isinstance(event, h2_events.DataReceived):
+                    replies[event.stream_id] += event.data
+                    h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2_events.StreamEnded):
+                    open_streams.discard(event.stream_id)
+            connection.sendall(h2.data_to_send())
+        connection.close()
+    posted, asked = json.loads(replies[1]), json.loads(replies[3])
+    assert posted == {"method": "POST", "proto": "http", "length": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    assert asked["method"] == "GET" and asked["proto"] == "http", asked
 
 
 def test_websocket_messages_pass_through_both_ways(site, ws_origin):

@@ -51,13 +51,22 @@ public final class DatabaseStore: Service, Sendable {
     public func exclusively<T: Sendable>(
         _ table: String, id: UUID, _ body: @escaping @Sendable (any Database) async throws -> T
     ) async throws -> T {
-        try await db.transaction { [engine] db in
+        try await db.transaction { [self] db in
             switch engine {
-            case .postgres: _ = try await db.sql.select().column("id").from(table).where("id", .equal, id).for(.update).first()
+            case .postgres: try await lockRow(table, id: id, on: db)
             case .sqlite: try await Self.writeFirst(on: db)
             }
             return try await body(db)
         }
+    }
+
+    /// On PostgreSQL, locks the row `id` of `table` for the rest of the transaction `db`
+    /// (`SELECT … FOR UPDATE`); SQLite locks the whole database for a writer anyway. Rows are
+    /// taken before the configuration version (`ConfigFeed.bump`): one order for every
+    /// transaction, so that two cannot deadlock.
+    public func lockRow(_ table: String, id: UUID, on db: any Database) async throws {
+        guard engine == .postgres else { return }
+        _ = try await db.sql.select().column("id").from(table).where("id", .equal, id).for(.update).first()
     }
 
     /// On SQLite, takes the write lock at the start of a transaction with a write that changes

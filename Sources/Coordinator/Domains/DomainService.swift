@@ -151,7 +151,8 @@ public struct DomainService: Sendable {
     }
 
     public func delete(_ domain: Domain) async throws {
-        try await db.transaction { db in
+        try await db.transaction { [store] db in
+            try await store.lockRow(Domain.schema, id: domain.id!, on: db)
             let version = try await feed.bump(on: db)
             try await DomainTombstone(domainID: domain.id!, version: version).create(on: db)
             try await domain.delete(on: db)
@@ -162,6 +163,7 @@ public struct DomainService: Sendable {
     /// Marks a change: a new version, stamped on the domain as its serial.
     func touch(_ domain: Domain, on database: (any Database)? = nil) async throws {
         let db = database ?? self.db
+        if let database, let id = domain.id { try await store.lockRow(Domain.schema, id: id, on: database) }
         domain.configVersion = try await feed.bump(on: database)
         try await domain.save(on: db)
     }

@@ -67,7 +67,7 @@ struct EdgeChannel: HTTPChannelHandler {
             let negotiated = channel.eventLoop.makePromise(
                 of: NIONegotiatedHTTPVersion<EventLoopFuture<HTTP1Result>, EdgeHTTP2.Value>.self)
             let sniffer = PrefaceSniffer(negotiated: negotiated) { isHTTP2 in
-                if isHTTP2 { return http2.setup(channel: channel, client: client).map { .http2($0) } }
+                if isHTTP2 { return http2.setup(channel: channel, client: client, secure: tls != nil).map { .http2($0) } }
                 return channel.eventLoop.makeCompletedFuture {
                     .http1_1(
                         try Self.setupHTTP1(
@@ -212,8 +212,13 @@ final class PrefaceSniffer: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// A client that connects and leaves without a byte (probes, scanners): close our side too.
+    /// So does a server shutting down: a connection that has said nothing has nothing to finish.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if !decided, let event = event as? ChannelEvent, case .inputClosed = event {
+            context.close(promise: nil)
+            return
+        }
+        if !decided, event is ChannelShouldQuiesceEvent {
             context.close(promise: nil)
             return
         }

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP2
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP2
+import Synchronization
 import WAFKit
 
 /// The edge's HTTP/2 connections (RFC 9113). NIOHTTP2 gives each stream a child channel; a
@@ -26,8 +27,9 @@ struct EdgeHTTP2: Sendable {
     /// Answers fresh memory hits on the event loop; nil turns that off.
     let fastPath: (@Sendable (HTTPRequest, ClientIP?) -> HitMemo.Answer?)?
 
-    /// Adds the HTTP/2 handler behind the connection's TLS (if any); returns at once.
-    func setup(channel: any Channel, client: ClientIP?) -> EventLoopFuture<Value> {
+    /// Adds the HTTP/2 handler behind the connection's TLS (if any); returns at once. `secure`:
+    /// the connection is TLS, which decides each request's scheme.
+    func setup(channel: any Channel, client: ClientIP?, secure: Bool) -> EventLoopFuture<Value> {
         let fastPath = fastPath
         return channel.eventLoop.makeCompletedFuture {
             let (streams, continuation) = AsyncStream.makeStream(of: Stream.self)
@@ -39,7 +41,7 @@ struct EdgeHTTP2: Sendable {
                 stream.eventLoop.makeCompletedFuture {
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTPServerCodec())
                     try stream.pipeline.syncOperations.addHandler(
-                        HTTP2StreamRouter(client: client, fastPath: fastPath) { continuation.yield($0) })
+                        HTTP2StreamRouter(client: client, secure: secure, fastPath: fastPath) { continuation.yield($0) })
                 }
             }
             try channel.pipeline.syncOperations.addHandler(quiescer)
@@ -59,6 +61,8 @@ struct EdgeHTTP2: Sendable {
 
     /// One request and its response, as Hummingbird's own HTTP/2 stream channel does.
     private func serve(_ stream: Stream, logger: Logger) async {
+        // Reset by the client while it waited for a task: nothing to answer.
+        guard stream.channel.isActive else { return }
         do {
             try await withTaskCancellationHandler {
                 try await stream.executeThenClose { inbound, outbound in
@@ -68,8 +72,9 @@ struct EdgeHTTP2: Sendable {
                     let body = StreamBody(iterator)
                     let request = Request(head: head, body: RequestBody(asyncSequence: body))
                     try await responder(request, ResponseWriter(outbound: outbound), stream.channel)
-                    // The stream ends once the request's end has been read.
-                    try await body.drain()
+                    // The stream ends once the request's end has been read, unless the body went
+                    // to someone else (an upload to the origin), whose reading ends with the stream.
+                    try await body.drainIfUnread()
                 }
             } onCancel: {
                 stream.channel.close(mode: .input, promise: nil)
@@ -80,23 +85,32 @@ struct EdgeHTTP2: Sendable {
     }
 }
 
-/// A stream's request body for Hummingbird: its data parts until the end. Read by one task at a
-/// time (the responder, then `drain`), as the async channel's iterator requires.
-final class StreamBody: AsyncSequence, @unchecked Sendable {
+/// A stream's request body for Hummingbird: its data parts until the end, read by exactly one
+/// reader — the first to ask (the responder or a task it handed the body to), or else
+/// `drainIfUnread` — since the async channel's iterator allows a single consumer.
+final class StreamBody: AsyncSequence, @unchecked Sendable {  // the claim below makes one reader
     typealias Element = ByteBuffer
     private var iterator: NIOAsyncChannelInboundStream<HTTPRequestPart>.AsyncIterator
     private var finished = false
+    private let claimed = Atomic(false)
 
     init(_ iterator: NIOAsyncChannelInboundStream<HTTPRequestPart>.AsyncIterator) { self.iterator = iterator }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let body: StreamBody
-        func next() async throws -> ByteBuffer? { try await body.nextChunk() }
+        /// This iterator won the claim; another one reads nothing.
+        let reads: Bool
+        func next() async throws -> ByteBuffer? {
+            guard reads else { return nil }
+            return try await body.nextChunk()
+        }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(body: self) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(body: self, reads: claim()) }
 
-    func nextChunk() async throws -> ByteBuffer? {
+    private func claim() -> Bool { claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+
+    private func nextChunk() async throws -> ByteBuffer? {
         while !finished {
             switch try await iterator.next() {
             case .body(let chunk): return chunk
@@ -106,8 +120,11 @@ final class StreamBody: AsyncSequence, @unchecked Sendable {
         return nil
     }
 
-    /// Reads what the responder left unread.
-    func drain() async throws { while try await nextChunk() != nil {} }
+    /// Reads the request to its end when nobody else has taken the body.
+    func drainIfUnread() async throws {
+        guard claim() else { return }
+        while try await nextChunk() != nil {}
+    }
 }
 
 /// The first handler of an HTTP/2 stream after the HTTP types codec: answers a fresh memory hit
@@ -118,21 +135,34 @@ final class HTTP2StreamRouter: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     let client: ClientIP?
+    /// The connection is TLS: every request's scheme is https, whatever `:scheme` claims.
+    let secure: Bool
     let fastPath: ((HTTPRequest, ClientIP?) -> HitMemo.Answer?)?
     let handOff: (EdgeHTTP2.Stream) -> Void
     /// The rest of a request answered here (its body, if any) is dropped.
     private var answered = false
     private var needsFlush = false
 
-    init(client: ClientIP?, fastPath: ((HTTPRequest, ClientIP?) -> HitMemo.Answer?)?, handOff: @escaping (EdgeHTTP2.Stream) -> Void) {
+    init(
+        client: ClientIP?, secure: Bool, fastPath: ((HTTPRequest, ClientIP?) -> HitMemo.Answer?)?,
+        handOff: @escaping (EdgeHTTP2.Stream) -> Void
+    ) {
         self.client = client
+        self.secure = secure
         self.fastPath = fastPath
         self.handOff = handOff
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !answered else { return }
-        if case .head(let request) = Self.unwrapInboundIn(data), request.method == .get || request.method == .head,
+        var part = Self.unwrapInboundIn(data)
+        if case .head(var request) = part {
+            // As HTTP/1.1 does: the connection, not the client, says whether it is https
+            // (forwarded to the origin, and Always Use HTTPS).
+            request.scheme = secure ? "https" : "http"
+            part = .head(request)
+        }
+        if case .head(let request) = part, request.method == .get || request.method == .head,
             let answer = fastPath?(request, client)
         {
             answered = true
@@ -149,7 +179,7 @@ final class HTTP2StreamRouter: ChannelInboundHandler, RemovableChannelHandler {
             // and everything after it.
             let stream = try EdgeHTTP2.Stream(wrappingChannelSynchronously: context.channel)
             handOff(stream)
-            context.fireChannelRead(data)
+            context.fireChannelRead(Self.wrapInboundOut(part))
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         } catch {
             context.close(promise: nil)
@@ -210,9 +240,8 @@ final class HTTP2Quiescer: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
-    }
+    // Errors pass on: NIOHTTP2 resets a faulty stream itself and closes the connection on a
+    // connection error; closing here would end every other stream with it.
 
     private func closeIfDone() {
         if quiescing, open == 0 { context?.close(promise: nil) }

@@ -91,8 +91,10 @@ public struct AuthoritativeResolver: Sendable {
             }
             var rrsets = zone.rrsets[nodeKey] ?? [:]
             var proxiedTTL = zone.proxied[nodeKey]
-            if proxiedTTL != nil, zone.dnsFallback, !zones.selector.hasHealthyEdge {
-                // DNS fallback: no edge can serve, so the name answers as DNS-only, with its origin.
+            if proxiedTTL != nil, zone.dnsFallback, [.a, .aaaa, .cname].contains(question.type), !zones.selector.hasHealthyEdge {
+                // DNS fallback: no edge can serve, so the name's addresses answer as DNS-only,
+                // with its origin. Other types keep their own records (an origin CNAME at the
+                // apex must not hide its MX or TXT).
                 rrsets.merge(zone.fallback[nodeKey] ?? [:]) { own, _ in own }
                 proxiedTTL = nil
             }
